@@ -1,0 +1,118 @@
+"""StreamTable: a DynamoDB table with its stream on, and production defaults."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from .validation import StreamsValidationError
+
+# Settings StreamTable owns; passing them through **table_props would silently
+# fight the construct's own choices.
+_OWNED = frozenset(
+    {
+        "partition_key",
+        "sort_key",
+        "stream",
+        "billing_mode",
+        "encryption",
+        "encryption_key",
+        "point_in_time_recovery",
+        "point_in_time_recovery_specification",
+        "removal_policy",
+    }
+)
+_TABLE_PROPS = frozenset(inspect.signature(dynamodb.Table.__init__).parameters) - {
+    "self",
+    "scope",
+    "id",
+}
+
+
+class StreamTable(Construct):
+    """A DynamoDB table whose stream carries every change, ready for a processor.
+
+    :param partition_key: the table's partition key.
+    :param sort_key: the table's sort key. @default - none.
+    :param view_type: what each stream record carries: KEYS_ONLY, NEW_IMAGE,
+        OLD_IMAGE or NEW_AND_OLD_IMAGES. @default NEW_AND_OLD_IMAGES, because a
+        change-data-capture consumer usually needs both sides of a MODIFY, and
+        changing the view type later replaces the stream (a new ARN; consumers
+        of the old one stop receiving changes).
+    :param encryption_key: a customer-managed KMS key for the table.
+        @default - an AWS-managed key (``TableEncryption.AWS_MANAGED``), which
+        logs key use to CloudTrail at no key-management cost.
+    :param point_in_time_recovery: continuous backups. @default True, because
+        the stream only keeps 24 h of changes and cannot replay older ones.
+    :param billing_mode: @default PAY_PER_REQUEST, because stream workloads are
+        bursty and on-demand tables never throttle a write burst into the stream.
+    :param removal_policy: @default RETAIN, because deleting a stack must never
+        delete the data it captured.
+    :param table_props: any other ``aws_dynamodb.Table`` keyword argument
+        (``time_to_live_attribute``, ``deletion_protection``, ``table_name``,
+        ``kinesis_stream`` ...) passes through unchanged.
+
+    Exposes ``.table``: the ``ITable`` with ``table_stream_arn`` set.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        partition_key: dynamodb.Attribute,
+        sort_key: dynamodb.Attribute | None = None,
+        view_type: dynamodb.StreamViewType = dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+        encryption_key: kms.IKey | None = None,
+        point_in_time_recovery: bool = True,
+        billing_mode: dynamodb.BillingMode = dynamodb.BillingMode.PAY_PER_REQUEST,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        **table_props: Any,
+    ) -> None:
+        super().__init__(scope, id)
+        self._check_passthrough(table_props)
+        if not isinstance(view_type, dynamodb.StreamViewType):
+            raise StreamsValidationError(
+                f"{self.node.path}: view_type must be one of "
+                f"{', '.join(v.name for v in dynamodb.StreamViewType)}, got {view_type!r}"
+            )
+        self.view_type = view_type
+        encryption = (
+            dynamodb.TableEncryption.CUSTOMER_MANAGED
+            if encryption_key is not None
+            else dynamodb.TableEncryption.AWS_MANAGED
+        )
+        self.table: dynamodb.Table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=partition_key,
+            sort_key=sort_key,
+            stream=view_type,
+            billing_mode=billing_mode,
+            encryption=encryption,
+            encryption_key=encryption_key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=point_in_time_recovery
+            ),
+            removal_policy=removal_policy,
+            **table_props,
+        )
+
+    def _check_passthrough(self, table_props: dict[str, Any]) -> None:
+        owned = sorted(set(table_props) & _OWNED)
+        if owned:
+            raise StreamsValidationError(
+                f"{self.node.path}: {', '.join(owned)} must be set through StreamTable's own "
+                f"keyword arguments, got it in table_props"
+            )
+        unknown = sorted(set(table_props) - _TABLE_PROPS)
+        if unknown:
+            raise StreamsValidationError(
+                f"{self.node.path}: table_props must be aws_dynamodb.Table keyword arguments, "
+                f"got unknown {', '.join(unknown)}"
+            )

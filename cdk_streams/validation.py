@@ -1,0 +1,135 @@
+"""Synth-time checks of construct props against the service's limits.
+
+Every check raises :class:`StreamsValidationError` with a message of one shape,
+``<construct path>: <prop> must be <allowed>, got <value>``, so a user never has
+to read a jsii stack trace to learn what they passed wrong. Values that are
+still CDK tokens at construction time are not checked: the service checks them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_cdk import Duration, Token
+from constructs import Construct
+
+#: The limits below are the Lambda event-source-mapping limits for DynamoDB and
+#: Kinesis stream sources (AWS Lambda developer guide, "Event source mappings").
+BATCH_SIZE = (1, 10_000)
+MAX_BATCHING_WINDOW_SECONDS = (0, 300)
+RETRY_ATTEMPTS = (-1, 10_000)
+MAX_RECORD_AGE_SECONDS = (60, 604_800)
+PARALLELIZATION_FACTOR = (1, 10)
+TUMBLING_WINDOW_SECONDS = (0, 900)
+MEMORY_SIZE_MB = (128, 10_240)
+TIMEOUT_SECONDS = (1, 900)
+MAX_FILTERS = 5
+MAX_FILTER_PATTERN_CHARS = 4096
+
+
+class StreamsValidationError(ValueError):
+    """A construct prop is outside what the service accepts.
+
+    The message names the construct path, the prop, what is allowed and the
+    value given.
+    """
+
+
+def _fail(scope: Construct, prop: str, allowed: str, got: str) -> StreamsValidationError:
+    return StreamsValidationError(f"{scope.node.path}: {prop} must be {allowed}, got {got}")
+
+
+def check_int_range(
+    scope: Construct, prop: str, value: Any, bounds: tuple[int, int], unit: str = ""
+) -> None:
+    """Check that ``value`` is an int within ``bounds`` (inclusive); None passes."""
+    if value is None or _is_token(value):
+        return
+    low, high = bounds
+    suffix = f" {unit}" if unit else ""
+    allowed = f"{low}..{high}{suffix}"
+    # bool is an int in Python, but True as a batch size is a mistake.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(scope, prop, f"a whole number {allowed}", f"{value!r}")
+    if not low <= value <= high:
+        raise _fail(scope, prop, allowed, f"{value}{suffix}")
+
+
+def check_retry_attempts(scope: Construct, value: Any) -> None:
+    """-1 means retry until the record expires; otherwise 0..10000."""
+    check_int_range(scope, "retry_attempts", value, RETRY_ATTEMPTS)
+
+
+def duration_seconds(scope: Construct, prop: str, value: Any) -> int | None:
+    """Whole seconds of a Duration; a clear error instead of jsii's for anything else."""
+    if value is None:
+        return None
+    if not isinstance(value, Duration):
+        raise _fail(scope, prop, "an aws_cdk.Duration", f"{value!r}")
+    if value.is_unresolved():
+        return None
+    millis = value.to_milliseconds()
+    if millis % 1000:
+        raise _fail(scope, prop, "a whole number of seconds", value.to_human_string())
+    return int(millis // 1000)
+
+
+def check_duration_range(
+    scope: Construct, prop: str, value: Any, bounds: tuple[int, int]
+) -> None:
+    """Check a Duration against whole-second ``bounds`` (inclusive); None passes."""
+    seconds = duration_seconds(scope, prop, value)
+    if seconds is None:
+        return
+    low, high = bounds
+    if not low <= seconds <= high:
+        raise _fail(scope, prop, f"{low}..{high} seconds", f"{seconds} seconds")
+
+
+def check_max_record_age(scope: Construct, value: Any) -> None:
+    """60 s..7 days. (The service's -1, "no limit", is expressed by passing None.)"""
+    check_duration_range(scope, "max_record_age", value, MAX_RECORD_AGE_SECONDS)
+
+
+def check_filters(scope: Construct, filters: Any) -> None:
+    """At most 5 filters, each ``{"pattern": "<JSON object>"}`` of at most 4096 characters.
+
+    Accepts what ``aws_lambda.FilterCriteria.filter(...)`` returns, or the same
+    dicts written by hand.
+    """
+    if filters is None:
+        return
+    if isinstance(filters, (str, bytes, Mapping)) or not isinstance(filters, Sequence):
+        raise _fail(scope, "filters", "a list of filter dicts", f"{type(filters).__name__}")
+    if len(filters) > MAX_FILTERS:
+        raise _fail(scope, "filters", f"at most {MAX_FILTERS} patterns", f"{len(filters)}")
+    for index, entry in enumerate(filters):
+        prop = f"filters[{index}]"
+        if not isinstance(entry, Mapping) or set(entry) != {"pattern"}:
+            raise _fail(
+                scope, prop, 'a dict with one key, "pattern" (use FilterCriteria.filter)', repr(entry)
+            )
+        pattern = entry["pattern"]
+        if _is_token(pattern):
+            continue
+        if not isinstance(pattern, str):
+            raise _fail(scope, f"{prop}.pattern", "a JSON string", repr(pattern))
+        if len(pattern) > MAX_FILTER_PATTERN_CHARS:
+            raise _fail(
+                scope,
+                f"{prop}.pattern",
+                f"at most {MAX_FILTER_PATTERN_CHARS} characters",
+                f"{len(pattern)} characters",
+            )
+        try:
+            parsed = json.loads(pattern)
+        except ValueError as error:
+            raise _fail(scope, f"{prop}.pattern", "valid JSON", f"{pattern!r} ({error})") from None
+        if not isinstance(parsed, dict) or not parsed:
+            raise _fail(scope, f"{prop}.pattern", "a non-empty JSON object", repr(pattern))
+
+
+def _is_token(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and Token.is_unresolved(value)
