@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The sample app: an Orders table whose changes ProcessOrderChanges handles.
 
-    npx cdk synth      # or: make synth
-    npx cdk deploy     # into a real account (see README)
+npx cdk synth      # or: make synth
+npx cdk deploy     # into a real account (see README)
 """
 
 import aws_cdk as cdk

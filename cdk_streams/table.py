@@ -14,19 +14,17 @@ from .validation import StreamsValidationError
 
 # Settings StreamTable owns; passing them through **table_props would silently
 # fight the construct's own choices.
-_OWNED = frozenset(
-    {
-        "partition_key",
-        "sort_key",
-        "stream",
-        "billing_mode",
-        "encryption",
-        "encryption_key",
-        "point_in_time_recovery",
-        "point_in_time_recovery_specification",
-        "removal_policy",
-    }
-)
+_OWNED = {
+    "partition_key": "partition_key",
+    "sort_key": "sort_key",
+    "stream": "view_type",
+    "billing_mode": "billing_mode",
+    "encryption": "encryption_key",
+    "encryption_key": "encryption_key",
+    "point_in_time_recovery": "point_in_time_recovery",
+    "point_in_time_recovery_specification": "point_in_time_recovery",
+    "removal_policy": "removal_policy",
+}
 _TABLE_PROPS = frozenset(inspect.signature(dynamodb.Table.__init__).parameters) - {
     "self",
     "scope",
@@ -104,11 +102,12 @@ class StreamTable(Construct):
         )
 
     def _check_passthrough(self, table_props: dict[str, Any]) -> None:
-        owned = sorted(set(table_props) & _OWNED)
+        owned = sorted(set(table_props) & set(_OWNED))
         if owned:
+            own = sorted({_OWNED[name] for name in owned})
             raise StreamsValidationError(
                 f"{self.node.path}: {', '.join(owned)} must be set through StreamTable's own "
-                f"keyword arguments, got it in table_props"
+                f"keyword arguments ({', '.join(own)}), got it in table_props"
             )
         unknown = sorted(set(table_props) - _TABLE_PROPS)
         if unknown:

@@ -72,13 +72,11 @@ def duration_seconds(scope: Construct, prop: str, value: Any) -> int | None:
         return None
     millis = value.to_milliseconds()
     if millis % 1000:
-        raise _fail(scope, prop, "a whole number of seconds", value.to_human_string())
+        raise _fail(scope, prop, "a whole number of seconds", f"{millis / 1000:g} seconds")
     return int(millis // 1000)
 
 
-def check_duration_range(
-    scope: Construct, prop: str, value: Any, bounds: tuple[int, int]
-) -> None:
+def check_duration_range(scope: Construct, prop: str, value: Any, bounds: tuple[int, int]) -> None:
     """Check a Duration against whole-second ``bounds`` (inclusive); None passes."""
     seconds = duration_seconds(scope, prop, value)
     if seconds is None:
@@ -109,7 +107,10 @@ def check_filters(scope: Construct, filters: Any) -> None:
         prop = f"filters[{index}]"
         if not isinstance(entry, Mapping) or set(entry) != {"pattern"}:
             raise _fail(
-                scope, prop, 'a dict with one key, "pattern" (use FilterCriteria.filter)', repr(entry)
+                scope,
+                prop,
+                'a dict with one key, "pattern" (use FilterCriteria.filter)',
+                repr(entry),
             )
         pattern = entry["pattern"]
         if _is_token(pattern):
@@ -132,4 +133,8 @@ def check_filters(scope: Construct, filters: Any) -> None:
 
 
 def _is_token(value: Any) -> bool:
-    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and Token.is_unresolved(value)
+    return (
+        isinstance(value, (str, int, float))
+        and not isinstance(value, bool)
+        and Token.is_unresolved(value)
+    )

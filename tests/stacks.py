@@ -1,0 +1,42 @@
+"""Small builders the construct tests share."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk.assertions import Template
+
+from cdk_streams import StreamTable
+
+ENV = cdk.Environment(account="123456789012", region="us-east-1")
+
+
+def new_stack(app: cdk.App | None = None, name: str = "Test") -> cdk.Stack:
+    """A stack with a fixed environment and no bootstrap-version rule, so
+    templates hold only what the constructs made."""
+    return cdk.Stack(
+        app or cdk.App(),
+        name,
+        env=ENV,
+        synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+    )
+
+
+def orders_table(stack: cdk.Stack, id: str = "Orders", **kwargs) -> StreamTable:
+    return StreamTable(
+        stack,
+        id,
+        partition_key=dynamodb.Attribute(name="orderId", type=dynamodb.AttributeType.STRING),
+        **kwargs,
+    )
+
+
+def resources_of(template: Template, kind: str) -> dict:
+    return template.find_resources(kind)
+
+
+def only(template: Template, kind: str) -> dict:
+    """The one resource of ``kind``; fails if there are none or several."""
+    found = template.find_resources(kind)
+    assert len(found) == 1, f"expected one {kind}, found {sorted(found)}"
+    return next(iter(found.values()))

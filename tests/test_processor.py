@@ -1,0 +1,327 @@
+"""StreamProcessor: function, mapping, on-failure queue and IAM, with defaults and variants."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Match, Template
+from aws_cdk.aws_lambda_event_sources import SnsDlq
+
+from cdk_streams import StreamProcessor
+from cdk_streams.processor import newest_python_runtime
+from tests.stacks import new_stack, only, orders_table
+
+
+@pytest.fixture(scope="module")
+def defaults():
+    stack = new_stack()
+    table = orders_table(stack)
+    processor = StreamProcessor(stack, "Processor", table=table.table)
+    return processor, Template.from_stack(stack), stack
+
+
+def test_mapping_defaults_are_the_safe_ones(defaults):
+    _, template, _ = defaults
+    mapping = only(template, "AWS::Lambda::EventSourceMapping")["Properties"]
+    assert mapping["BatchSize"] == 100
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["MaximumRetryAttempts"] == 10
+    assert mapping["MaximumRecordAgeInSeconds"] == 3600
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["ParallelizationFactor"] == 1
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["Enabled"] is True
+    assert "MaximumBatchingWindowInSeconds" not in mapping
+    assert "FilterCriteria" not in mapping
+    assert mapping["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn"
+    queue_id = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert queue_id.startswith("ProcessorDeadLetterQueue")
+
+
+def test_on_failure_queue_is_encrypted_tls_only_and_kept_14_days(defaults):
+    processor, template, _ = defaults
+    assert processor.dead_letter_queue is not None
+    queue = only(template, "AWS::SQS::Queue")["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    policy = only(template, "AWS::SQS::QueuePolicy")["Properties"]["PolicyDocument"]
+    assert any(
+        s["Effect"] == "Deny"
+        and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        and s["Action"] == "sqs:*"
+        for s in policy["Statement"]
+    )
+
+
+def test_function_defaults(defaults):
+    _, template, _ = defaults
+    function = only(template, "AWS::Lambda::Function")["Properties"]
+    assert function["Runtime"] == newest_python_runtime().name
+    assert function["Handler"] == "process_order_changes.handler"
+    assert function["MemorySize"] == 256
+    assert function["Timeout"] == 60
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    log_group = only(template, "AWS::Logs::LogGroup")["Properties"]
+    assert log_group["RetentionInDays"] == 30
+    assert function["LoggingConfig"]["LogGroup"]["Ref"].startswith("ProcessorLogGroup")
+
+
+def test_newest_python_runtime_is_the_highest_minor():
+    minors = [int(n.split("_")[2]) for n in dir(lambda_.Runtime) if n.startswith("PYTHON_3_")]
+    assert newest_python_runtime().name == f"python3.{max(minors)}"
+
+
+def test_iam_is_least_privilege(defaults):
+    _, template, _ = defaults
+    statements = only(template, "AWS::IAM::Policy")["Properties"]["PolicyDocument"]["Statement"]
+    actions = [
+        a
+        for s in statements
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    ]
+    assert not [a for a in actions if "*" in a], actions
+    by_action = {
+        a: s["Resource"]
+        for s in statements
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    # Reading the stream is scoped to this table's stream; only ListStreams
+    # (which has no resource-level permissions) and X-Ray need "*".
+    for action in ("dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream"):
+        assert by_action[action]["Fn::GetAtt"][1] == "StreamArn"
+    assert by_action["sqs:SendMessage"]["Fn::GetAtt"][0].startswith("ProcessorDeadLetterQueue")
+    wildcard = sorted(a for a, r in by_action.items() if r == "*")
+    assert wildcard == ["dynamodb:ListStreams", "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+    # No write access to the table at all.
+    assert not [a for a in actions if a.startswith("dynamodb:") and "Item" in a]
+
+
+def test_seed_values_and_every_mapping_prop_reach_the_template():
+    stack = new_stack()
+    table = orders_table(stack)
+    pattern = lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.is_equal("INSERT")})
+    StreamProcessor(
+        stack,
+        "Processor",
+        table=table.table,
+        starting_position=lambda_.StartingPosition.LATEST,
+        batch_size=100,
+        max_batching_window=Duration.seconds(5),
+        retry_attempts=-1,
+        max_record_age=None,
+        bisect_batch_on_error=False,
+        parallelization_factor=4,
+        report_batch_item_failures=False,
+        filters=[pattern],
+        tumbling_window=Duration.seconds(30),
+        enabled=False,
+        memory_size=512,
+        timeout=Duration.seconds(30),
+        environment={"STAGE": "test"},
+    )
+    template = Template.from_stack(stack)
+    mapping = only(template, "AWS::Lambda::EventSourceMapping")["Properties"]
+    assert mapping["StartingPosition"] == "LATEST"
+    assert mapping["MaximumBatchingWindowInSeconds"] == 5
+    assert mapping["MaximumRetryAttempts"] == -1
+    assert "MaximumRecordAgeInSeconds" not in mapping
+    assert mapping["BisectBatchOnFunctionError"] is False
+    assert mapping["ParallelizationFactor"] == 4
+    assert "FunctionResponseTypes" not in mapping
+    assert mapping["TumblingWindowInSeconds"] == 30
+    assert mapping["Enabled"] is False
+    assert mapping["FilterCriteria"] == {"Filters": [{"Pattern": '{"eventName":["INSERT"]}'}]}
+    function = only(template, "AWS::Lambda::Function")["Properties"]
+    assert function["MemorySize"] == 512
+    assert function["Timeout"] == 30
+    assert function["Environment"] == {"Variables": {"STAGE": "test"}}
+
+
+def test_no_on_failure_destination_when_turned_off():
+    stack = new_stack()
+    processor = StreamProcessor(
+        stack, "Processor", table=orders_table(stack).table, dead_letter_queue_enabled=False
+    )
+    template = Template.from_stack(stack)
+    assert processor.dead_letter_queue is None
+    template.resource_count_is("AWS::SQS::Queue", 0)
+    assert (
+        "DestinationConfig" not in only(template, "AWS::Lambda::EventSourceMapping")["Properties"]
+    )
+
+
+def test_user_on_failure_destination_replaces_the_queue():
+    stack = new_stack()
+    topic = sns.Topic(stack, "Failures")
+    processor = StreamProcessor(
+        stack, "Processor", table=orders_table(stack).table, on_failure=SnsDlq(topic)
+    )
+    template = Template.from_stack(stack)
+    assert processor.dead_letter_queue is None
+    template.resource_count_is("AWS::SQS::Queue", 0)
+    destination = only(template, "AWS::Lambda::EventSourceMapping")["Properties"][
+        "DestinationConfig"
+    ]["OnFailure"]["Destination"]
+    assert destination == {"Ref": stack.get_logical_id(topic.node.default_child)}
+
+
+def test_existing_function_gets_the_mapping_and_stream_read_grant():
+    stack = new_stack()
+    table = orders_table(stack)
+    existing = lambda_.Function(
+        stack,
+        "Mine",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(e, c):\n    return {}"),
+    )
+    processor = StreamProcessor(stack, "Processor", table=table.table, function=existing)
+    template = Template.from_stack(stack)
+    assert processor.function is existing
+    assert processor.log_group is None
+    template.resource_count_is("AWS::Lambda::Function", 1)
+    mapping = only(template, "AWS::Lambda::EventSourceMapping")["Properties"]
+    assert mapping["FunctionName"] == {"Ref": stack.get_logical_id(existing.node.default_child)}
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": [
+                                    "dynamodb:DescribeStream",
+                                    "dynamodb:GetRecords",
+                                    "dynamodb:GetShardIterator",
+                                ]
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_imported_table_with_stream_arn():
+    stack = new_stack()
+    stream_arn = (
+        "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+    )
+    table = dynamodb.Table.from_table_attributes(
+        stack, "Imported", table_name="orders", table_stream_arn=stream_arn
+    )
+    StreamProcessor(stack, "Processor", table=table)
+    template = Template.from_stack(stack)
+    assert (
+        only(template, "AWS::Lambda::EventSourceMapping")["Properties"]["EventSourceArn"]
+        == stream_arn
+    )
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Resource": stream_arn,
+                                "Action": Match.array_with(["dynamodb:GetRecords"]),
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_table_from_another_stack_and_two_processors_on_one_table():
+    app = cdk.App()
+    data = new_stack(app, "Data")
+    table = orders_table(data).table
+    compute = new_stack(app, "Compute")
+    first = StreamProcessor(compute, "Billing", table=table)
+    second = StreamProcessor(compute, "Shipping", table=table, batch_size=10)
+    template = Template.from_stack(compute)
+    mappings = template.find_resources("AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 2
+    assert sorted(m["Properties"]["BatchSize"] for m in mappings.values()) == [10, 100]
+    # The stream ARN crosses stacks as an import of the data stack's export.
+    for mapping in mappings.values():
+        assert "Fn::ImportValue" in mapping["Properties"]["EventSourceArn"]
+    assert first.function is not second.function
+    assert compute.dependencies == [data]
+
+
+def _asset_dir(assembly: cdk.cx_api.CloudAssembly, template: dict) -> Path:
+    function = next(
+        r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+    )
+    return Path(assembly.directory) / function["Metadata"]["aws:asset:path"]
+
+
+def test_handler_dir_asset_carries_user_code_and_runtime_without_docker(tmp_path):
+    handler_dir = tmp_path / "handlers"
+    handler_dir.mkdir()
+    (handler_dir / "billing.py").write_text(
+        "from stream_runtime import StreamRouter\nrouter = StreamRouter()\n"
+        "def handler(event, context):\n    return router.handler(event, context)\n"
+    )
+    (handler_dir / "__pycache__").mkdir()
+    (handler_dir / "__pycache__" / "billing.cpython-311.pyc").write_bytes(b"junk")
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"), context={"aws:cdk:enable-asset-metadata": True})
+    stack = new_stack(app)
+    StreamProcessor(
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        handler_dir=handler_dir,
+        handler="billing.handler",
+    )
+    assembly = app.synth()
+    template = assembly.get_stack_artifact(stack.artifact_id).template
+    function = next(
+        r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+    )
+    assert function["Properties"]["Handler"] == "billing.handler"
+    asset = _asset_dir(assembly, template)
+    assert (asset / "billing.py").is_file()
+    assert (asset / "stream_runtime" / "__init__.py").is_file()
+    assert (asset / "stream_runtime" / "router.py").is_file()
+    assert not (asset / "__pycache__").exists()
+    # Only the user's code and the runtime: not the sample handler.
+    assert not (asset / "process_order_changes.py").exists()
+
+
+def test_default_asset_is_the_bundled_sample(tmp_path):
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"), context={"aws:cdk:enable-asset-metadata": True})
+    stack = new_stack(app)
+    StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    assembly = app.synth()
+    asset = _asset_dir(assembly, assembly.get_stack_artifact(stack.artifact_id).template)
+    assert (asset / "process_order_changes.py").is_file()
+    assert (asset / "stream_runtime" / "router.py").is_file()
+    files = [p for p in asset.rglob("*") if p.is_file()]
+    assert not [p for p in files if p.suffix == ".pyc"]
+    # Tiny, stdlib-only asset.
+    assert sum(p.stat().st_size for p in files) < 200_000
+    imports_sdk = [
+        p.name
+        for p in files
+        if p.suffix == ".py" and ("import boto3" in p.read_text() or "botocore" in p.read_text())
+    ]
+    assert imports_sdk == []
+
+
+def test_template_json_round_trips(defaults):
+    _, template, _ = defaults
+    assert json.loads(json.dumps(template.to_json()))["Resources"]

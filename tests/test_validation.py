@@ -1,0 +1,241 @@
+"""Every bad prop fails at construction with `<path>: <prop> must be <allowed>, got <value>`."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+
+from cdk_streams import StreamPipeline, StreamProcessor, StreamsValidationError
+from tests.stacks import new_stack, orders_table
+
+PATH = "Test/Processor"
+
+
+def build(**props):
+    stack = new_stack()
+    table = orders_table(stack).table
+    return StreamProcessor(stack, "Processor", table=table, **props)
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"batch_size": 0}, "batch_size must be 1..10000, got 0"),
+        ({"batch_size": 10001}, "batch_size must be 1..10000, got 10001"),
+        ({"batch_size": 2.5}, "batch_size must be a whole number 1..10000, got 2.5"),
+        ({"batch_size": True}, "batch_size must be a whole number 1..10000, got True"),
+        (
+            {"max_batching_window": Duration.seconds(301)},
+            "max_batching_window must be 0..300 seconds, got 301 seconds",
+        ),
+        (
+            {"max_batching_window": Duration.millis(1500)},
+            "max_batching_window must be a whole number of seconds, got 1.5 seconds",
+        ),
+        ({"max_batching_window": 5}, "max_batching_window must be an aws_cdk.Duration, got 5"),
+        ({"retry_attempts": -2}, "retry_attempts must be -1..10000, got -2"),
+        ({"retry_attempts": 10001}, "retry_attempts must be -1..10000, got 10001"),
+        (
+            {"max_record_age": Duration.seconds(59)},
+            "max_record_age must be 60..604800 seconds, got 59 seconds",
+        ),
+        (
+            {"max_record_age": Duration.days(8)},
+            "max_record_age must be 60..604800 seconds, got 691200 seconds",
+        ),
+        ({"parallelization_factor": 0}, "parallelization_factor must be 1..10, got 0"),
+        ({"parallelization_factor": 11}, "parallelization_factor must be 1..10, got 11"),
+        (
+            {"tumbling_window": Duration.seconds(901)},
+            "tumbling_window must be 0..900 seconds, got 901 seconds",
+        ),
+        (
+            {"starting_position": lambda_.StartingPosition.AT_TIMESTAMP},
+            "starting_position must be TRIM_HORIZON or LATEST, got AT_TIMESTAMP",
+        ),
+        ({"memory_size": 64}, "memory_size must be 128..10240 MB, got 64 MB"),
+        ({"timeout": Duration.minutes(16)}, "timeout must be 1..900 seconds, got 960 seconds"),
+    ],
+)
+def test_out_of_range_props_name_path_prop_range_and_value(props, message):
+    with pytest.raises(StreamsValidationError) as error:
+        build(**props)
+    assert str(error.value) == f"{PATH}: {message}"
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        ({"batch_size": 1}, None),
+        ({"batch_size": 10000}, None),
+        ({"max_batching_window": Duration.seconds(0)}, None),
+        ({"max_batching_window": Duration.minutes(5)}, None),
+        ({"retry_attempts": -1}, None),
+        ({"retry_attempts": 0}, None),
+        ({"retry_attempts": 10000}, None),
+        ({"max_record_age": Duration.seconds(60)}, None),
+        ({"max_record_age": Duration.days(7)}, None),
+        ({"max_record_age": None}, None),
+        ({"parallelization_factor": 10}, None),
+        ({"tumbling_window": Duration.seconds(900)}, None),
+    ],
+)
+def test_range_edges_are_accepted(props, expected):
+    assert build(**props).event_source_mapping is not None
+
+
+def _filter(pattern: str) -> dict:
+    return {"pattern": pattern}
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        (
+            [lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.is_equal("INSERT")})]
+            * 6,
+            "filters must be at most 5 patterns, got 6",
+        ),
+        ([_filter("{not json")], "filters[0].pattern must be valid JSON, got '{not json'"),
+        ([_filter("[]")], "filters[0].pattern must be a non-empty JSON object, got '[]'"),
+        ([{"Pattern": "{}"}], 'filters[0] must be a dict with one key, "pattern"'),
+        ("eventName", "filters must be a list of filter dicts, got str"),
+    ],
+)
+def test_bad_filters(filters, message):
+    with pytest.raises(StreamsValidationError) as error:
+        build(filters=filters)
+    assert str(error.value).startswith(f"{PATH}: {message}")
+
+
+def test_filter_pattern_over_4096_characters():
+    long_value = "x" * 4100
+    pattern = json.dumps({"dynamodb": {"NewImage": {"status": {"S": [long_value]}}}})
+    with pytest.raises(StreamsValidationError) as error:
+        build(filters=[_filter(pattern)])
+    assert str(error.value) == (
+        f"{PATH}: filters[0].pattern must be at most 4096 characters, got {len(pattern)} characters"
+    )
+
+
+def test_five_filters_are_accepted_and_rendered():
+    filters = [
+        lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.is_equal(name)})
+        for name in ("INSERT", "MODIFY", "REMOVE", "INSERT", "MODIFY")
+    ]
+    processor = build(filters=filters)
+    assert processor.event_source_mapping is not None
+
+
+def test_table_without_stream_is_refused_with_the_fix():
+    stack = new_stack()
+    table = dynamodb.Table(
+        stack,
+        "Plain",
+        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+    )
+    with pytest.raises(StreamsValidationError) as error:
+        StreamProcessor(stack, "Processor", table=table)
+    message = str(error.value)
+    assert message.startswith(f"{PATH}: table must have a stream, got a table without one.")
+    assert "StreamTable" in message
+    assert "table_stream_arn" in message
+
+
+def test_imported_table_without_stream_arn_is_refused():
+    stack = new_stack()
+    table = dynamodb.Table.from_table_name(stack, "Imported", "orders")
+    with pytest.raises(
+        StreamsValidationError, match=re.escape(f"{PATH}: table must have a stream")
+    ):
+        StreamProcessor(stack, "Processor", table=table)
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        (
+            {"handler": "app.handler"},
+            "handler needs handler_dir, got handler='app.handler' without it",
+        ),
+        (
+            {"handler_dir": "/no/such/dir", "handler": "app.handler"},
+            "handler_dir must be an existing directory, got '/no/such/dir'",
+        ),
+    ],
+)
+def test_handler_errors(props, message):
+    with pytest.raises(StreamsValidationError) as error:
+        build(**props)
+    assert str(error.value) == f"{PATH}: {message}"
+
+
+def test_handler_must_be_module_dot_function(tmp_path):
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return {}\n")
+    for bad in (None, "handler", "app:handler", "app."):
+        with pytest.raises(StreamsValidationError) as error:
+            build(handler_dir=tmp_path, handler=bad)
+        assert str(error.value) == (
+            f"{PATH}: handler must be 'module.function' inside handler_dir, got {bad!r}"
+        )
+
+
+def test_handler_module_must_exist(tmp_path):
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return {}\n")
+    with pytest.raises(StreamsValidationError) as error:
+        build(handler_dir=tmp_path, handler="missing.handler")
+    assert str(error.value) == (
+        f"{PATH}: handler must name a module in handler_dir, got 'missing.handler' "
+        f"but missing.py is not in {tmp_path.resolve()}"
+    )
+
+
+def test_function_props_are_refused_with_an_existing_function():
+    stack = new_stack()
+    table = orders_table(stack).table
+    existing = lambda_.Function.from_function_name(stack, "Existing", "my-function")
+    with pytest.raises(StreamsValidationError) as error:
+        StreamProcessor(stack, "Processor", table=table, function=existing, memory_size=512)
+    assert str(error.value) == (
+        f"{PATH}: memory_size must be left unset with function=, "
+        "because they configure the function this construct would create"
+    )
+
+
+def test_pipeline_passes_processor_validation_through_with_its_path():
+    stack = new_stack()
+    with pytest.raises(StreamsValidationError) as error:
+        StreamPipeline(
+            stack,
+            "Orders",
+            partition_key=dynamodb.Attribute(name="orderId", type=dynamodb.AttributeType.STRING),
+            batch_size=0,
+        )
+    assert str(error.value) == "Test/Orders/Processor: batch_size must be 1..10000, got 0"
+
+
+def test_table_errors_name_the_table_path():
+    stack = new_stack()
+    with pytest.raises(StreamsValidationError) as error:
+        orders_table(stack, stream=dynamodb.StreamViewType.KEYS_ONLY)
+    assert str(error.value) == (
+        "Test/Orders: stream must be set through StreamTable's own keyword arguments "
+        "(view_type), got it in table_props"
+    )
+    with pytest.raises(StreamsValidationError) as error:
+        orders_table(new_stack(), time_to_lives="ttl")
+    assert str(error.value) == (
+        "Test/Orders: table_props must be aws_dynamodb.Table keyword arguments, "
+        "got unknown time_to_lives"
+    )
+    with pytest.raises(StreamsValidationError) as error:
+        orders_table(new_stack(), view_type="NEW_IMAGE")
+    assert str(error.value) == (
+        "Test/Orders: view_type must be one of NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, "
+        "KEYS_ONLY, got 'NEW_IMAGE'"
+    )
