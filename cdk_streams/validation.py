@@ -27,6 +27,30 @@ MEMORY_SIZE_MB = (128, 10_240)
 TIMEOUT_SECONDS = (1, 900)
 MAX_FILTERS = 5
 MAX_FILTER_PATTERN_CHARS = 4096
+#: The fields of a DynamoDB stream record that Lambda can filter on.
+DYNAMODB_RECORD_KEYS = frozenset(
+    {
+        "awsRegion",
+        "dynamodb",
+        "eventID",
+        "eventName",
+        "eventSource",
+        "eventSourceARN",
+        "eventVersion",
+        "userIdentity",
+    }
+)
+DYNAMODB_CHANGE_KEYS = frozenset(
+    {
+        "ApproximateCreationDateTime",
+        "Keys",
+        "NewImage",
+        "OldImage",
+        "SequenceNumber",
+        "SizeBytes",
+        "StreamViewType",
+    }
+)
 
 
 class StreamsValidationError(ValueError):
@@ -130,6 +154,42 @@ def check_filters(scope: Construct, filters: Any) -> None:
             raise _fail(scope, f"{prop}.pattern", "valid JSON", f"{pattern!r} ({error})") from None
         if not isinstance(parsed, dict) or not parsed:
             raise _fail(scope, f"{prop}.pattern", "a non-empty JSON object", repr(pattern))
+        _check_pattern_keys(scope, f"{prop}.pattern", parsed)
+
+
+def _check_pattern_keys(scope: Construct, prop: str, pattern: dict) -> None:
+    """Only fields a DynamoDB stream record has, and a list of rules at every leaf.
+
+    A misspelt field (``event_name`` for ``eventName``, as in aws-cdk's own
+    Python docs example) is accepted by Lambda and silently drops every record.
+    """
+    _check_keys(scope, prop, pattern, DYNAMODB_RECORD_KEYS)
+    change = pattern.get("dynamodb")
+    if isinstance(change, dict):
+        _check_keys(scope, f"{prop}.dynamodb", change, DYNAMODB_CHANGE_KEYS)
+    _check_leaves(scope, prop, pattern)
+
+
+def _check_keys(scope: Construct, prop: str, node: dict, allowed: frozenset[str]) -> None:
+    unknown = sorted(set(node) - allowed)
+    if unknown:
+        raise _fail(
+            scope,
+            prop,
+            f"limited to the fields Lambda filters on ({', '.join(sorted(allowed))})",
+            ", ".join(unknown),
+        )
+
+
+def _check_leaves(scope: Construct, prop: str, node: Any) -> None:
+    for name, value in node.items():
+        path = f"{prop}.{name}"
+        if isinstance(value, dict):
+            if not value:
+                raise _fail(scope, path, "a non-empty object or a list of rules", "{}")
+            _check_leaves(scope, path, value)
+        elif not isinstance(value, list) or not value:
+            raise _fail(scope, path, "a non-empty list of match rules", json.dumps(value))
 
 
 def _is_token(value: Any) -> bool:

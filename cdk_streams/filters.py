@@ -1,0 +1,218 @@
+"""Typed builders for Lambda event filters on DynamoDB stream records.
+
+Conditions in one :class:`Pattern` are ANDed; the patterns passed to
+:func:`filter_criteria` are ORed (Lambda delivers a record that matches any
+pattern, and drops the rest)::
+
+    from cdk_streams.filters import Pattern, event_name, filter_criteria, new_image, old_image
+
+    filters = filter_criteria(
+        Pattern(event_name("INSERT"), new_image("status").equals("PLACED")),
+        Pattern(
+            event_name("MODIFY"),
+            new_image("total").between(100, 500),
+            old_image("shippedAt").not_exists(),
+        ),
+    )
+    StreamProcessor(self, "Processor", table=table, filters=filters)
+
+DynamoDB values are typed, so a condition names the attribute's type tag: it is
+inferred from the value for ``equals``/``is_one_of`` (str -> S, bool -> BOOL,
+numbers -> N) and is S by default for ``exists``/``not_exists``. Numbers are
+matched numerically (``{"numeric": ["=", 5]}``) so 5 matches "5" and "5.0".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .validation import MAX_FILTER_PATTERN_CHARS, MAX_FILTERS, StreamsValidationError
+
+Number = int | float | Decimal
+_TYPE_TAGS = ("S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS", "L", "M")
+
+
+class FilterError(StreamsValidationError):
+    """A filter that Lambda would reject, or that would not mean what it says."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One leaf of a pattern: a path into the record and its list of match rules."""
+
+    path: tuple[str, ...]
+    rules: tuple[Any, ...]
+
+
+def event_name(*names: str) -> Condition:
+    """Match records whose eventName is one of ``names`` (INSERT, MODIFY, REMOVE)."""
+    bad = [n for n in names if n not in ("INSERT", "MODIFY", "REMOVE")]
+    if not names or bad:
+        raise FilterError(
+            f"event_name must be one or more of INSERT, MODIFY, REMOVE, got {list(names)!r}"
+        )
+    return Condition(("eventName",), tuple(names))
+
+
+class Attribute:
+    """An attribute of the new image, the old image or the keys; build conditions on it."""
+
+    def __init__(self, image: str, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise FilterError(f"attribute name must be a non-empty string, got {name!r}")
+        self._image = image
+        self._name = name
+
+    def _on(self, tag: str, *rules: Any) -> Condition:
+        if tag not in _TYPE_TAGS:
+            raise FilterError(f"type must be one of {', '.join(_TYPE_TAGS)}, got {tag!r}")
+        return Condition(("dynamodb", self._image, self._name, tag), rules)
+
+    def equals(self, value: str | Number | bool) -> Condition:
+        """Equal to ``value``: a string (S), a number (N, compared numerically) or a bool."""
+        return self.is_one_of(value)
+
+    def is_one_of(self, *values: str | Number | bool) -> Condition:
+        """Equal to any of ``values``, which must share one DynamoDB type."""
+        if not values:
+            raise FilterError(f"{self._name}: is_one_of needs at least one value, got none")
+        tags = {_tag_of(v) for v in values}
+        if len(tags) != 1:
+            raise FilterError(
+                f"{self._name}: is_one_of values must share one type, got {sorted(tags)}"
+            )
+        (tag,) = tags
+        if tag == "N":
+            return self._on("N", *({"numeric": ["=", _number(v)]} for v in values))
+        return self._on(tag, *values)
+
+    def begins_with(self, prefix: str) -> Condition:
+        """A string (S) that starts with ``prefix``."""
+        if not isinstance(prefix, str) or not prefix:
+            raise FilterError(f"{self._name}: begins_with needs a non-empty string, got {prefix!r}")
+        return self._on("S", {"prefix": prefix})
+
+    def between(self, low: Number, high: Number) -> Condition:
+        """A number (N) with ``low <= value <= high``."""
+        low, high = _number(low), _number(high)
+        if low > high:
+            raise FilterError(f"{self._name}: between needs low <= high, got {low} and {high}")
+        return self._on("N", {"numeric": [">=", low, "<=", high]})
+
+    def greater_than(self, value: Number) -> Condition:
+        """A number (N) above ``value``."""
+        return self._on("N", {"numeric": [">", _number(value)]})
+
+    def at_least(self, value: Number) -> Condition:
+        """A number (N) of at least ``value``."""
+        return self._on("N", {"numeric": [">=", _number(value)]})
+
+    def less_than(self, value: Number) -> Condition:
+        """A number (N) below ``value``."""
+        return self._on("N", {"numeric": ["<", _number(value)]})
+
+    def at_most(self, value: Number) -> Condition:
+        """A number (N) of at most ``value``."""
+        return self._on("N", {"numeric": ["<=", _number(value)]})
+
+    def exists(self, type: str = "S") -> Condition:
+        """The attribute is present with DynamoDB type ``type`` (default S).
+
+        Lambda's ``exists`` applies at the type level of the record, so the
+        type must be named.
+        """
+        return self._on(type, {"exists": True})
+
+    def not_exists(self, type: str = "S") -> Condition:
+        """The attribute is absent (as type ``type``, default S)."""
+        return self._on(type, {"exists": False})
+
+
+def new_image(name: str) -> Attribute:
+    """An attribute of the item after the change (needs NEW_IMAGE or NEW_AND_OLD_IMAGES)."""
+    return Attribute("NewImage", name)
+
+
+def old_image(name: str) -> Attribute:
+    """An attribute of the item before the change (needs OLD_IMAGE or NEW_AND_OLD_IMAGES)."""
+    return Attribute("OldImage", name)
+
+
+def key(name: str) -> Attribute:
+    """A key attribute; present with every view type."""
+    return Attribute("Keys", name)
+
+
+class Pattern:
+    """Conditions that must all hold (AND). Two conditions on the same path are
+    refused, because Lambda would OR their rules: use ``is_one_of`` or ``between``."""
+
+    def __init__(self, *conditions: Condition) -> None:
+        if not conditions:
+            raise FilterError("Pattern needs at least one condition, got none")
+        tree: dict[str, Any] = {}
+        for condition in conditions:
+            if not isinstance(condition, Condition):
+                raise FilterError(f"Pattern takes conditions, got {condition!r}")
+            node = tree
+            for part in condition.path[:-1]:
+                child = node.setdefault(part, {})
+                if not isinstance(child, dict):
+                    raise FilterError(_clash(condition.path))
+                node = child
+            if condition.path[-1] in node:
+                raise FilterError(_clash(condition.path))
+            node[condition.path[-1]] = list(condition.rules)
+        self.pattern = tree
+
+    def to_json(self) -> str:
+        """The pattern as Lambda stores it: compact JSON."""
+        return json.dumps(self.pattern, separators=(",", ":"), sort_keys=True)
+
+
+def filter_criteria(*patterns: Pattern) -> list[dict[str, str]]:
+    """Patterns ORed together, in the shape ``StreamProcessor(filters=...)`` takes
+    (and ``aws_lambda.EventSourceMapping`` too). At most 5, each at most 4096 characters."""
+    if not patterns or len(patterns) > MAX_FILTERS:
+        raise FilterError(f"filter_criteria takes 1..{MAX_FILTERS} patterns, got {len(patterns)}")
+    out = []
+    for index, pattern in enumerate(patterns):
+        text = pattern.to_json()
+        if len(text) > MAX_FILTER_PATTERN_CHARS:
+            raise FilterError(
+                f"pattern {index} must be at most {MAX_FILTER_PATTERN_CHARS} characters, "
+                f"got {len(text)}"
+            )
+        out.append({"pattern": text})
+    return out
+
+
+def _clash(path: Iterable[str]) -> str:
+    return (
+        f"two conditions on {'.'.join(path)} in one Pattern would be ORed by Lambda; "
+        "use is_one_of() or between(), or put them in separate Patterns"
+    )
+
+
+def _tag_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, str):
+        return "S"
+    if isinstance(value, (int, float, Decimal)):
+        return "N"
+    raise FilterError(f"filter values must be str, a number or bool, got {value!r}")
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise FilterError(f"numeric conditions need a number, got {value!r}")
+    if not math.isfinite(value):
+        raise FilterError(f"numeric conditions need a finite number, got {value!r}")
+    # Lambda's numeric matching works on double-precision numbers.
+    return int(value) if isinstance(value, int) or value == int(value) else float(value)
