@@ -5,11 +5,19 @@ template that change whenever handler code changes (asset hashes in S3 keys
 and asset metadata), so a snapshot only changes when the infrastructure does.
 Use it on ``Template.from_stack(stack).to_json()``, or use
 :data:`snapshot_matcher` with syrupy.
+
+Stream events: :class:`StreamEventFactory` builds Lambda-shaped DynamoDB stream
+records from plain Python items, to feed a handler in a unit test.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
+import time
+from decimal import Decimal
 from typing import Any
 
 #: What replaces an asset hash in a masked template.
@@ -41,3 +49,161 @@ def snapshot_matcher(data: Any, path: Any) -> Any:
         assert template == snapshot(matcher=snapshot_matcher)
     """
     return _HASH.sub(ASSET_HASH_MASK, data) if isinstance(data, str) else data
+
+
+# --- Stream events --------------------------------------------------------------------
+
+_VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
+_TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+# Real sequence numbers are 21 to 40 decimal digits; start in that range.
+_FIRST_SEQUENCE_NUMBER = 4_421_584_500_000_000_017_450
+
+
+class StreamEventFactory:
+    """Realistic Lambda DynamoDB stream events, built from plain Python items.
+
+    ::
+
+        f = StreamEventFactory(key_names=("orderId",), table_name="Orders")
+        event = f.event(
+            f.insert({"orderId": "o-1", "total": Decimal("12.50")}),
+            f.modify(old, new),
+            f.remove(old, ttl=True),
+        )
+        router.handler(event, None)
+
+    Items hold str, int, Decimal, float (converted to Decimal through its
+    ``str``), bytes, bool, None, set, list and dict values. Records come out
+    exactly as Lambda hands them to a handler: DynamoDB JSON with ``B``/``BS``
+    as base64 strings, ``ApproximateCreationDateTime`` in epoch seconds, and
+    ``Keys``/``NewImage``/``OldImage`` present or absent according to
+    ``view_type``. Sequence numbers (21+ digit strings) and creation times
+    increase with every record a factory makes.
+
+    :param key_names: the table's key attribute names (partition, then sort).
+    :param start_time: epoch seconds of the first record; @default now.
+    """
+
+    def __init__(
+        self,
+        *,
+        key_names: tuple[str, ...] = ("pk",),
+        table_name: str = "Orders",
+        view_type: str = "NEW_AND_OLD_IMAGES",
+        region: str = "us-east-1",
+        account: str = "123456789012",
+        start_time: float | None = None,
+    ) -> None:
+        if view_type not in _VIEW_TYPES:
+            raise ValueError(
+                f"view_type must be one of {', '.join(_VIEW_TYPES)}, got {view_type!r}"
+            )
+        if isinstance(key_names, str) or not key_names:
+            raise ValueError(
+                f"key_names must be a non-empty tuple of attribute names, got {key_names!r}"
+            )
+        self.key_names = tuple(key_names)
+        self.table_name = table_name
+        self.view_type = view_type
+        self.region = region
+        self.stream_arn = (
+            f"arn:aws:dynamodb:{region}:{account}:table/{table_name}"
+            "/stream/2026-01-01T00:00:00.000"
+        )
+        self._count = 0
+        self._start = float(int(time.time() if start_time is None else start_time))
+
+    def insert(self, new_item: dict[str, Any]) -> dict[str, Any]:
+        """An INSERT record for ``new_item``."""
+        return self._record("INSERT", new=new_item, old=None)
+
+    def modify(self, old_item: dict[str, Any], new_item: dict[str, Any]) -> dict[str, Any]:
+        """A MODIFY record from ``old_item`` to ``new_item`` (keys from ``new_item``)."""
+        return self._record("MODIFY", new=new_item, old=old_item)
+
+    def remove(self, old_item: dict[str, Any], ttl: bool = False) -> dict[str, Any]:
+        """A REMOVE record for ``old_item``; ``ttl=True`` makes it a TTL expiry."""
+        record = self._record("REMOVE", new=None, old=old_item)
+        if ttl:
+            record["userIdentity"] = dict(_TTL_IDENTITY)
+        return record
+
+    @staticmethod
+    def event(*records: dict[str, Any]) -> dict[str, Any]:
+        """The Lambda event for ``records``: ``{"Records": [...]}``."""
+        return {"Records": list(records)}
+
+    def _record(
+        self, event_name: str, *, new: dict[str, Any] | None, old: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        item = new if new is not None else old
+        assert item is not None
+        missing = [name for name in self.key_names if name not in item]
+        if missing:
+            raise ValueError(
+                f"{event_name} item has no key attribute(s) {', '.join(missing)}; "
+                f"key_names={self.key_names!r}, item attributes: {sorted(item)!r}"
+            )
+        number = self._count
+        self._count += 1
+        sequence_number = str(_FIRST_SEQUENCE_NUMBER + number * 100)
+        dynamodb: dict[str, Any] = {
+            "ApproximateCreationDateTime": self._start + number,
+            "Keys": _to_dynamodb_json({name: item[name] for name in self.key_names}),
+        }
+        if new is not None and self.view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+            dynamodb["NewImage"] = _to_dynamodb_json(new)
+        if old is not None and self.view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+            dynamodb["OldImage"] = _to_dynamodb_json(old)
+        dynamodb["SequenceNumber"] = sequence_number
+        # DynamoDB's SizeBytes counts the record's keys and images; the JSON
+        # length is close enough for tests and keeps the field realistic.
+        dynamodb["SizeBytes"] = len(json.dumps(dynamodb, separators=(",", ":")))
+        dynamodb["StreamViewType"] = self.view_type
+        return {
+            "eventID": hashlib.md5(sequence_number.encode(), usedforsecurity=False).hexdigest(),
+            "eventName": event_name,
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": self.region,
+            "dynamodb": dynamodb,
+            "eventSourceARN": self.stream_arn,
+        }
+
+
+def _to_dynamodb_json(item: dict[str, Any]) -> dict[str, Any]:
+    # boto3 is a dependency of cdk_streams (not of the Lambda asset); import it
+    # only when a test builds events, so `import cdk_streams.testing` stays cheap.
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    return {
+        name: _base64_binaries(serializer.serialize(_floats_to_decimal(value)))
+        for name, value in item.items()
+    }
+
+
+def _floats_to_decimal(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _floats_to_decimal(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_floats_to_decimal(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return {_floats_to_decimal(v) for v in value}
+    return value
+
+
+def _base64_binaries(value: dict[str, Any]) -> dict[str, Any]:
+    # TypeSerializer leaves B/BS as bytes; Lambda delivers them base64-encoded.
+    [(tag, inner)] = value.items()
+    if tag == "B":
+        return {"B": base64.b64encode(inner).decode("ascii")}
+    if tag == "BS":
+        return {"BS": [base64.b64encode(b).decode("ascii") for b in inner]}
+    if tag == "M":
+        return {"M": {k: _base64_binaries(v) for k, v in inner.items()}}
+    if tag == "L":
+        return {"L": [_base64_binaries(v) for v in inner]}
+    return value

@@ -1,47 +1,122 @@
-"""StreamRouter: dispatch INSERT, MODIFY and REMOVE records; ordered partial failures."""
+"""StreamRouter: dispatch stream records to routes; report failures in stream order."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
 
-logger = logging.getLogger("stream_runtime")
+from . import logs
+from .records import ChangeRecord
 
-Route = Callable[[dict], Any]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from collections.abc import Callable
+    from typing import Any
+
+    Route = Callable[[ChangeRecord], Any]
+
+
+class NoRouteError(LookupError):
+    """A record's event name has no route and the router has no catch-all.
+
+    It fails that record (and so, in order, every later record of the batch).
+    """
+
+    def __init__(self, event_name: str | None, event_id: str | None) -> None:
+        self.event_name = event_name
+        super().__init__(
+            f"no route for event name {event_name!r} (eventID={event_id!r}); register one "
+            "with on_insert, on_modify, on_remove or the catch-all on_any"
+        )
 
 
 class StreamRouter:
+    """Route DynamoDB stream records to functions by event name.
+
+    ::
+
+        router = StreamRouter()
+
+        @router.on_insert
+        def placed(record: ChangeRecord) -> None: ...
+
+        @router.on_any            # everything without a specific route
+        def other(record: ChangeRecord) -> None: ...
+
+        def handler(event, context):
+            return router.handler(event, context)
+
+    The specific route for a record's event name wins; the catch-all gets the
+    rest. Use it with ``ReportBatchItemFailures`` on the event-source mapping.
+    """
+
     def __init__(self) -> None:
         self._routes: dict[str, Route] = {}
+        self._catch_all: Route | None = None
 
-    def _register(self, event_name: str) -> Callable[[Route], Route]:
-        def decorator(fn: Route) -> Route:
-            self._routes[event_name] = fn
-            return fn
-
-        return decorator
+    def _register(self, event_name: str, fn: Route) -> Route:
+        existing = self._routes.get(event_name)
+        if existing is not None:
+            raise ValueError(
+                f"a route for {event_name} is already registered "
+                f"({existing.__qualname__}); cannot also register {fn.__qualname__}"
+            )
+        self._routes[event_name] = fn
+        return fn
 
     def on_insert(self, fn: Route) -> Route:
-        return self._register("INSERT")(fn)
+        """Decorator: ``fn(record)`` handles INSERT records."""
+        return self._register("INSERT", fn)
 
     def on_modify(self, fn: Route) -> Route:
-        return self._register("MODIFY")(fn)
+        """Decorator: ``fn(record)`` handles MODIFY records."""
+        return self._register("MODIFY", fn)
 
     def on_remove(self, fn: Route) -> Route:
-        return self._register("REMOVE")(fn)
+        """Decorator: ``fn(record)`` handles REMOVE records (deletes and TTL expiries)."""
+        return self._register("REMOVE", fn)
 
-    def handler(self, event: dict, context: Any = None) -> dict:
-        records = event.get("Records") or []
+    def on_any(self, fn: Route) -> Route:
+        """Decorator: the catch-all, for any record without a specific route."""
+        if self._catch_all is not None:
+            raise ValueError(
+                f"a catch-all route is already registered ({self._catch_all.__qualname__}); "
+                f"cannot also register {fn.__qualname__}"
+            )
+        self._catch_all = fn
+        return fn
+
+    def handler(self, event: dict[str, Any], context: Any = None) -> dict[str, list]:
+        """Process a Lambda DynamoDB stream event; return the partial-batch response.
+
+        Records run one at a time in stream order. When a route raises (or a
+        record has no route), that record and every later record are reported
+        in ``batchItemFailures`` and no later record runs: Lambda then retries
+        from the first failure, so per-key order holds and nothing succeeds
+        twice. Records before the failure are not reported. An empty batch
+        returns ``{"batchItemFailures": []}``. The failing record's exception
+        is logged once, with its event ID and keys.
+
+        :raises UnidentifiableRecordError: a record has no ``SequenceNumber``.
+            Checked for every record before any route runs; raising fails the
+            whole batch, the only safe answer when a record cannot be named.
+        """
+        records = [ChangeRecord(raw) for raw in event.get("Records") or ()]
+        routes = self._routes
+        catch_all = self._catch_all
+        debug = logs.logger.isEnabledFor(logging.DEBUG)
+        failed_at = len(records)
         for index, record in enumerate(records):
+            if debug:
+                logs.log_record(record)
+            route = routes.get(record.event_name, catch_all)  # type: ignore[arg-type]
             try:
-                route = self._routes[record["eventName"]]
+                if route is None:
+                    raise NoRouteError(record.event_name, record.event_id)
                 route(record)
-            except Exception:
-                logger.exception("record %s failed", record.get("eventID"))
-                return {
-                    "batchItemFailures": [
-                        {"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in records[index:]
-                    ]
-                }
-        return {"batchItemFailures": []}
+            except Exception as exc:
+                failed_at = index
+                logs.log_failure(record, exc, reported=len(records) - index)
+                break
+        failures = [{"itemIdentifier": r.sequence_number} for r in records[failed_at:]]
+        logs.log_batch(records, processed=failed_at, failures=len(failures), context=context)
+        return {"batchItemFailures": failures}
