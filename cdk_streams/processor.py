@@ -9,15 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_lambda_event_sources import SqsDlq
 from constructs import Construct
 
+from . import nag
 from . import validation as v
+from .alarms import AlarmThresholds, StreamAlarms, check_actions, check_thresholds
 from .bundling import SAMPLE_HANDLER, handler_dir_code, sample_handler_code
+from .dashboard import StreamDashboard
 
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_RETRY_ATTEMPTS = 10
@@ -102,9 +108,36 @@ class StreamProcessor(Construct):
         all when ``on_failure`` is not given: skipped batches then leave no trace.
         @default True.
 
+    **Alarms and dashboard** (see :mod:`cdk_streams.alarms`):
+
+    :param alarms_enabled: create the ``Alarms`` construct: ``Alarms/IteratorAge``,
+        ``Alarms/Errors``, ``Alarms/Throttles`` and, with the queue this construct
+        creates, ``Alarms/DeadLetterQueueDepth`` and ``Alarms/DeadLetterQueueAge``.
+        @default True, because a stream consumer that falls behind or skips
+        batches is otherwise silent until the data is gone.
+    :param alarm_thresholds: an :class:`AlarmThresholds`. @default
+        ``AlarmThresholds()``: IteratorAge above a quarter of ``max_record_age``
+        (15 min with the defaults), any error, any throttle, any skipped batch,
+        and a skipped batch left 6 h.
+    :param alarm_topic: an SNS topic told on ALARM and on OK. @default - none:
+        the alarms only change state; add a topic to be paged.
+    :param alarm_actions: more ``aws_cloudwatch.IAlarmAction`` run on ALARM.
+        @default - none.
+    :param dashboard_enabled: also create a :class:`StreamDashboard` (id
+        ``Dashboard``) for this table and processor. @default False, because a
+        dashboard costs money beyond the free three per account and teams
+        usually build one per service: add ``pipeline_widgets`` to it instead.
+
     Exposes ``function``, ``event_source_mapping``, ``dead_letter_queue`` (None
-    when you pass ``on_failure`` or turn it off) and ``log_group`` (None with
-    ``function=``).
+    when you pass ``on_failure`` or turn it off), ``log_group`` and ``role``
+    (None with ``function=``), ``table``, ``alarms`` (a :class:`StreamAlarms`,
+    None when turned off) and ``dashboard`` (None unless turned on).
+
+    The function gets a role of its own that may write only to its own log
+    group, instead of the AWS-managed ``AWSLambdaBasicExecutionRole`` (which
+    may write to every log group). The cdk-nag findings that are inherent to a
+    stream consumer are acknowledged on the exact resources, with reasons; see
+    :mod:`cdk_streams.nag`.
     """
 
     def __init__(
@@ -134,9 +167,15 @@ class StreamProcessor(Construct):
         enabled: bool = True,
         on_failure: lambda_.IEventSourceDlq | None = None,
         dead_letter_queue_enabled: bool = True,
+        alarms_enabled: bool = True,
+        alarm_thresholds: AlarmThresholds | None = None,
+        alarm_topic: sns.ITopic | None = None,
+        alarm_actions: Sequence[cloudwatch.IAlarmAction] | None = None,
+        dashboard_enabled: bool = False,
     ) -> None:
         super().__init__(scope, id)
         stream_arn = self._stream_arn(table)
+        self.table = table
         self._validate_mapping(
             batch_size=batch_size,
             max_batching_window=max_batching_window,
@@ -147,8 +186,17 @@ class StreamProcessor(Construct):
             filters=filters,
             tumbling_window=tumbling_window,
         )
+        self._validate_alarms(
+            alarms_enabled=alarms_enabled,
+            alarm_thresholds=alarm_thresholds,
+            alarm_topic=alarm_topic,
+            alarm_actions=alarm_actions,
+            dashboard_enabled=dashboard_enabled,
+            max_record_age=max_record_age,
+        )
 
         self.log_group: logs.LogGroup | None = None
+        self.role: iam.Role | None = None
         if function is not None:
             self._refuse_with_function(
                 handler_dir=handler_dir,
@@ -159,6 +207,14 @@ class StreamProcessor(Construct):
                 log_retention=log_retention,
                 tracing=tracing,
             )
+            if function.role is None:
+                # An imported function without its role cannot be granted
+                # anything; CDK would fail with "Cannot get policy fragment".
+                raise v.StreamsValidationError(
+                    f"{self.node.path}: function must have a role that can be granted stream "
+                    f"read, got {function.node.path} imported without one. Import it with "
+                    "Function.from_function_attributes(function_arn=..., role=...)"
+                )
             self.function: lambda_.IFunction = function
         else:
             self.function = self._create_function(
@@ -204,8 +260,84 @@ class StreamProcessor(Construct):
             enabled=enabled,
             on_failure=on_failure,
         )
+        self._acknowledge_inherent_findings(has_on_failure=on_failure is not None)
+
+        self.alarms: StreamAlarms | None = None
+        if alarms_enabled:
+            self.alarms = StreamAlarms(
+                self,
+                "Alarms",
+                function=self.function,
+                dead_letter_queue=self.dead_letter_queue,
+                max_record_age=max_record_age,
+                thresholds=alarm_thresholds,
+                alarm_topic=alarm_topic,
+                alarm_actions=alarm_actions,
+            )
+        self.dashboard: StreamDashboard | None = None
+        if dashboard_enabled:
+            self.dashboard = StreamDashboard(self, "Dashboard", processor=self)
 
     # -- parts -------------------------------------------------------------
+
+    def _validate_alarms(
+        self,
+        *,
+        alarms_enabled: Any,
+        alarm_thresholds: Any,
+        alarm_topic: Any,
+        alarm_actions: Any,
+        dashboard_enabled: Any,
+        max_record_age: Duration | None,
+    ) -> None:
+        for prop, value in (
+            ("alarms_enabled", alarms_enabled),
+            ("dashboard_enabled", dashboard_enabled),
+        ):
+            if not isinstance(value, bool):
+                raise v.StreamsValidationError(
+                    f"{self.node.path}: {prop} must be True or False, got {value!r}"
+                )
+        if not alarms_enabled:
+            # Thresholds or targets for alarms that are not built would be
+            # silently ignored; say so instead.
+            given = [
+                name
+                for name, value in (
+                    ("alarm_actions", alarm_actions),
+                    ("alarm_thresholds", alarm_thresholds),
+                    ("alarm_topic", alarm_topic),
+                )
+                if value is not None
+            ]
+            if given:
+                raise v.StreamsValidationError(
+                    f"{self.node.path}: {', '.join(given)} must be left unset with "
+                    f"alarms_enabled=False, got {', '.join(given)} set"
+                )
+            return
+        check_thresholds(self, "alarm_thresholds", alarm_thresholds, max_record_age)
+        check_actions(self, alarm_topic=alarm_topic, alarm_actions=alarm_actions)
+
+    def _acknowledge_inherent_findings(self, *, has_on_failure: bool) -> None:
+        """cdk-nag findings that come with any stream consumer (see :mod:`.nag`).
+
+        Only on resources this construct created: a function passed in with
+        ``function=`` and its role are the user's to judge.
+        """
+        if self.role is not None:
+            default_policy = self.role.node.try_find_child("DefaultPolicy")
+            if default_policy is not None:
+                nag.acknowledge(default_policy.node.default_child, [nag.ROLE_POLICY_WILDCARD])
+        if self.log_group is not None and has_on_failure:  # we made the function
+            nag.acknowledge(
+                self.function.node.default_child,
+                [nag.STREAM_FUNCTION_HAS_ON_FAILURE_DESTINATION],
+            )
+        if self.dead_letter_queue is not None:
+            nag.acknowledge(
+                self.dead_letter_queue.node.default_child, nag.ON_FAILURE_QUEUE_HAS_NO_DLQ
+            )
 
     def _stream_arn(self, table: dynamodb.ITable) -> str:
         stream_arn = getattr(table, "table_stream_arn", None)
@@ -274,6 +406,16 @@ class StreamProcessor(Construct):
         self.log_group = logs.LogGroup(
             self, "LogGroup", retention=log_retention or DEFAULT_LOG_RETENTION
         )
+        # A role of our own instead of the managed AWSLambdaBasicExecutionRole,
+        # which may create and write to every log group in the account: this
+        # one may only write to the function's own log group.
+        self.role = iam.Role(
+            self,
+            "ServiceRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Runs the stream processor: reads its stream, writes its logs",
+        )
+        self.log_group.grant_write(self.role)
         return lambda_.Function(
             self,
             "Function",
@@ -285,9 +427,12 @@ class StreamProcessor(Construct):
             environment=dict(environment or {}),
             tracing=tracing or lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
+            role=self.role,
         )
 
-    def _code(self, handler_dir: str | Path | None, handler: str | None) -> tuple[lambda_.Code, str]:
+    def _code(
+        self, handler_dir: str | Path | None, handler: str | None
+    ) -> tuple[lambda_.Code, str]:
         if handler_dir is None:
             if handler is not None:
                 raise v.StreamsValidationError(
@@ -298,7 +443,8 @@ class StreamProcessor(Construct):
         directory = Path(handler_dir).resolve()
         if not directory.is_dir():
             raise v.StreamsValidationError(
-                f"{self.node.path}: handler_dir must be an existing directory, got {str(handler_dir)!r}"
+                f"{self.node.path}: handler_dir must be an existing directory, "
+                f"got {str(handler_dir)!r}"
             )
         if handler is None or not _HANDLER.match(handler):
             raise v.StreamsValidationError(

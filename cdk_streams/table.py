@@ -51,9 +51,16 @@ class StreamTable(Construct):
         bursty and on-demand tables never throttle a write burst into the stream.
     :param removal_policy: @default RETAIN, because deleting a stack must never
         delete the data it captured.
+    :param deletion_protection: DynamoDB deletion protection, which refuses a
+        DeleteTable from anyone (console, CLI, a script, CloudFormation) until
+        it is turned off. @default - True, unless ``removal_policy`` is
+        DESTROY: RETAIN only guards against CloudFormation, and a CDC table is
+        the source of truth its consumers replay from. With DESTROY you asked
+        for the table to go with the stack, which protection would refuse, so
+        the default follows you (and True with DESTROY is an error).
     :param table_props: any other ``aws_dynamodb.Table`` keyword argument
-        (``time_to_live_attribute``, ``deletion_protection``, ``table_name``,
-        ``kinesis_stream`` ...) passes through unchanged.
+        (``time_to_live_attribute``, ``table_name``, ``kinesis_stream`` ...)
+        passes through unchanged.
 
     Exposes ``.table``: the ``ITable`` with ``table_stream_arn`` set.
     """
@@ -70,10 +77,12 @@ class StreamTable(Construct):
         point_in_time_recovery: bool = True,
         billing_mode: dynamodb.BillingMode = dynamodb.BillingMode.PAY_PER_REQUEST,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        deletion_protection: bool | None = None,
         **table_props: Any,
     ) -> None:
         super().__init__(scope, id)
         self._check_passthrough(table_props)
+        deletion_protection = self._deletion_protection(deletion_protection, removal_policy)
         if not isinstance(view_type, dynamodb.StreamViewType):
             raise StreamsValidationError(
                 f"{self.node.path}: view_type must be one of "
@@ -98,8 +107,25 @@ class StreamTable(Construct):
                 point_in_time_recovery_enabled=point_in_time_recovery
             ),
             removal_policy=removal_policy,
+            deletion_protection=deletion_protection,
             **table_props,
         )
+
+    def _deletion_protection(self, given: Any, removal_policy: RemovalPolicy) -> bool:
+        destroy = removal_policy == RemovalPolicy.DESTROY
+        if given is None:
+            return not destroy
+        if not isinstance(given, bool):
+            raise StreamsValidationError(
+                f"{self.node.path}: deletion_protection must be True, False or None, got {given!r}"
+            )
+        if given and destroy:
+            raise StreamsValidationError(
+                f"{self.node.path}: deletion_protection must be False or unset with "
+                "removal_policy=DESTROY (CloudFormation could not delete the table, so "
+                "deleting the stack would fail), got True"
+            )
+        return given
 
     def _check_passthrough(self, table_props: dict[str, Any]) -> None:
         owned = sorted(set(table_props) & set(_OWNED))

@@ -9,6 +9,7 @@ still CDK tokens at construction time are not checked: the service checks them.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -193,8 +194,10 @@ def _check_leaves(scope: Construct, prop: str, node: Any) -> None:
 
 
 def _is_token(value: Any) -> bool:
-    return (
-        isinstance(value, (str, int, float))
-        and not isinstance(value, bool)
-        and Token.is_unresolved(value)
-    )
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return False
+    # jsii cannot encode inf or nan: asking it kills its Node process, and every
+    # later call in the app fails. Neither can be a token anyway.
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return Token.is_unresolved(value)

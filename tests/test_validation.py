@@ -239,3 +239,16 @@ def test_table_errors_name_the_table_path():
         "Test/Orders: view_type must be one of NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, "
         "KEYS_ONLY, got 'NEW_IMAGE'"
     )
+
+
+def test_imported_function_without_a_role_is_refused_with_the_fix():
+    stack = new_stack()
+    table = orders_table(stack).table
+    existing = lambda_.Function.from_function_name(stack, "Existing", "my-function")
+    with pytest.raises(StreamsValidationError) as error:
+        StreamProcessor(stack, "Processor", table=table, function=existing)
+    assert str(error.value) == (
+        f"{PATH}: function must have a role that can be granted stream read, got "
+        "Test/Existing imported without one. Import it with "
+        "Function.from_function_attributes(function_arn=..., role=...)"
+    )

@@ -1,0 +1,401 @@
+"""CloudWatch alarms for a stream processor: lag, failures and skipped batches.
+
+:class:`StreamProcessor` builds a :class:`StreamAlarms` (construct id ``Alarms``)
+unless ``alarms_enabled=False``. The alarm construct ids below are a public
+contract: dashboards, runbooks and ``processor.alarms.alarms[...]`` use them.
+
+========================  ===============================================  ==================
+id                        fires when                                       default threshold
+========================  ===============================================  ==================
+``IteratorAge``           Lambda ``IteratorAge`` Maximum, 3 of 3 minutes   max_record_age / 4
+                          (a shard is falling behind)                      (15 min by default;
+                                                                           6 h without one)
+``Errors``                Lambda ``Errors`` Sum over 5 min                 > 0
+``Throttles``             Lambda ``Throttles`` Sum over 5 min              > 0
+``DeadLetterQueueDepth``  on-failure queue ``ApproximateNumberOf           > 0
+                          MessagesVisible`` Maximum over 5 min
+                          (a batch was skipped)
+``DeadLetterQueueAge``    on-failure queue ``ApproximateAgeOfOldest        6 h
+                          Message`` Maximum over 5 min (nobody replayed
+                          the skipped range)
+========================  ===============================================  ==================
+
+The function metrics are plain ``AWS/Lambda`` metrics on the ``FunctionName``
+dimension, so they work for an ``IFunction`` passed in with ``function=`` too.
+Missing data never breaches: an idle stream invokes nothing and emits nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from . import validation as v
+
+ITERATOR_AGE = "IteratorAge"
+ERRORS = "Errors"
+THROTTLES = "Throttles"
+DEAD_LETTER_QUEUE_DEPTH = "DeadLetterQueueDepth"
+DEAD_LETTER_QUEUE_AGE = "DeadLetterQueueAge"
+#: Every alarm's construct id, in the order they are built.
+ALARM_NAMES = (ITERATOR_AGE, ERRORS, THROTTLES, DEAD_LETTER_QUEUE_DEPTH, DEAD_LETTER_QUEUE_AGE)
+
+#: DynamoDB Streams keeps a record for 24 h; an iterator older than that has
+#: already lost records, so an alarm threshold at or above it never helps.
+STREAM_RETENTION_SECONDS = 24 * 60 * 60
+#: The on-failure queue keeps messages 14 days (StreamProcessor's choice, the
+#: SQS maximum); an age threshold at or above that would never fire.
+QUEUE_RETENTION_SECONDS = 14 * 24 * 60 * 60
+#: Without max_record_age a record can wait the stream's whole 24 h; alarming
+#: at a quarter of that still leaves 18 h to fix the consumer before the
+#: stream trims unread records.
+ITERATOR_AGE_WITHOUT_MAX_RECORD_AGE = Duration.hours(6)
+#: The on-failure record only names a shard and sequence-number range; the
+#: records themselves stay in the stream 24 h from their write. With the
+#: default 1 h max_record_age, 6 h leaves about 17 h to replay the range.
+DEFAULT_DEAD_LETTER_QUEUE_AGE = Duration.hours(6)
+
+_LAMBDA_PERIOD = Duration.minutes(1)
+_COUNT_PERIOD = Duration.minutes(5)
+_ITERATOR_AGE_MINUTES = 3
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """Where each of :class:`StreamAlarms`' alarms fires.
+
+    :param iterator_age: alarm when the oldest record a batch carried is older
+        than this for 3 minutes running. Must stay below ``max_record_age``
+        (older records are skipped, so the age never gets there) and below the
+        stream's 24 h retention. @default - a quarter of the processor's
+        ``max_record_age`` (15 min with its 1 h default), or 6 h without one:
+        either way three quarters of the window is left to act before records
+        are skipped or trimmed.
+    :param errors: alarm when function errors in 5 min exceed this. @default 0.
+        With ``report_batch_item_failures`` a record that fails is reported,
+        not raised, so an Error is a crash or a timeout: each one retries a
+        whole batch and holds up its shard.
+    :param throttles: alarm when throttles in 5 min exceed this. @default 0,
+        because a throttled stream invocation delays its whole shard.
+    :param dead_letter_queue_depth: alarm when more messages than this wait in
+        the on-failure queue. @default 0: every message is a batch of changes
+        that was skipped.
+    :param dead_letter_queue_age: alarm when the oldest on-failure message is
+        older than this, 60 s..14 days. @default 6 hours, leaving about 17 h
+        to replay the skipped range before the stream trims it.
+    :param omit: ids of alarms not to create, from :data:`ALARM_NAMES`.
+        @default - none: every alarm that applies is created.
+    """
+
+    iterator_age: Duration | None = None
+    errors: int = 0
+    throttles: int = 0
+    dead_letter_queue_depth: int = 0
+    dead_letter_queue_age: Duration = DEFAULT_DEAD_LETTER_QUEUE_AGE
+    omit: Collection[str] = field(default_factory=frozenset)
+
+
+def default_iterator_age(max_record_age: Duration | None) -> Duration:
+    """The IteratorAge threshold for a processor with this ``max_record_age``."""
+    if max_record_age is None or max_record_age.is_unresolved():
+        return ITERATOR_AGE_WITHOUT_MAX_RECORD_AGE
+    return Duration.seconds(max(1, int(max_record_age.to_seconds()) // 4))
+
+
+def check_thresholds(
+    scope: Construct,
+    prop: str,
+    thresholds: Any,
+    max_record_age: Duration | None,
+) -> AlarmThresholds:
+    """Validate ``thresholds`` and return them with every default filled in.
+
+    Errors name ``scope``'s path and ``<prop>.<field>``, in the house shape.
+    """
+    if thresholds is None:
+        thresholds = AlarmThresholds()
+    if not isinstance(thresholds, AlarmThresholds):
+        raise v.StreamsValidationError(
+            f"{scope.node.path}: {prop} must be an AlarmThresholds, got {thresholds!r}"
+        )
+    for name in ("errors", "throttles", "dead_letter_queue_depth"):
+        _check_count(scope, f"{prop}.{name}", getattr(thresholds, name))
+
+    iterator_age = thresholds.iterator_age
+    if iterator_age is None:
+        iterator_age = default_iterator_age(max_record_age)
+    limit = STREAM_RETENTION_SECONDS - 1
+    why = "below the stream's 24 h retention"
+    record_age = v.duration_seconds(scope, "max_record_age", max_record_age)
+    if record_age is not None:
+        limit, why = record_age - 1, "below max_record_age: older records are skipped"
+    _check_seconds(scope, f"{prop}.iterator_age", iterator_age, (1, limit), why)
+
+    if thresholds.dead_letter_queue_age is None:
+        raise v.StreamsValidationError(
+            f"{scope.node.path}: {prop}.dead_letter_queue_age must be an aws_cdk.Duration "
+            f"(leave it out with omit={{'{DEAD_LETTER_QUEUE_AGE}'}}), got None"
+        )
+    _check_seconds(
+        scope,
+        f"{prop}.dead_letter_queue_age",
+        thresholds.dead_letter_queue_age,
+        (60, QUEUE_RETENTION_SECONDS - 1),
+        "below the on-failure queue's 14-day retention",
+    )
+
+    omit = thresholds.omit
+    if isinstance(omit, (str, bytes)) or not isinstance(omit, Collection):
+        raise v.StreamsValidationError(
+            f"{scope.node.path}: {prop}.omit must be a set of alarm ids, got {omit!r}"
+        )
+    unknown = sorted(str(name) for name in omit if name not in ALARM_NAMES)
+    if unknown:
+        raise v.StreamsValidationError(
+            f"{scope.node.path}: {prop}.omit must be alarm ids from "
+            f"{', '.join(ALARM_NAMES)}, got {', '.join(unknown)}"
+        )
+    return AlarmThresholds(
+        iterator_age=iterator_age,
+        errors=thresholds.errors,
+        throttles=thresholds.throttles,
+        dead_letter_queue_depth=thresholds.dead_letter_queue_depth,
+        dead_letter_queue_age=thresholds.dead_letter_queue_age,
+        omit=frozenset(omit),
+    )
+
+
+def check_actions(
+    scope: Construct,
+    *,
+    alarm_topic: Any,
+    alarm_actions: Any,
+) -> list[cloudwatch.IAlarmAction]:
+    """Validate the alarm targets; return every action, the topic's first."""
+    actions: list[cloudwatch.IAlarmAction] = []
+    if alarm_topic is not None:
+        # jsii interfaces are not runtime-checkable; a topic has an ARN.
+        if not hasattr(alarm_topic, "topic_arn"):
+            raise v.StreamsValidationError(
+                f"{scope.node.path}: alarm_topic must be an aws_sns.ITopic, got {alarm_topic!r}"
+            )
+        actions.append(cloudwatch_actions.SnsAction(alarm_topic))
+    if alarm_actions is not None:
+        if isinstance(alarm_actions, (str, bytes)) or not isinstance(alarm_actions, Sequence):
+            raise v.StreamsValidationError(
+                f"{scope.node.path}: alarm_actions must be a list of "
+                f"aws_cloudwatch.IAlarmAction, got {alarm_actions!r}"
+            )
+        for index, action in enumerate(alarm_actions):
+            if not callable(getattr(action, "bind", None)):
+                raise v.StreamsValidationError(
+                    f"{scope.node.path}: alarm_actions[{index}] must be an "
+                    f"aws_cloudwatch.IAlarmAction (e.g. aws_cloudwatch_actions.SnsAction), "
+                    f"got {action!r}"
+                )
+            actions.append(action)
+    return actions
+
+
+def lambda_metric(
+    function: lambda_.IFunction, metric_name: str, statistic: str, period: Duration
+) -> cloudwatch.Metric:
+    """An ``AWS/Lambda`` metric of one function, for a created or an imported function."""
+    return cloudwatch.Metric(
+        namespace="AWS/Lambda",
+        metric_name=metric_name,
+        dimensions_map={"FunctionName": function.function_name},
+        statistic=statistic,
+        period=period,
+    )
+
+
+def queue_metric(
+    queue: sqs.IQueue, metric_name: str, statistic: str, period: Duration
+) -> cloudwatch.Metric:
+    """An ``AWS/SQS`` metric of one queue."""
+    return cloudwatch.Metric(
+        namespace="AWS/SQS",
+        metric_name=metric_name,
+        dimensions_map={"QueueName": queue.queue_name},
+        statistic=statistic,
+        period=period,
+    )
+
+
+class StreamAlarms(Construct):
+    """The alarms of one stream consumer: lag, errors, throttles, skipped batches.
+
+    :param function: the consuming function (created or imported).
+    :param dead_letter_queue: the mapping's on-failure queue. @default - none:
+        no ``DeadLetterQueue*`` alarms.
+    :param max_record_age: the mapping's maximum record age, which bounds the
+        IteratorAge threshold. @default - none (records live the stream's 24 h).
+    :param thresholds: @default ``AlarmThresholds()`` (see there).
+    :param alarm_topic: an SNS topic notified on ALARM and on OK. @default - none.
+    :param alarm_actions: more actions run on ALARM. @default - none.
+
+    Exposes ``alarms`` (id -> ``Alarm``, only those created), ``thresholds``
+    (with every default filled in) and one attribute per alarm
+    (``iterator_age``, ``errors``, ``throttles``, ``dead_letter_queue_depth``,
+    ``dead_letter_queue_age``; None when not created).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        function: lambda_.IFunction,
+        dead_letter_queue: sqs.IQueue | None = None,
+        max_record_age: Duration | None = None,
+        thresholds: AlarmThresholds | None = None,
+        alarm_topic: sns.ITopic | None = None,
+        alarm_actions: Sequence[cloudwatch.IAlarmAction] | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        self.thresholds = check_thresholds(self, "thresholds", thresholds, max_record_age)
+        actions = check_actions(self, alarm_topic=alarm_topic, alarm_actions=alarm_actions)
+        self._ok_actions = actions[:1] if alarm_topic is not None else []
+        self._actions = actions
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        t = self.thresholds
+        # check_thresholds filled in the derived default.
+        lag_seconds = int((t.iterator_age or default_iterator_age(max_record_age)).to_seconds())
+        self.iterator_age = self._alarm(
+            ITERATOR_AGE,
+            lambda_metric(function, "IteratorAge", "Maximum", _LAMBDA_PERIOD),
+            threshold=lag_seconds * 1000,  # IteratorAge is in milliseconds
+            evaluation_periods=_ITERATOR_AGE_MINUTES,
+            description=(
+                f"A stream shard is falling behind: the oldest record in a batch was over "
+                f"{lag_seconds} s old for {_ITERATOR_AGE_MINUTES} minutes. Records past "
+                f"max_record_age are skipped to the on-failure destination; after 24 h the "
+                f"stream drops them. Check the function's errors, duration and throttles."
+            ),
+        )
+        self.errors = self._alarm(
+            ERRORS,
+            lambda_metric(function, "Errors", "Sum", _COUNT_PERIOD),
+            threshold=t.errors,
+            description=(
+                f"More than {t.errors} function errors in 5 minutes. Each error retries its "
+                f"whole batch and holds up the shard; read the function's logs."
+            ),
+        )
+        self.throttles = self._alarm(
+            THROTTLES,
+            lambda_metric(function, "Throttles", "Sum", _COUNT_PERIOD),
+            threshold=t.throttles,
+            description=(
+                f"More than {t.throttles} function throttles in 5 minutes: stream "
+                f"processing is delayed. Check reserved and account concurrency."
+            ),
+        )
+        self.dead_letter_queue_depth: cloudwatch.Alarm | None = None
+        self.dead_letter_queue_age: cloudwatch.Alarm | None = None
+        if dead_letter_queue is not None:
+            self.dead_letter_queue_depth = self._alarm(
+                DEAD_LETTER_QUEUE_DEPTH,
+                queue_metric(
+                    dead_letter_queue,
+                    "ApproximateNumberOfMessagesVisible",
+                    "Maximum",
+                    _COUNT_PERIOD,
+                ),
+                threshold=t.dead_letter_queue_depth,
+                description=(
+                    f"More than {t.dead_letter_queue_depth} batches were skipped to the "
+                    f"on-failure queue. Each message names a shard and sequence-number "
+                    f"range; replay it from the stream within 24 h of the records' write."
+                ),
+            )
+            age_seconds = int(t.dead_letter_queue_age.to_seconds())
+            self.dead_letter_queue_age = self._alarm(
+                DEAD_LETTER_QUEUE_AGE,
+                queue_metric(
+                    dead_letter_queue,
+                    "ApproximateAgeOfOldestMessage",
+                    "Maximum",
+                    _COUNT_PERIOD,
+                ),
+                threshold=age_seconds,
+                description=(
+                    f"A skipped batch has waited over {age_seconds} s in the on-failure "
+                    f"queue. The stream drops its records 24 h after they were written."
+                ),
+            )
+
+    def _alarm(
+        self,
+        name: str,
+        metric: cloudwatch.Metric,
+        *,
+        threshold: float,
+        description: str,
+        evaluation_periods: int = 1,
+    ) -> cloudwatch.Alarm | None:
+        if name in self.thresholds.omit:
+            return None
+        alarm = cloudwatch.Alarm(
+            self,
+            name,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            # An idle stream invokes nothing, so no data is the healthy case.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        for action in self._actions:
+            alarm.add_alarm_action(action)
+        # Only the topic hears about recovery: an arbitrary action (an
+        # auto-scaling step, a Systems Manager incident) should not run twice.
+        for action in self._ok_actions:
+            alarm.add_ok_action(action)
+        self.alarms[name] = alarm
+        return alarm
+
+
+def _check_count(scope: Construct, prop: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise v.StreamsValidationError(
+            f"{scope.node.path}: {prop} must be a whole number >= 0, got {value!r}"
+        )
+
+
+def _check_seconds(
+    scope: Construct, prop: str, value: Any, bounds: tuple[int, int], why: str
+) -> None:
+    seconds = v.duration_seconds(scope, prop, value)
+    if seconds is None:
+        return
+    low, high = bounds
+    if not low <= seconds <= high:
+        raise v.StreamsValidationError(
+            f"{scope.node.path}: {prop} must be {low}..{high} seconds ({why}), "
+            f"got {seconds} seconds"
+        )
+
+
+__all__ = [
+    "ALARM_NAMES",
+    "AlarmThresholds",
+    "StreamAlarms",
+    "check_actions",
+    "check_thresholds",
+    "default_iterator_age",
+    "lambda_metric",
+    "queue_metric",
+]

@@ -1,0 +1,393 @@
+"""StreamProcessor's alarms: on by default, stable ids, documented thresholds, clear errors."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("CDK_VALIDATION", "false")
+
+import re
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Match, Template
+from aws_cdk.aws_cloudwatch_actions import SnsAction
+
+from cdk_streams import (
+    ALARM_NAMES,
+    AlarmThresholds,
+    StreamAlarms,
+    StreamProcessor,
+    StreamsValidationError,
+)
+from tests.stacks import new_stack, orders_table
+
+ALARM = "AWS::CloudWatch::Alarm"
+
+
+def build(**props) -> tuple[StreamProcessor, cdk.Stack]:
+    stack = new_stack()
+    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table, **props)
+    return processor, stack
+
+
+@pytest.fixture(scope="module")
+def defaults() -> tuple[StreamProcessor, Template]:
+    processor, stack = build()
+    return processor, Template.from_stack(stack)
+
+
+def _function_dimension() -> list:
+    return [
+        {"Name": "FunctionName", "Value": {"Ref": Match.string_like_regexp("^ProcessorFunction")}}
+    ]
+
+
+def _queue_dimension() -> list:
+    return [
+        {
+            "Name": "QueueName",
+            "Value": {
+                "Fn::GetAtt": [Match.string_like_regexp("^ProcessorDeadLetterQueue"), "QueueName"]
+            },
+        }
+    ]
+
+
+def test_five_alarms_with_stable_ids(defaults):
+    processor, template = defaults
+    template.resource_count_is(ALARM, 5)
+    assert processor.alarms is not None
+    assert list(processor.alarms.alarms) == list(ALARM_NAMES)
+    assert [a.node.path for a in processor.alarms.alarms.values()] == [
+        f"Test/Processor/Alarms/{name}" for name in ALARM_NAMES
+    ]
+
+
+def test_iterator_age_alarm_fires_at_a_quarter_of_max_record_age(defaults):
+    _, template = defaults
+    template.has_resource_properties(
+        ALARM,
+        {
+            "Namespace": "AWS/Lambda",
+            "MetricName": "IteratorAge",
+            "Dimensions": _function_dimension(),
+            "Statistic": "Maximum",
+            "Period": 60,
+            "Threshold": 15 * 60 * 1000,  # max_record_age 1 h / 4, in ms
+            "EvaluationPeriods": 3,
+            "DatapointsToAlarm": 3,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmDescription": Match.string_like_regexp("falling behind"),
+        },
+    )
+
+
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_any_function_error_or_throttle_alarms(defaults, metric):
+    _, template = defaults
+    template.has_resource_properties(
+        ALARM,
+        {
+            "Namespace": "AWS/Lambda",
+            "MetricName": metric,
+            "Dimensions": _function_dimension(),
+            "Statistic": "Sum",
+            "Period": 300,
+            "Threshold": 0,
+            "EvaluationPeriods": 1,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+        },
+    )
+
+
+def test_any_skipped_batch_alarms(defaults):
+    _, template = defaults
+    template.has_resource_properties(
+        ALARM,
+        {
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": _queue_dimension(),
+            "Statistic": "Maximum",
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+        },
+    )
+
+
+def test_a_skipped_batch_left_six_hours_alarms(defaults):
+    _, template = defaults
+    template.has_resource_properties(
+        ALARM,
+        {
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateAgeOfOldestMessage",
+            "Dimensions": _queue_dimension(),
+            "Statistic": "Maximum",
+            "Threshold": 6 * 3600,
+        },
+    )
+
+
+def test_no_actions_by_default(defaults):
+    _, template = defaults
+    for alarm in template.find_resources(ALARM).values():
+        assert "AlarmActions" not in alarm["Properties"]
+        assert "OKActions" not in alarm["Properties"]
+
+
+def test_a_topic_hears_alarm_and_ok_other_actions_only_alarm():
+    stack = new_stack()
+    topic = sns.Topic(stack, "Alerts")
+    pager = sns.Topic(stack, "Pager")
+    StreamProcessor(
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        alarm_topic=topic,
+        alarm_actions=[SnsAction(pager)],
+    )
+    template = Template.from_stack(stack)
+    alarms = template.find_resources(ALARM)
+    assert len(alarms) == 5
+    topic_ref = {"Ref": Match.string_like_regexp("^Alerts")}
+    pager_ref = {"Ref": Match.string_like_regexp("^Pager")}
+    template.all_resources_properties(
+        ALARM, {"AlarmActions": [topic_ref, pager_ref], "OKActions": [topic_ref]}
+    )
+
+
+def test_thresholds_can_be_changed_and_alarms_omitted():
+    _, stack = build(
+        max_record_age=Duration.minutes(10),
+        alarm_thresholds=AlarmThresholds(
+            errors=5,
+            throttles=2,
+            dead_letter_queue_depth=10,
+            omit={"DeadLetterQueueAge"},
+        ),
+    )
+    template = Template.from_stack(stack)
+    template.resource_count_is(ALARM, 4)
+    by_metric = {
+        a["Properties"]["MetricName"]: a["Properties"]["Threshold"]
+        for a in template.find_resources(ALARM).values()
+    }
+    assert by_metric == {
+        "IteratorAge": 150_000,  # 10 min / 4
+        "Errors": 5,
+        "Throttles": 2,
+        "ApproximateNumberOfMessagesVisible": 10,
+    }
+
+
+def test_without_max_record_age_iterator_age_defaults_to_six_hours():
+    processor, _ = build(max_record_age=None)
+    assert processor.alarms.thresholds.iterator_age.to_seconds() == 6 * 3600
+
+
+def test_an_explicit_iterator_age_wins():
+    processor, _ = build(alarm_thresholds=AlarmThresholds(iterator_age=Duration.minutes(2)))
+    assert processor.alarms.thresholds.iterator_age.to_seconds() == 120
+
+
+@pytest.mark.parametrize(
+    "props",
+    [{"dead_letter_queue_enabled": False}, {"on_failure": "sns"}],
+    ids=["no queue", "on_failure=SnsDlq"],
+)
+def test_queue_alarms_only_for_the_queue_the_construct_made(props):
+    stack = new_stack()
+    if props.get("on_failure") == "sns":
+        from aws_cdk.aws_lambda_event_sources import SnsDlq
+
+        props = {"on_failure": SnsDlq(sns.Topic(stack, "Failures"))}
+    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table, **props)
+    assert list(processor.alarms.alarms) == ["IteratorAge", "Errors", "Throttles"]
+    assert processor.alarms.dead_letter_queue_depth is None
+    assert processor.alarms.dead_letter_queue_age is None
+
+
+def test_alarms_off():
+    processor, stack = build(alarms_enabled=False)
+    assert processor.alarms is None
+    Template.from_stack(stack).resource_count_is(ALARM, 0)
+
+
+def test_alarms_work_for_an_imported_function():
+    stack = new_stack()
+    function = lambda_.Function.from_function_attributes(
+        stack,
+        "Existing",
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:orders-consumer",
+        role=iam.Role.from_role_name(stack, "ExistingRole", "orders-consumer-role"),
+    )
+    processor = StreamProcessor(
+        stack, "Processor", table=orders_table(stack).table, function=function
+    )
+    assert processor.alarms is not None
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        ALARM,
+        {
+            "MetricName": "IteratorAge",
+            "Dimensions": [{"Name": "FunctionName", "Value": "orders-consumer"}],
+        },
+    )
+
+
+def test_stream_alarms_standalone():
+    stack = new_stack()
+    function = lambda_.Function.from_function_name(stack, "Existing", "orders-consumer")
+    alarms = StreamAlarms(stack, "Alarms", function=function)
+    assert list(alarms.alarms) == ["IteratorAge", "Errors", "Throttles"]
+    assert alarms.thresholds.iterator_age.to_seconds() == 6 * 3600
+    assert isinstance(alarms.iterator_age, cloudwatch.Alarm)
+
+
+# -- errors: every path names the construct, the prop, what is allowed, what was given
+
+
+def _error(**props) -> str:
+    with pytest.raises(StreamsValidationError) as caught:
+        build(**props)
+    return str(caught.value)
+
+
+HOUSE = re.compile(r"^Test/Processor: .+ must be .+, got .+$", re.DOTALL)
+
+ERRORS = {
+    "thresholds of the wrong type": (
+        {"alarm_thresholds": {"errors": 1}},
+        "Test/Processor: alarm_thresholds must be an AlarmThresholds, got {'errors': 1}",
+    ),
+    "negative errors": (
+        {"alarm_thresholds": AlarmThresholds(errors=-1)},
+        "Test/Processor: alarm_thresholds.errors must be a whole number >= 0, got -1",
+    ),
+    "float throttles": (
+        {"alarm_thresholds": AlarmThresholds(throttles=0.5)},
+        "Test/Processor: alarm_thresholds.throttles must be a whole number >= 0, got 0.5",
+    ),
+    "bool queue depth": (
+        {"alarm_thresholds": AlarmThresholds(dead_letter_queue_depth=True)},
+        "Test/Processor: alarm_thresholds.dead_letter_queue_depth must be a whole number >= 0, "
+        "got True",
+    ),
+    "iterator age at max_record_age": (
+        {"alarm_thresholds": AlarmThresholds(iterator_age=Duration.hours(1))},
+        "Test/Processor: alarm_thresholds.iterator_age must be 1..3599 seconds (below "
+        "max_record_age: older records are skipped), got 3600 seconds",
+    ),
+    "iterator age at the stream's retention": (
+        {
+            "max_record_age": None,
+            "alarm_thresholds": AlarmThresholds(iterator_age=Duration.days(1)),
+        },
+        "Test/Processor: alarm_thresholds.iterator_age must be 1..86399 seconds (below the "
+        "stream's 24 h retention), got 86400 seconds",
+    ),
+    "iterator age not a Duration": (
+        {"alarm_thresholds": AlarmThresholds(iterator_age=900)},
+        "Test/Processor: alarm_thresholds.iterator_age must be an aws_cdk.Duration, got 900",
+    ),
+    "iterator age in fractions of a second": (
+        {"alarm_thresholds": AlarmThresholds(iterator_age=Duration.millis(1500))},
+        "Test/Processor: alarm_thresholds.iterator_age must be a whole number of seconds, "
+        "got 1.5 seconds",
+    ),
+    "queue age None": (
+        {"alarm_thresholds": AlarmThresholds(dead_letter_queue_age=None)},
+        "Test/Processor: alarm_thresholds.dead_letter_queue_age must be an aws_cdk.Duration "
+        "(leave it out with omit={'DeadLetterQueueAge'}), got None",
+    ),
+    "queue age at retention": (
+        {"alarm_thresholds": AlarmThresholds(dead_letter_queue_age=Duration.days(14))},
+        "Test/Processor: alarm_thresholds.dead_letter_queue_age must be 60..1209599 seconds "
+        "(below the on-failure queue's 14-day retention), got 1209600 seconds",
+    ),
+    "queue age too short": (
+        {"alarm_thresholds": AlarmThresholds(dead_letter_queue_age=Duration.seconds(59))},
+        "Test/Processor: alarm_thresholds.dead_letter_queue_age must be 60..1209599 seconds "
+        "(below the on-failure queue's 14-day retention), got 59 seconds",
+    ),
+    "omit an unknown alarm": (
+        {"alarm_thresholds": AlarmThresholds(omit={"Lag", "Errors"})},
+        "Test/Processor: alarm_thresholds.omit must be alarm ids from IteratorAge, Errors, "
+        "Throttles, DeadLetterQueueDepth, DeadLetterQueueAge, got Lag",
+    ),
+    "omit a string": (
+        {"alarm_thresholds": AlarmThresholds(omit="Errors")},
+        "Test/Processor: alarm_thresholds.omit must be a set of alarm ids, got 'Errors'",
+    ),
+    "topic as an ARN string": (
+        {"alarm_topic": "arn:aws:sns:us-east-1:123456789012:alerts"},
+        "Test/Processor: alarm_topic must be an aws_sns.ITopic, "
+        "got 'arn:aws:sns:us-east-1:123456789012:alerts'",
+    ),
+    "actions not a list": (
+        {"alarm_actions": "page me"},
+        "Test/Processor: alarm_actions must be a list of aws_cloudwatch.IAlarmAction, "
+        "got 'page me'",
+    ),
+    "an action that is not one": (
+        {"alarm_actions": [42]},
+        "Test/Processor: alarm_actions[0] must be an aws_cloudwatch.IAlarmAction "
+        "(e.g. aws_cloudwatch_actions.SnsAction), got 42",
+    ),
+    "alarm props with alarms off": (
+        {"alarms_enabled": False, "alarm_thresholds": AlarmThresholds(), "alarm_actions": []},
+        "Test/Processor: alarm_actions, alarm_thresholds must be left unset with "
+        "alarms_enabled=False, got alarm_actions, alarm_thresholds set",
+    ),
+    "alarms_enabled not a bool": (
+        {"alarms_enabled": "yes"},
+        "Test/Processor: alarms_enabled must be True or False, got 'yes'",
+    ),
+    "dashboard_enabled not a bool": (
+        {"dashboard_enabled": 1},
+        "Test/Processor: dashboard_enabled must be True or False, got 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ERRORS))
+def test_bad_alarm_props_raise_the_house_message(case):
+    props, message = ERRORS[case]
+    got = _error(**props)
+    assert got == message
+    assert HOUSE.match(got)
+
+
+def test_errors_are_raised_before_anything_is_built():
+    stack = new_stack()
+    table = orders_table(stack).table
+    with pytest.raises(StreamsValidationError):
+        StreamProcessor(stack, "Processor", table=table, alarm_topic="nope")
+    processor = stack.node.find_child("Processor")
+    assert [child.node.id for child in processor.node.children] == []
+
+
+def test_stream_alarms_standalone_errors_name_its_own_path():
+    stack = new_stack()
+    function = lambda_.Function.from_function_name(stack, "Existing", "orders-consumer")
+    with pytest.raises(StreamsValidationError) as caught:
+        StreamAlarms(
+            stack,
+            "Alarms",
+            function=function,
+            max_record_age=Duration.minutes(2),
+            thresholds=AlarmThresholds(iterator_age=Duration.minutes(2)),
+        )
+    assert str(caught.value) == (
+        "Test/Alarms: thresholds.iterator_age must be 1..119 seconds (below max_record_age: "
+        "older records are skipped), got 120 seconds"
+    )

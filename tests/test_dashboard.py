@@ -1,0 +1,186 @@
+"""StreamDashboard: one dashboard following a change from table write to skipped batch."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("CDK_VALIDATION", "false")
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk.assertions import Template
+
+from cdk_streams import StreamDashboard, StreamProcessor, StreamsValidationError, pipeline_widgets
+from tests.stacks import new_stack, orders_table
+
+DASHBOARD = "AWS::CloudWatch::Dashboard"
+
+
+def _body(template: Template) -> dict[str, Any]:
+    """The dashboard body as JSON, with each token replaced by a placeholder."""
+    (dashboard,) = template.find_resources(DASHBOARD).values()
+    body = dashboard["Properties"]["DashboardBody"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    text = "".join(part if isinstance(part, str) else "TOKEN" for part in parts)
+    return json.loads(text)
+
+
+def _metrics(body: dict[str, Any]) -> dict[str, list[list[Any]]]:
+    """Widget title -> its metric arrays."""
+    return {
+        widget["properties"].get("title", ""): widget["properties"].get("metrics", [])
+        for widget in body["widgets"]
+    }
+
+
+@pytest.fixture(scope="module")
+def built() -> tuple[StreamProcessor, dict[str, Any]]:
+    stack = new_stack()
+    processor = StreamProcessor(
+        stack, "Processor", table=orders_table(stack).table, dashboard_enabled=True
+    )
+    return processor, _body(Template.from_stack(stack))
+
+
+def test_one_dashboard_under_a_stable_id(built):
+    processor, _ = built
+    assert processor.dashboard is not None
+    assert processor.dashboard.node.path == "Test/Processor/Dashboard"
+    assert processor.dashboard.dashboard.node.path == "Test/Processor/Dashboard/Dashboard"
+
+
+def test_the_widgets_follow_the_pipeline(built):
+    _, body = built
+    titles = [w["properties"].get("title") for w in body["widgets"]]
+    assert titles == [
+        "Table writes (requests)",
+        "Stream records read",
+        "Iterator age (ms, maximum)",
+        "Invocations, errors and throttles",
+        "Duration (ms)",
+        "On-failure queue (skipped batches)",
+        "Alarms",
+    ]
+    # Rows of 24 units: 12 + 12, 8 + 8 + 8, 12 + 12.
+    assert [w["width"] for w in body["widgets"]] == [12, 12, 8, 8, 8, 12, 12]
+
+
+def test_table_writes_per_operation(built):
+    _, body = built
+    writes = _metrics(body)["Table writes (requests)"]
+    assert [m[:2] for m in writes] == [["AWS/DynamoDB", "SuccessfulRequestLatency"]] * 5
+    operations = [m[m.index("Operation") + 1] for m in writes]
+    assert operations == [
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+    ]
+    assert all(m[-1]["stat"] == "SampleCount" for m in writes)
+
+
+def test_stream_records_on_the_tables_stream_label(built):
+    _, body = built
+    (records,) = _metrics(body)["Stream records read"]
+    assert records[:2] == ["AWS/DynamoDB", "ReturnedRecordsCount"]
+    assert "StreamLabel" in records and "GetRecords" in records
+
+
+def test_iterator_age_shows_the_alarm_threshold(built):
+    _, body = built
+    widget = next(w for w in body["widgets"] if w["properties"].get("title", "").startswith("Iter"))
+    assert widget["properties"]["metrics"][0][:2] == ["AWS/Lambda", "IteratorAge"]
+    assert widget["properties"]["annotations"]["horizontal"] == [
+        {"value": 900_000, "label": "alarm", "yAxis": "left"}
+    ]
+
+
+def test_invocations_errors_and_queue(built):
+    _, body = built
+    metrics = _metrics(body)
+    assert [m[1] for m in metrics["Invocations, errors and throttles"]] == [
+        "Invocations",
+        "Errors",
+        "Throttles",
+    ]
+    assert [m[1] for m in metrics["On-failure queue (skipped batches)"]] == [
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+    ]
+
+
+def test_alarm_status_lists_every_alarm(built):
+    processor, body = built
+    status = next(w for w in body["widgets"] if w["type"] == "alarm")
+    assert len(status["properties"]["alarms"]) == len(processor.alarms.alarms) == 5
+
+
+def test_no_dashboard_by_default():
+    stack = new_stack()
+    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    assert processor.dashboard is None
+    Template.from_stack(stack).resource_count_is(DASHBOARD, 0)
+
+
+def test_standalone_with_a_name_and_no_queue_or_alarms():
+    stack = new_stack()
+    processor = StreamProcessor(
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        dead_letter_queue_enabled=False,
+        alarms_enabled=False,
+    )
+    StreamDashboard(stack, "Ops", processor=processor, dashboard_name="orders-cdc")
+    template = Template.from_stack(stack)
+    template.has_resource_properties(DASHBOARD, {"DashboardName": "orders-cdc"})
+    body = _body(template)
+    assert len(body["widgets"]) == 5  # no queue row, no alarm status
+    iterator = next(w for w in body["widgets"] if w["properties"]["title"].startswith("Iter"))
+    assert "annotations" not in iterator["properties"]
+
+
+def test_pipeline_widgets_for_your_own_dashboard():
+    stack = new_stack()
+    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    rows = pipeline_widgets(processor)
+    assert [len(row) for row in rows] == [2, 3, 2]
+    dashboard = cloudwatch.Dashboard(stack, "Mine")
+    for row in rows:
+        dashboard.add_widgets(*row)
+    Template.from_stack(stack).resource_count_is(DASHBOARD, 1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"processor": "orders"},
+            "Test/Ops: processor must be a StreamProcessor, got 'orders'",
+        ),
+        (
+            {"table": "Orders"},
+            "Test/Ops: table must be an aws_dynamodb.ITable, got 'Orders'",
+        ),
+        (
+            {"dashboard_name": "orders cdc"},
+            "Test/Ops: dashboard_name must be 1..255 letters, digits, '-' or '_', got 'orders cdc'",
+        ),
+        (
+            {"dashboard_name": "x" * 256},
+            "Test/Ops: dashboard_name must be 1..255 letters, digits, '-' or '_', "
+            f"got '{'x' * 256}'",
+        ),
+    ],
+    ids=["processor", "table", "name with a space", "name too long"],
+)
+def test_bad_props_raise_the_house_message(kwargs, message):
+    stack = new_stack()
+    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    with pytest.raises(StreamsValidationError) as caught:
+        StreamDashboard(stack, "Ops", **{"processor": processor, **kwargs})
+    assert str(caught.value) == message
