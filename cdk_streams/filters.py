@@ -170,19 +170,27 @@ class Pattern:
             node[condition.path[-1]] = list(condition.rules)
         self.pattern = tree
 
-    def to_json(self) -> str:
-        """The pattern as Lambda stores it: compact JSON."""
-        return json.dumps(self.pattern, separators=(",", ":"), sort_keys=True)
+    def to_json(self, under: str | None = None) -> str:
+        """The pattern as Lambda stores it: compact JSON, optionally nested under one key."""
+        pattern = self.pattern if under is None else {under: self.pattern}
+        return json.dumps(pattern, separators=(",", ":"), sort_keys=True)
 
 
-def filter_criteria(*patterns: Pattern) -> list[dict[str, str]]:
+def filter_criteria(*patterns: Pattern, source: str = "dynamodb") -> list[dict[str, str]]:
     """Patterns ORed together, in the shape ``StreamProcessor(filters=...)`` takes
-    (and ``aws_lambda.EventSourceMapping`` too). At most 5, each at most 4096 characters."""
+    (and ``aws_lambda.EventSourceMapping`` too). At most 5, each at most 4096 characters.
+
+    :param source: ``"dynamodb"`` for a processor on the table's stream;
+        ``"kinesis"`` for one on a Kinesis data stream the table streams to,
+        where the change is JSON under the record's ``data``. @default "dynamodb".
+    """
+    if source not in ("dynamodb", "kinesis"):
+        raise FilterError(f"source must be 'dynamodb' or 'kinesis', got {source!r}")
     if not patterns or len(patterns) > MAX_FILTERS:
         raise FilterError(f"filter_criteria takes 1..{MAX_FILTERS} patterns, got {len(patterns)}")
     out = []
     for index, pattern in enumerate(patterns):
-        text = pattern.to_json()
+        text = pattern.to_json() if source == "dynamodb" else pattern.to_json(under="data")
         if len(text) > MAX_FILTER_PATTERN_CHARS:
             raise FilterError(
                 f"pattern {index} must be at most {MAX_FILTER_PATTERN_CHARS} characters, "

@@ -12,6 +12,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
@@ -57,6 +58,12 @@ class StreamProcessor(Construct):
     The table may be a :class:`StreamTable`'s ``.table``, a table from another
     stack, or one imported with ``Table.from_table_attributes(table_stream_arn=...)``;
     it must have a stream.
+
+    :param kinesis_stream: consume this Kinesis data stream, which the table
+        streams its changes to (``StreamTable(create_kinesis_stream=True)``),
+        instead of the table's DynamoDB stream. Same mapping props, same
+        validation, and the bundled runtime reads both record shapes.
+        @default - the table's DynamoDB stream.
 
     **The function** (pick one; the bundled ProcessOrderChanges sample when neither):
 
@@ -146,6 +153,7 @@ class StreamProcessor(Construct):
         id: str,
         *,
         table: dynamodb.ITable,
+        kinesis_stream: kinesis.IStream | None = None,
         function: lambda_.IFunction | None = None,
         handler_dir: str | Path | None = None,
         handler: str | None = None,
@@ -174,8 +182,11 @@ class StreamProcessor(Construct):
         dashboard_enabled: bool = False,
     ) -> None:
         super().__init__(scope, id)
-        stream_arn = self._stream_arn(table)
         self.table = table
+        self.kinesis_stream = kinesis_stream
+        stream_arn = (
+            self._stream_arn(table) if kinesis_stream is None else kinesis_stream.stream_arn
+        )
         self._validate_mapping(
             batch_size=batch_size,
             max_batching_window=max_batching_window,
@@ -241,7 +252,10 @@ class StreamProcessor(Construct):
             )
             on_failure = SqsDlq(self.dead_letter_queue)
 
-        table.grant_stream_read(self.function)
+        if kinesis_stream is None:
+            table.grant_stream_read(self.function)
+        else:
+            kinesis_stream.grant_read(self.function)
         self.event_source_mapping = lambda_.EventSourceMapping(
             self,
             "EventSourceMapping",
@@ -377,7 +391,9 @@ class StreamProcessor(Construct):
             self, "parallelization_factor", parallelization_factor, v.PARALLELIZATION_FACTOR
         )
         v.check_duration_range(self, "tumbling_window", tumbling_window, v.TUMBLING_WINDOW_SECONDS)
-        v.check_filters(self, filters)
+        v.check_filters(
+            self, filters, source="dynamodb" if self.kinesis_stream is None else "kinesis"
+        )
 
     def _refuse_with_function(self, **given: Any) -> None:
         clash = sorted(name for name, value in given.items() if value is not None)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
@@ -58,11 +59,20 @@ class StreamTable(Construct):
         the source of truth its consumers replay from. With DESTROY you asked
         for the table to go with the stack, which protection would refuse, so
         the default follows you (and True with DESTROY is an error).
+    :param kinesis_stream: also stream every change to this existing Kinesis
+        data stream (Kinesis Data Streams for DynamoDB), for more than two
+        readers per shard or retention beyond 24 h. @default - none: changes go
+        to the DynamoDB stream only.
+    :param create_kinesis_stream: create that Kinesis data stream here (id
+        ``KinesisStream``): on-demand, encrypted with the AWS-managed
+        ``aws/kinesis`` key, records kept 7 days (the longest ``max_record_age``
+        a processor accepts). @default False.
     :param table_props: any other ``aws_dynamodb.Table`` keyword argument
-        (``time_to_live_attribute``, ``table_name``, ``kinesis_stream`` ...)
+        (``time_to_live_attribute``, ``table_name``, ``kinesis_precision_timestamp`` ...)
         passes through unchanged.
 
-    Exposes ``.table``: the ``ITable`` with ``table_stream_arn`` set.
+    Exposes ``.table``: the ``ITable`` with ``table_stream_arn`` set, and
+    ``.kinesis_stream`` (None unless one of the Kinesis props is given).
     """
 
     def __init__(
@@ -78,10 +88,13 @@ class StreamTable(Construct):
         billing_mode: dynamodb.BillingMode = dynamodb.BillingMode.PAY_PER_REQUEST,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         deletion_protection: bool | None = None,
+        kinesis_stream: kinesis.IStream | None = None,
+        create_kinesis_stream: bool = False,
         **table_props: Any,
     ) -> None:
         super().__init__(scope, id)
         self._check_passthrough(table_props)
+        self.kinesis_stream = self._kinesis_stream(kinesis_stream, create_kinesis_stream)
         deletion_protection = self._deletion_protection(deletion_protection, removal_policy)
         if not isinstance(view_type, dynamodb.StreamViewType):
             raise StreamsValidationError(
@@ -108,7 +121,28 @@ class StreamTable(Construct):
             ),
             removal_policy=removal_policy,
             deletion_protection=deletion_protection,
+            kinesis_stream=self.kinesis_stream,
             **table_props,
+        )
+
+    def _kinesis_stream(self, given: kinesis.IStream | None, create: Any) -> kinesis.IStream | None:
+        if not isinstance(create, bool):
+            raise StreamsValidationError(
+                f"{self.node.path}: create_kinesis_stream must be True or False, got {create!r}"
+            )
+        if given is not None and create:
+            raise StreamsValidationError(
+                f"{self.node.path}: kinesis_stream must be unset with create_kinesis_stream=True, "
+                f"got {given.node.path}"
+            )
+        if not create:
+            return given
+        return kinesis.Stream(
+            self,
+            "KinesisStream",
+            stream_mode=kinesis.StreamMode.ON_DEMAND,
+            encryption=kinesis.StreamEncryption.MANAGED,
+            retention_period=Duration.days(7),
         )
 
     def _deletion_protection(self, given: Any, removal_policy: RemovalPolicy) -> bool:

@@ -41,6 +41,18 @@ DYNAMODB_RECORD_KEYS = frozenset(
         "userIdentity",
     }
 )
+#: The fields of a Kinesis record Lambda filters on; a DynamoDB change streamed
+#: to Kinesis is JSON under ``data``, with the fields above.
+KINESIS_RECORD_KEYS = frozenset(
+    {
+        "approximateArrivalTimestamp",
+        "data",
+        "kinesisSchemaVersion",
+        "partitionKey",
+        "sequenceNumber",
+    }
+)
+KINESIS_CHANGE_RECORD_KEYS = DYNAMODB_RECORD_KEYS | {"recordFormat", "tableName"}
 DYNAMODB_CHANGE_KEYS = frozenset(
     {
         "ApproximateCreationDateTime",
@@ -116,7 +128,7 @@ def check_max_record_age(scope: Construct, value: Any) -> None:
     check_duration_range(scope, "max_record_age", value, MAX_RECORD_AGE_SECONDS)
 
 
-def check_filters(scope: Construct, filters: Any) -> None:
+def check_filters(scope: Construct, filters: Any, source: str = "dynamodb") -> None:
     """At most 5 filters, each ``{"pattern": "<JSON object>"}`` of at most 4096 characters.
 
     Accepts what ``aws_lambda.FilterCriteria.filter(...)`` returns, or the same
@@ -155,20 +167,28 @@ def check_filters(scope: Construct, filters: Any) -> None:
             raise _fail(scope, f"{prop}.pattern", "valid JSON", f"{pattern!r} ({error})") from None
         if not isinstance(parsed, dict) or not parsed:
             raise _fail(scope, f"{prop}.pattern", "a non-empty JSON object", repr(pattern))
-        _check_pattern_keys(scope, f"{prop}.pattern", parsed)
+        if source == "kinesis":
+            _check_keys(scope, f"{prop}.pattern", parsed, KINESIS_RECORD_KEYS)
+            data = parsed.get("data")
+            if isinstance(data, dict):
+                _check_change_keys(scope, f"{prop}.pattern.data", data, KINESIS_CHANGE_RECORD_KEYS)
+        else:
+            _check_change_keys(scope, f"{prop}.pattern", parsed, DYNAMODB_RECORD_KEYS)
+        _check_leaves(scope, f"{prop}.pattern", parsed)
 
 
-def _check_pattern_keys(scope: Construct, prop: str, pattern: dict) -> None:
-    """Only fields a DynamoDB stream record has, and a list of rules at every leaf.
+def _check_change_keys(
+    scope: Construct, prop: str, pattern: dict, record_keys: frozenset[str]
+) -> None:
+    """Only fields a DynamoDB change record has.
 
     A misspelt field (``event_name`` for ``eventName``, as in aws-cdk's own
     Python docs example) is accepted by Lambda and silently drops every record.
     """
-    _check_keys(scope, prop, pattern, DYNAMODB_RECORD_KEYS)
+    _check_keys(scope, prop, pattern, record_keys)
     change = pattern.get("dynamodb")
     if isinstance(change, dict):
         _check_keys(scope, f"{prop}.dynamodb", change, DYNAMODB_CHANGE_KEYS)
-    _check_leaves(scope, prop, pattern)
 
 
 def _check_keys(scope: Construct, prop: str, node: dict, allowed: frozenset[str]) -> None:
