@@ -1,16 +1,38 @@
-"""The ``cdk-streams`` command line."""
+"""The ``cdk-streams`` command line.
+
+cdk-streams summary [--app-dir .]
+cdk-streams local demo [--app-dir .]
+cdk-streams local invoke --event FILE [--handler-dir DIR --handler module.function]
+cdk-streams generate-event insert|modify|remove --item JSON [--old JSON] [--keys orderId]
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from .summary import summarize_assembly
+
+#: The bundled sample handler (kept here so `local invoke` needs no jsii start).
+SAMPLE_HANDLER = "process_order_changes.handler"
+RUNTIME_PACKAGE = "stream_runtime"
+
+
+class CliError(Exception):
+    """A usage problem: printed as ``cdk-streams: <message>``, exit status 2."""
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _synth_summary(args: argparse.Namespace) -> int:
@@ -18,7 +40,7 @@ def _synth_summary(args: argparse.Namespace) -> int:
     app_dir = Path(args.app_dir).resolve()
     npx = shutil.which("npx")
     if npx is None:
-        raise SystemExit("cdk-streams: npx not found; run `make demo`, which installs Node")
+        raise CliError("npx not found; run `make demo`, which installs Node")
     with tempfile.TemporaryDirectory(prefix="cdk-streams-synth-") as out:
         print(f"synthesizing {app_dir / 'app.py'} with the CDK CLI ...", flush=True)
         subprocess.run(
@@ -32,29 +54,218 @@ def _synth_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_demo(args: argparse.Namespace) -> int:
+    """Deploy the sample app into the local cloud, stream a day of orders, report."""
+    from .local.demo import run_demo
+
+    app_dir = Path(args.app_dir).resolve()
+    if not (app_dir / "cdk.json").is_file():
+        raise CliError(f"--app-dir {app_dir} has no cdk.json")
+    started = time.monotonic()
+    result = run_demo(app_dir, out=lambda line: print(line, flush=True), progress=_progress)
+    _progress(f"demo finished in {time.monotonic() - started:.1f} s; emulator stopped")
+    return 0 if result.lost == 0 else 1
+
+
+def _bundled_code_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_lambda_src", here.parent / "lambda_src"):
+        if (candidate / RUNTIME_PACKAGE).is_dir():
+            return candidate
+    raise CliError(f"the bundled handler code is missing (looked in {here / '_lambda_src'})")
+
+
+def _read_json_file(path: str, what: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    except OSError as error:
+        raise CliError(f"{what}: cannot read {path}: {error.strerror}") from error
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CliError(f"{what}: {path} is not JSON ({error})") from error
+
+
+def _local_invoke(args: argparse.Namespace) -> int:
+    """Run a handler on a saved event in a worker process, as Lambda would; print the response."""
+    from .local.invoker import FunctionConfig, FunctionRuntime
+
+    event = _read_json_file(args.event, "--event")
+    if (args.handler_dir is None) != (args.handler is None):
+        raise CliError("--handler-dir and --handler go together (or leave both out)")
+    environment = {}
+    for pair in args.env:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"--env takes KEY=VALUE, got {pair!r}")
+        environment[key] = value
+    with tempfile.TemporaryDirectory(prefix="cdk-streams-invoke-") as tmp:
+        if args.handler_dir is None:
+            code_dir, handler = _bundled_code_dir(), SAMPLE_HANDLER
+        else:
+            source = Path(args.handler_dir).resolve()
+            if not source.is_dir():
+                raise CliError(f"--handler-dir {args.handler_dir} is not a directory")
+            # Assemble the code as the construct's bundler does: the directory,
+            # plus the bundled runtime unless the directory vendors its own.
+            code_dir = Path(tmp) / "code"
+            ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv")
+            shutil.copytree(source, code_dir, ignore=ignore)
+            if not (code_dir / RUNTIME_PACKAGE).exists():
+                shutil.copytree(
+                    _bundled_code_dir() / RUNTIME_PACKAGE, code_dir / RUNTIME_PACKAGE, ignore=ignore
+                )
+            handler = args.handler
+        config = FunctionConfig(
+            name=args.function_name,
+            arn=f"arn:aws:lambda:us-east-1:123456789012:function:{args.function_name}",
+            handler=handler,
+            code_dir=code_dir,
+            timeout=args.timeout,
+            memory_size=256,
+            environment=environment,
+        )
+        with FunctionRuntime(
+            config, log_sink=lambda name, line: print(line, file=sys.stderr, flush=True)
+        ) as runtime:
+            result = runtime.invoke(event)
+    if result.ok:
+        print(json.dumps(result.payload, indent=2))
+        return 0
+    print(json.dumps(result.error, indent=2))
+    return 1
+
+
+def _parse_item(text: str | None, what: str) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        item = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        raise CliError(f"{what}: not JSON ({error}): {text!r}") from error
+    if not isinstance(item, dict):
+        raise CliError(f"{what}: must be a JSON object, got {text!r}")
+    return item
+
+
+def _generate_event(args: argparse.Namespace) -> int:
+    """Print a realistic Lambda DynamoDB stream event for one change."""
+    from .testing import StreamEventFactory
+
+    item = _parse_item(args.item, "--item")
+    old = _parse_item(args.old, "--old")
+    assert item is not None
+    keys = tuple(k.strip() for k in args.keys.split(",") if k.strip())
+    missing = [k for k in keys if k not in item]
+    if missing:
+        raise CliError(f"--item lacks the key attribute(s) {', '.join(missing)}: {args.item}")
+    if args.ttl and args.change != "remove":
+        raise CliError("--ttl only applies to remove")
+    try:
+        factory = StreamEventFactory(
+            key_names=keys, table_name=args.table, view_type=args.view_type, region=args.region
+        )
+    except ValueError as error:
+        raise CliError(str(error)) from error
+    if args.change == "insert":
+        record = factory.insert(item)
+    elif args.change == "modify":
+        if old is None:
+            raise CliError("modify needs --old (the item before the change)")
+        record = factory.modify(old, item)
+    else:
+        record = factory.remove(item, ttl=args.ttl)
+    print(json.dumps(factory.event(record), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cdk-streams",
         description="DynamoDB Streams change data capture with the AWS CDK.",
+        epilog="`make demo` runs `cdk-streams local demo`: no AWS account, no Docker, no network.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     summary = commands.add_parser(
         "summary", help="synthesize a CDK app and summarize its tables, functions and mappings"
     )
     summary.add_argument("--app-dir", default=".", help="directory with cdk.json (default: .)")
     summary.set_defaults(run=_synth_summary)
 
-    local = commands.add_parser("local", help="run the pipeline locally, without AWS or Docker")
-    local_commands = local.add_subparsers(dest="local_command", required=True)
-    demo = local_commands.add_parser("demo", help="what `make demo` runs")
+    local = commands.add_parser(
+        "local", help="run the pipeline locally: an embedded AWS emulator, no AWS, no Docker"
+    )
+    local_commands = local.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
+    demo = local_commands.add_parser(
+        "demo",
+        help="deploy the sample app into the local cloud with the CDK CLI and stream a day of "
+        "orders through it (what `make demo` runs)",
+    )
     demo.add_argument("--app-dir", default=".", help="directory with cdk.json (default: .)")
-    demo.set_defaults(run=_synth_summary)
+    demo.set_defaults(run=_local_demo)
+
+    invoke = local_commands.add_parser(
+        "invoke",
+        help="run a handler on a saved event in a separate process, as Lambda would, and "
+        "print its response",
+    )
+    invoke.add_argument("--event", required=True, help="JSON event file ('-' for stdin)")
+    invoke.add_argument("--handler-dir", help="your handler's directory (default: the sample)")
+    invoke.add_argument("--handler", help="module.function inside --handler-dir")
+    invoke.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds before the invocation times out (default: 60)",
+    )
+    invoke.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an environment variable for the function (repeatable)",
+    )
+    invoke.add_argument(
+        "--function-name",
+        default="local-function",
+        help="the name the context reports (default: local-function)",
+    )
+    invoke.set_defaults(run=_local_invoke)
+
+    generate = commands.add_parser(
+        "generate-event", help="print a realistic Lambda DynamoDB stream event for one change"
+    )
+    generate.add_argument("change", choices=("insert", "modify", "remove"))
+    generate.add_argument(
+        "--item",
+        required=True,
+        help='the item as plain JSON, e.g. \'{"orderId": "o-1", "total": 12.5}\' '
+        "(for remove: the deleted item)",
+    )
+    generate.add_argument("--old", help="modify: the item before the change, as plain JSON")
+    generate.add_argument(
+        "--keys", default="orderId", help="key attribute names, comma-separated (default: orderId)"
+    )
+    generate.add_argument(
+        "--view-type",
+        default="NEW_AND_OLD_IMAGES",
+        choices=("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"),
+        help="the stream's view type (default: NEW_AND_OLD_IMAGES)",
+    )
+    generate.add_argument("--ttl", action="store_true", help="remove: a TTL expiry")
+    generate.add_argument("--table", default="Orders", help="table name (default: Orders)")
+    generate.add_argument("--region", default="us-east-1", help="region (default: us-east-1)")
+    generate.set_defaults(run=_generate_event)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except CliError as error:
+        print(f"cdk-streams: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,143 @@
+"""`make demo`: deploy the sample app into the local cloud and stream a day of orders.
+
+The day: 20 orders placed, 30 updates (payments, shipping, a price fix), and
+7 cancellations. One update marks an order ``poison: true``; the sample
+handler fails on it, so after its retries it ends up in the on-failure queue
+while every other change is processed.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
+
+from .cloud import LocalCloud, LocalCloudError
+from .runner import MappingCounts
+
+_serialize = TypeSerializer().serialize
+
+Write = tuple[str, dict[str, Any]]  # ("put", item) or ("delete", key)
+
+
+def day_of_orders() -> list[Write]:
+    """The scripted day: 57 changes, in the order they are written.
+
+    20 INSERTs, 30 MODIFYs (one of them the poison record) and 7 REMOVEs.
+    """
+    orders: dict[str, dict[str, Any]] = {}
+    writes: list[Write] = []
+
+    def put(order: dict[str, Any]) -> None:
+        orders[order["orderId"]] = dict(order)
+        writes.append(("put", dict(order)))
+
+    for n in range(1, 21):
+        put(
+            {
+                "orderId": f"o-{n:03d}",
+                "customerId": f"c-{(n * 7) % 11:02d}",
+                "status": "PLACED",
+                "total": Decimal(f"{10 + n * 3}.50"),
+            }
+        )
+    for n in range(1, 16):  # 15 payments
+        put({**orders[f"o-{n:03d}"], "status": "PAID"})
+    for n in range(1, 11):  # 10 shipments
+        put({**orders[f"o-{n:03d}"], "status": "SHIPPED"})
+    for n in (2, 4, 6, 8):  # 4 price corrections
+        order = orders[f"o-{n:03d}"]
+        put({**order, "total": order["total"] - Decimal("1.00")})
+    # The poison record: an update the handler refuses on purpose.
+    put({**orders["o-012"], "poison": True})
+    for n in (14, 15, 16, 17, 18, 19, 20):  # 7 cancellations
+        writes.append(("delete", {"orderId": f"o-{n:03d}"}))
+    return writes
+
+
+@dataclass
+class DemoResult:
+    """What the demo wrote, what the mapping did, and what reached the on-failure queue."""
+
+    written: int
+    counts: MappingCounts
+    on_failure: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def in_on_failure(self) -> int:
+        """Records described by the on-failure messages (their batch sizes)."""
+        return sum(int(m["DDBStreamBatchInfo"]["batchSize"]) for m in self.on_failure)
+
+    @property
+    def lost(self) -> int:
+        """Written changes neither processed, filtered out, nor reported on-failure."""
+        return self.written - self.counts.succeeded - self.counts.filtered - self.in_on_failure
+
+    def summary(self) -> str:
+        events = ", ".join(f"{k} {v}" for k, v in sorted(self.counts.by_event.items()))
+        return (
+            f"processed {self.counts.succeeded} records ({events}); "
+            f"failed {self.in_on_failure} -> on-failure queue; lost {self.lost}"
+        )
+
+
+def run_demo(
+    app_dir: str | Path = ".",
+    *,
+    out: Callable[[str], None] = print,
+    progress: Callable[[str], None] | None = None,
+) -> DemoResult:
+    """Deploy ``app_dir`` (the sample app) locally, write the day, drain, and report.
+
+    :param app_dir: the directory with the sample app's cdk.json. @default ".".
+    :param out: where the handler's log and the results go. @default print.
+    :param progress: where progress messages go. @default - stderr.
+    """
+    say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
+    started = time.monotonic()
+
+    def log_line(function_name: str, line: str) -> None:
+        out(f"  | {line}")
+
+    with LocalCloud(log_sink=log_line, progress=say) as cloud:
+        say(f"local cloud at {cloud.endpoint_url}")
+        deployment = cloud.deploy(cwd=app_dir)
+        table = deployment.table_name("Orders")
+        queue_url = deployment.queue_url("DeadLetterQueue")
+        writes = day_of_orders()
+        say(f"writing {len(writes)} changes to {table} ...")
+        ddb = cloud.client("dynamodb")
+        for kind, item in writes:
+            dynamo = {name: _serialize(value) for name, value in item.items()}
+            if kind == "put":
+                ddb.put_item(TableName=table, Item=dynamo)
+            else:
+                ddb.delete_item(TableName=table, Key=dynamo)
+        out("handler log:")
+        report = cloud.drain()
+        counts = report.totals
+        messages = list(cloud.queue_messages(queue_url))
+        if len(report.mappings) != 1:
+            raise LocalCloudError(
+                f"demo: expected the sample app's one mapping, found {len(report.mappings)}"
+            )
+    result = DemoResult(len(writes), counts, messages, time.monotonic() - started)
+    out("")
+    out(f"mapping: {report.mappings[0].counts}")
+    for message in messages:
+        info = message["DDBStreamBatchInfo"]
+        out(
+            f"on-failure queue: {message['requestContext']['condition']} after "
+            f"{message['requestContext']['approximateInvokeCount']} invocation(s); "
+            f"shard {info['shardId']}, sequence numbers {info['startSequenceNumber']}"
+            f"..{info['endSequenceNumber']} ({info['batchSize']} record(s))"
+        )
+    out(result.summary())
+    return result

@@ -1,0 +1,125 @@
+"""Every use of moto's internals in one place, so a moto upgrade breaks here first.
+
+moto delivers DynamoDB stream records to Lambda itself: when a table has an
+event-source mapping, ``StreamShard.add`` calls
+``LambdaBackend.send_dynamodb_items`` on every write. Without Docker that call
+fails and moto then *clears the shard's records*, so GetRecords returns nothing
+and the changes are lost. The local cloud delivers records itself (see
+:mod:`cdk_streams.local.runner`), so it replaces that method with a no-op for
+as long as a :class:`~cdk_streams.local.cloud.LocalCloud` runs.
+
+``tests/test_local_moto_patch.py`` checks that the patched attribute still
+exists with the expected signature and that records survive a mapping.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Callable
+from typing import Any
+
+#: The parameters moto 5.2's ``send_dynamodb_items`` takes; the patch assumes them.
+EXPECTED_PARAMETERS = ("self", "function_arn", "items", "source")
+
+_lock = threading.Lock()
+_original: Callable[..., Any] | None = None
+_depth = 0
+
+
+class MotoPatchError(RuntimeError):
+    """moto changed in a way the local cloud's patch does not understand."""
+
+
+def _lambda_backend_class() -> type:
+    try:
+        from moto.awslambda.models import LambdaBackend
+    except ImportError as error:  # pragma: no cover - depends on the installed extras
+        raise MotoPatchError(
+            "cdk_streams.local needs moto's Lambda backend; install cdk-streams[local] "
+            f"(moto[server]>=5.2.5,<5.3): {error}"
+        ) from error
+    return LambdaBackend
+
+
+def check_compatible() -> None:
+    """Raise :class:`MotoPatchError` unless moto still has the method the patch replaces."""
+    backend = _lambda_backend_class()
+    method = getattr(backend, "send_dynamodb_items", None)
+    if method is None:
+        raise MotoPatchError(
+            "moto.awslambda.models.LambdaBackend.send_dynamodb_items is gone; moto changed "
+            "how it delivers stream records, so cdk_streams.local.moto_patch must be updated"
+        )
+    parameters = tuple(inspect.signature(_original or method).parameters)
+    if parameters != EXPECTED_PARAMETERS:
+        raise MotoPatchError(
+            "moto.awslambda.models.LambdaBackend.send_dynamodb_items has parameters "
+            f"{parameters}, expected {EXPECTED_PARAMETERS}; update cdk_streams.local.moto_patch"
+        )
+
+
+def _keep_records(self: Any, function_arn: str, items: list[Any], source: str) -> None:
+    """The replacement: deliver nothing and return None.
+
+    ``StreamShard.add`` only clears the shard when this returns something truthy,
+    so returning None keeps every record for GetRecords.
+    """
+    return None
+
+
+def take_over_stream_delivery() -> None:
+    """Stop moto from delivering (and dropping) stream records. Nested calls are counted."""
+    global _original, _depth
+    with _lock:
+        check_compatible()
+        backend = _lambda_backend_class()
+        if _depth == 0:
+            _original = backend.send_dynamodb_items
+            backend.send_dynamodb_items = _keep_records
+        _depth += 1
+
+
+def give_back_stream_delivery() -> None:
+    """Undo :func:`take_over_stream_delivery` once every caller has given it back."""
+    global _original, _depth
+    with _lock:
+        if _depth == 0:
+            return
+        _depth -= 1
+        if _depth == 0 and _original is not None:
+            _lambda_backend_class().send_dynamodb_items = _original
+            _original = None
+
+
+def is_taken_over() -> bool:
+    """Whether moto's own stream delivery is currently replaced."""
+    return _lambda_backend_class().send_dynamodb_items is _keep_records
+
+
+def reset_backends() -> None:
+    """Empty every moto backend in this process, so a local cloud starts from nothing."""
+    from moto.moto_api import _internal
+
+    _internal.moto_api_backend.reset()
+
+
+def function_code_zip(function_name: str, account_id: str, region: str) -> bytes:
+    """The deployment package moto stored for a function (a zip), read from its backend.
+
+    Used when a function's code is not in a cloud assembly the local cloud
+    deployed (for example one created with ``lambda.create_function``).
+    """
+    from moto.awslambda.models import lambda_backends
+
+    try:
+        function = lambda_backends[account_id][region].get_function(function_name)
+        code = function.code_bytes
+    except Exception as error:
+        raise MotoPatchError(
+            f"cannot read the code of function {function_name!r} from moto's Lambda backend: "
+            f"{error}"
+        ) from error
+    if not code:
+        raise MotoPatchError(f"moto holds no code for function {function_name!r}")
+    return bytes(code)

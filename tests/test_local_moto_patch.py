@@ -1,0 +1,118 @@
+"""The one place cdk_streams.local relies on moto's internals. These tests fail first
+when a moto upgrade changes how moto delivers (and drops) stream records."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import zipfile
+
+import pytest
+
+from cdk_streams.local import LocalCloud, LocalCloudError, moto_patch
+
+
+def test_the_patched_method_still_exists_with_the_expected_signature() -> None:
+    from moto.awslambda.models import LambdaBackend
+    from moto.dynamodb.models.table import StreamShard
+
+    original = LambdaBackend.send_dynamodb_items
+    assert tuple(inspect.signature(original).parameters) == moto_patch.EXPECTED_PARAMETERS
+    # StreamShard.add still hands records to it, and clears them when it returns something.
+    source = inspect.getsource(StreamShard.add)
+    assert "send_dynamodb_items" in source and "self.items = []" in source
+    moto_patch.check_compatible()
+
+
+def test_a_changed_signature_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.awslambda.models import LambdaBackend
+
+    monkeypatch.setattr(LambdaBackend, "send_dynamodb_items", lambda self, arn: None)
+    with pytest.raises(moto_patch.MotoPatchError, match=r"has parameters \('self', 'arn'\)"):
+        moto_patch.check_compatible()
+    monkeypatch.delattr(LambdaBackend, "send_dynamodb_items")
+    with pytest.raises(moto_patch.MotoPatchError, match="send_dynamodb_items is gone"):
+        moto_patch.check_compatible()
+
+
+def _zip(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", source)
+    return buffer.getvalue()
+
+
+def test_records_survive_a_mapping_and_the_patch_is_undone_on_stop() -> None:
+    with LocalCloud() as cloud:
+        assert moto_patch.is_taken_over()
+        ddb, lam = cloud.client("dynamodb"), cloud.client("lambda")
+        table = ddb.create_table(
+            TableName="T",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )["TableDescription"]
+        role = cloud.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"][
+            "Arn"
+        ]
+        lam.create_function(
+            FunctionName="f",
+            Runtime="python3.12",
+            Role=role,
+            Handler="index.handler",
+            Code={
+                "ZipFile": _zip("def handler(event, context):\n    return len(event['Records'])\n")
+            },
+        )
+        lam.create_event_source_mapping(
+            EventSourceArn=table["LatestStreamArn"],
+            FunctionName="f",
+            StartingPosition="TRIM_HORIZON",
+            BatchSize=10,
+        )
+        for n in range(3):
+            ddb.put_item(TableName="T", Item={"pk": {"S": f"k{n}"}})
+        streams = cloud.client("dynamodbstreams")
+        shard = streams.describe_stream(StreamArn=table["LatestStreamArn"])["StreamDescription"][
+            "Shards"
+        ][0]["ShardId"]
+        iterator = streams.get_shard_iterator(
+            StreamArn=table["LatestStreamArn"], ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        assert len(streams.get_records(ShardIterator=iterator)["Records"]) == 3
+
+        # A function created through the API (not deployed from an assembly) runs from
+        # the zip moto stored, through the runner.
+        cloud.refresh_mappings()
+        report = cloud.drain(timeout=30)
+        assert report.totals.succeeded == 3
+        assert cloud.invoke("f", {"Records": [1, 2]}).payload == 2
+    assert not moto_patch.is_taken_over()
+
+
+def test_only_one_local_cloud_per_process() -> None:
+    with (
+        LocalCloud(),
+        pytest.raises(LocalCloudError, match="another LocalCloud is already running"),
+    ):
+        LocalCloud().start()
+
+
+def test_using_a_stopped_cloud_is_refused() -> None:
+    cloud = LocalCloud()
+    with pytest.raises(LocalCloudError, match="the local cloud is not running"):
+        cloud.client("dynamodb")
+
+
+def test_deploy_needs_a_cdk_app(tmp_path) -> None:
+    with LocalCloud() as cloud, pytest.raises(LocalCloudError, match=r"has no cdk\.json"):
+        cloud.deploy(cwd=tmp_path)
+
+
+def test_code_of_an_unknown_function_is_reported() -> None:
+    with (
+        LocalCloud() as cloud,
+        pytest.raises(moto_patch.MotoPatchError, match="cannot read the code of function 'nope'"),
+    ):
+        cloud.code_dir("nope")
