@@ -18,8 +18,16 @@ pattern, and drops the rest)::
 
 DynamoDB values are typed, so a condition names the attribute's type tag: it is
 inferred from the value for ``equals``/``is_one_of`` (str -> S, bool -> BOOL,
-numbers -> N) and is S by default for ``exists``/``not_exists``. Numbers are
-matched numerically (``{"numeric": ["=", 5]}``) so 5 matches "5" and "5.0".
+numbers -> N) and is S by default for ``exists``/``not_exists``.
+
+Numbers in images are the trap. A stream record carries an N value as a JSON
+*string* (``{"N": "42.5"}``), and Lambda's ``numeric`` matching only matches
+JSON numbers, so a numeric range on an image attribute is accepted and then
+drops every record (LocalStack's tests, checked against AWS, show the same).
+So ``equals``/``is_one_of`` match a number by its canonical string (DynamoDB
+trims leading and trailing zeros: 1.50 is stored as "1.5"), and the range
+methods on an image attribute raise :class:`FilterError` with this explanation.
+Ranges work on the record's own numeric fields, such as :func:`size_bytes`.
 """
 
 from __future__ import annotations
@@ -88,7 +96,7 @@ class Attribute:
             )
         (tag,) = tags
         if tag == "N":
-            return self._on("N", *({"numeric": ["=", _number(v)]} for v in values))
+            return self._on("N", *(_canonical_number(v) for v in values))
         return self._on(tag, *values)
 
     def begins_with(self, prefix: str) -> Condition:
@@ -98,27 +106,32 @@ class Attribute:
         return self._on("S", {"prefix": prefix})
 
     def between(self, low: Number, high: Number) -> Condition:
-        """A number (N) with ``low <= value <= high``."""
-        low, high = _number(low), _number(high)
-        if low > high:
-            raise FilterError(f"{self._name}: between needs low <= high, got {low} and {high}")
-        return self._on("N", {"numeric": [">=", low, "<=", high]})
+        """Not possible on an image attribute: raises :class:`FilterError` (see the module doc)."""
+        raise self._no_ranges("between")
 
     def greater_than(self, value: Number) -> Condition:
-        """A number (N) above ``value``."""
-        return self._on("N", {"numeric": [">", _number(value)]})
+        """Not possible on an image attribute: raises :class:`FilterError`."""
+        raise self._no_ranges("greater_than")
 
     def at_least(self, value: Number) -> Condition:
-        """A number (N) of at least ``value``."""
-        return self._on("N", {"numeric": [">=", _number(value)]})
+        """Not possible on an image attribute: raises :class:`FilterError`."""
+        raise self._no_ranges("at_least")
 
     def less_than(self, value: Number) -> Condition:
-        """A number (N) below ``value``."""
-        return self._on("N", {"numeric": ["<", _number(value)]})
+        """Not possible on an image attribute: raises :class:`FilterError`."""
+        raise self._no_ranges("less_than")
 
     def at_most(self, value: Number) -> Condition:
-        """A number (N) of at most ``value``."""
-        return self._on("N", {"numeric": ["<=", _number(value)]})
+        """Not possible on an image attribute: raises :class:`FilterError`."""
+        raise self._no_ranges("at_most")
+
+    def _no_ranges(self, method: str) -> FilterError:
+        return FilterError(
+            f"{self._name}: {method}() cannot filter an image attribute: stream records carry "
+            "N values as strings and Lambda's numeric matching only matches JSON numbers, so "
+            "the filter would drop every record. Use is_one_of() with exact values, or check "
+            "the range in the handler"
+        )
 
     def exists(self, type: str = "S") -> Condition:
         """The attribute is present with DynamoDB type ``type`` (default S).
@@ -131,6 +144,44 @@ class Attribute:
     def not_exists(self, type: str = "S") -> Condition:
         """The attribute is absent (as type ``type``, default S)."""
         return self._on(type, {"exists": False})
+
+
+class NumberField:
+    """A field of the record that is a JSON number, so numeric ranges work on it."""
+
+    def __init__(self, path: tuple[str, ...]) -> None:
+        self._path = path
+
+    def _range(self, *rule: Any) -> Condition:
+        return Condition(self._path, ({"numeric": list(rule)},))
+
+    def between(self, low: Number, high: Number) -> Condition:
+        """``low <= value <= high``."""
+        low, high = _number(low), _number(high)
+        if low > high:
+            raise FilterError(f"{self._path[-1]}: between needs low <= high, got {low} and {high}")
+        return self._range(">=", low, "<=", high)
+
+    def greater_than(self, value: Number) -> Condition:
+        """Above ``value``."""
+        return self._range(">", _number(value))
+
+    def at_least(self, value: Number) -> Condition:
+        """At least ``value``."""
+        return self._range(">=", _number(value))
+
+    def less_than(self, value: Number) -> Condition:
+        """Below ``value``."""
+        return self._range("<", _number(value))
+
+    def at_most(self, value: Number) -> Condition:
+        """At most ``value``."""
+        return self._range("<=", _number(value))
+
+
+def size_bytes() -> NumberField:
+    """The change's size in bytes (``dynamodb.SizeBytes``), a JSON number."""
+    return NumberField(("dynamodb", "SizeBytes"))
 
 
 def new_image(name: str) -> Attribute:
@@ -215,6 +266,14 @@ def _tag_of(value: Any) -> str:
     if isinstance(value, (int, float, Decimal)):
         return "N"
     raise FilterError(f"filter values must be str, a number or bool, got {value!r}")
+
+
+def _canonical_number(value: Any) -> str:
+    """The string DynamoDB stores for ``value``: no leading or trailing zeros, no exponent."""
+    _number(value)  # type and finiteness checks
+    exact = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    text = format(exact.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
 
 
 def _number(value: Any) -> int | float:

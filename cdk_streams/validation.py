@@ -189,6 +189,27 @@ def _check_change_keys(
     change = pattern.get("dynamodb")
     if isinstance(change, dict):
         _check_keys(scope, f"{prop}.dynamodb", change, DYNAMODB_CHANGE_KEYS)
+        for image in ("Keys", "NewImage", "OldImage"):
+            if isinstance(change.get(image), dict):
+                _check_no_numeric_on_n(scope, f"{prop}.dynamodb.{image}", change[image])
+
+
+def _check_no_numeric_on_n(scope: Construct, prop: str, node: dict) -> None:
+    """A numeric rule on an image's N value never matches: the value is a JSON string."""
+    for name, value in node.items():
+        path = f"{prop}.{name}"
+        if name == "N" and isinstance(value, list):
+            if any(isinstance(rule, dict) and "numeric" in rule for rule in value):
+                raise _fail(
+                    scope,
+                    path,
+                    "exact string values: stream records carry N values as strings and "
+                    "Lambda's numeric matching only matches JSON numbers, so this filter "
+                    "would drop every record",
+                    json.dumps(value),
+                )
+        elif isinstance(value, dict):
+            _check_no_numeric_on_n(scope, path, value)
 
 
 def _check_keys(scope: Construct, prop: str, node: dict, allowed: frozenset[str]) -> None:

@@ -4,6 +4,7 @@ patterns Lambda would accept but that could never match."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from aws_cdk import aws_lambda as lambda_
@@ -18,7 +19,10 @@ from cdk_streams.filters import (
     key,
     new_image,
     old_image,
+    size_bytes,
 )
+from cdk_streams.local.filters import RecordFilter
+from cdk_streams.testing import StreamEventFactory
 from tests.stacks import new_stack, only, orders_table
 
 
@@ -30,15 +34,17 @@ def test_and_within_a_pattern_merges_paths():
     assert compiled(
         event_name("MODIFY"),
         new_image("status").equals("SHIPPED"),
-        new_image("total").between(100, 500),
+        new_image("items").is_one_of(1, 2, 3),
         old_image("status").is_one_of("PLACED", "PAID"),
         key("orderId").begins_with("ord-"),
+        size_bytes().between(100, 500),
     ) == {
         "eventName": ["MODIFY"],
         "dynamodb": {
+            "SizeBytes": [{"numeric": [">=", 100, "<=", 500]}],
             "NewImage": {
                 "status": {"S": ["SHIPPED"]},
-                "total": {"N": [{"numeric": [">=", 100, "<=", 500]}]},
+                "items": {"N": ["1", "2", "3"]},
             },
             "OldImage": {"status": {"S": ["PLACED", "PAID"]}},
             "Keys": {"orderId": {"S": [{"prefix": "ord-"}]}},
@@ -49,12 +55,12 @@ def test_and_within_a_pattern_merges_paths():
 @pytest.mark.parametrize(
     ("condition", "leaf"),
     [
-        (new_image("n").equals(5), {"N": [{"numeric": ["=", 5]}]}),
-        (new_image("n").equals(2.5), {"N": [{"numeric": ["=", 2.5]}]}),
-        (new_image("n").greater_than(0), {"N": [{"numeric": [">", 0]}]}),
-        (new_image("n").at_least(1), {"N": [{"numeric": [">=", 1]}]}),
-        (new_image("n").less_than(10), {"N": [{"numeric": ["<", 10]}]}),
-        (new_image("n").at_most(10), {"N": [{"numeric": ["<=", 10]}]}),
+        (new_image("n").equals(5), {"N": ["5"]}),
+        (new_image("n").equals(2.5), {"N": ["2.5"]}),
+        (new_image("n").equals(Decimal("1.50")), {"N": ["1.5"]}),
+        (new_image("n").equals(Decimal("1E+2")), {"N": ["100"]}),
+        (new_image("n").equals(0.1), {"N": ["0.1"]}),
+        (new_image("n").equals(Decimal("-0.0")), {"N": ["0"]}),
         (new_image("n").equals(True), {"BOOL": [True]}),
         (new_image("n").exists(), {"S": [{"exists": True}]}),
         (new_image("n").not_exists("N"), {"N": [{"exists": False}]}),
@@ -62,6 +68,32 @@ def test_and_within_a_pattern_merges_paths():
 )
 def test_each_condition(condition, leaf):
     assert compiled(condition) == {"dynamodb": {"NewImage": {"n": leaf}}}
+
+
+@pytest.mark.parametrize(
+    ("condition", "rule"),
+    [
+        (size_bytes().greater_than(0), [">", 0]),
+        (size_bytes().at_least(1), [">=", 1]),
+        (size_bytes().less_than(10), ["<", 10]),
+        (size_bytes().at_most(10), ["<=", 10]),
+        (size_bytes().between(1, 2.5), [">=", 1, "<=", 2.5]),
+    ],
+)
+def test_numeric_ranges_on_json_number_fields(condition, rule):
+    assert compiled(condition) == {"dynamodb": {"SizeBytes": [{"numeric": rule}]}}
+
+
+@pytest.mark.parametrize("method", ["between", "greater_than", "at_least", "less_than", "at_most"])
+def test_numeric_ranges_on_image_attributes_are_refused_with_the_reason(method):
+    args = (1, 2) if method == "between" else (1,)
+    with pytest.raises(FilterError) as error:
+        getattr(new_image("total"), method)(*args)
+    assert str(error.value) == (
+        f"total: {method}() cannot filter an image attribute: stream records carry N values as "
+        "strings and Lambda's numeric matching only matches JSON numbers, so the filter would "
+        "drop every record. Use is_one_of() with exact values, or check the range in the handler"
+    )
 
 
 def test_or_across_patterns_is_a_list_of_filters_for_the_processor():
@@ -102,11 +134,15 @@ def test_or_across_patterns_is_a_list_of_filters_for_the_processor():
             "filter values must be str, a number or bool, got None",
         ),
         (lambda: new_image("a").begins_with(""), "a: begins_with needs a non-empty string, got ''"),
-        (lambda: new_image("a").between(5, 1), "a: between needs low <= high, got 5 and 1"),
-        (lambda: new_image("a").greater_than("5"), "numeric conditions need a number, got '5'"),
+        (lambda: size_bytes().between(5, 1), "SizeBytes: between needs low <= high, got 5 and 1"),
+        (lambda: size_bytes().greater_than("5"), "numeric conditions need a number, got '5'"),
         (
-            lambda: new_image("a").greater_than(float("inf")),
+            lambda: size_bytes().greater_than(float("inf")),
             "numeric conditions need a finite number, got inf",
+        ),
+        (
+            lambda: new_image("a").equals(float("nan")),
+            "numeric conditions need a finite number, got nan",
         ),
         (
             lambda: new_image("a").exists("STRING"),
@@ -115,8 +151,8 @@ def test_or_across_patterns_is_a_list_of_filters_for_the_processor():
         (lambda: Pattern(), "Pattern needs at least one condition, got none"),
         (lambda: Pattern("eventName"), "Pattern takes conditions, got 'eventName'"),
         (
-            lambda: Pattern(new_image("a").greater_than(1), new_image("a").less_than(5)),
-            "two conditions on dynamodb.NewImage.a.N in one Pattern would be ORed by Lambda; "
+            lambda: Pattern(new_image("a").equals("x"), new_image("a").begins_with("y")),
+            "two conditions on dynamodb.NewImage.a.S in one Pattern would be ORed by Lambda; "
             "use is_one_of() or between(), or put them in separate Patterns",
         ),
         (lambda: filter_criteria(), "filter_criteria takes 1..5 patterns, got 0"),
@@ -167,6 +203,12 @@ def test_builder_errors(build, message):
             {"pattern": '{"eventName":[]}'},
             "filters[0].pattern.eventName must be a non-empty list of match rules, got []",
         ),
+        (
+            {"pattern": '{"dynamodb":{"NewImage":{"total":{"N":[{"numeric":[">",100]}]}}}}'},
+            "filters[0].pattern.dynamodb.NewImage.total.N must be exact string values: stream "
+            "records carry N values as strings and Lambda's numeric matching only matches JSON "
+            'numbers, so this filter would drop every record, got [{"numeric": [">", 100]}]',
+        ),
     ],
 )
 def test_synth_refuses_fields_lambda_cannot_match(pattern, message):
@@ -188,3 +230,76 @@ def test_cdk_filter_rules_with_the_right_field_names_pass():
         stack, "Processor", table=orders_table(stack).table, filters=[pattern]
     )
     assert processor.event_source_mapping is not None
+
+
+# -- the local runner applies the exact same patterns ----------------------------------
+
+FACTORY = StreamEventFactory(key_names=("orderId",))
+
+
+def delivered(filters: list[dict], records: list[dict]) -> list[str]:
+    """Event names of the records the local runner's filter lets through, in order."""
+    record_filter = RecordFilter(f["pattern"] for f in filters)
+    return [
+        f"{r['eventName']}:{r['dynamodb']['Keys']['orderId']['S']}"
+        for r in records
+        if record_filter.matches(r)
+    ]
+
+
+ORDERS = [
+    FACTORY.insert({"orderId": "eu-1", "status": "PLACED", "items": 2}),
+    FACTORY.insert({"orderId": "us-1", "status": "DRAFT", "items": 1}),
+    FACTORY.modify(
+        {"orderId": "eu-1", "status": "PLACED", "items": 2},
+        {"orderId": "eu-1", "status": "SHIPPED", "items": 2, "shippedAt": "2026-11-24"},
+    ),
+    FACTORY.modify(
+        {"orderId": "us-1", "status": "DRAFT", "items": 1},
+        {"orderId": "us-1", "status": "PLACED", "items": Decimal("3.0")},
+    ),
+    FACTORY.remove({"orderId": "us-1", "status": "PLACED", "items": 3}),
+]
+
+
+def test_builder_patterns_drop_records_in_the_local_runner():
+    filters = filter_criteria(
+        Pattern(event_name("INSERT"), new_image("status").equals("PLACED")),
+        Pattern(
+            event_name("MODIFY"),
+            old_image("shippedAt").not_exists(),
+            new_image("shippedAt").exists(),
+        ),
+    )
+    assert delivered(filters, ORDERS) == ["INSERT:eu-1", "MODIFY:eu-1"]
+
+
+def test_number_equality_matches_the_canonical_string_in_the_local_runner():
+    filters = filter_criteria(Pattern(new_image("items").is_one_of(3)))
+    # Filters compare strings. DynamoDB trims zeros before a number reaches the
+    # stream ("3.0" is stored as "3"), and the builder writes that canonical form.
+    # The factory, like boto3, keeps "3.0" as given: a non-canonical string
+    # does not match, which is why the builder never writes one.
+    assert delivered(filters, ORDERS) == []
+    canonical = FACTORY.modify({"orderId": "x", "items": 1}, {"orderId": "x", "items": 3})
+    assert delivered(filters, [canonical]) == ["MODIFY:x"]
+
+
+def test_key_prefix_and_event_names_in_the_local_runner():
+    filters = filter_criteria(
+        Pattern(key("orderId").begins_with("us-"), event_name("MODIFY", "REMOVE"))
+    )
+    assert delivered(filters, ORDERS) == ["MODIFY:us-1", "REMOVE:us-1"]
+
+
+def test_size_range_in_the_local_runner():
+    sizes = sorted(r["dynamodb"]["SizeBytes"] for r in ORDERS)
+    filters = filter_criteria(Pattern(size_bytes().at_least(sizes[-1])))
+    assert len(delivered(filters, ORDERS)) == sizes.count(sizes[-1])
+
+
+def test_a_numeric_rule_on_an_image_number_never_matches_in_the_local_runner():
+    # What the builder refuses to write, and synth refuses to accept: it would
+    # silently drop every record, as it does on AWS.
+    hand_written = [{"pattern": '{"dynamodb":{"NewImage":{"items":{"N":[{"numeric":[">",0]}]}}}}'}]
+    assert delivered(hand_written, ORDERS) == []
