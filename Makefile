@@ -16,7 +16,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup demo test bench lint synth clean
+.PHONY: setup demo test bench faults synth clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -39,6 +39,10 @@ test: setup
 
 bench: setup
 	$(PY) tests/benchmarks/run.py
+
+# The fault-injection run alone: 1000 changes, 2% poison, 5% transient.
+faults: setup
+	$(PY) tests/benchmarks/run.py bench_faults
 
 synth: setup
 	npx cdk synth --quiet
