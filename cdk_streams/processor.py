@@ -208,16 +208,19 @@ class StreamProcessor(Construct):
 
         self.log_group: logs.LogGroup | None = None
         self.role: iam.Role | None = None
+        # The props that configure a function this construct creates; with
+        # function= they must be unset.
+        function_props: dict[str, Any] = {
+            "handler_dir": handler_dir,
+            "handler": handler,
+            "memory_size": memory_size,
+            "timeout": timeout,
+            "environment": environment,
+            "log_retention": log_retention,
+            "tracing": tracing,
+        }
         if function is not None:
-            self._refuse_with_function(
-                handler_dir=handler_dir,
-                handler=handler,
-                memory_size=memory_size,
-                timeout=timeout,
-                environment=environment,
-                log_retention=log_retention,
-                tracing=tracing,
-            )
+            self._refuse_with_function(**function_props)
             if function.role is None:
                 # An imported function without its role cannot be granted
                 # anything; CDK would fail with "Cannot get policy fragment".
@@ -228,15 +231,7 @@ class StreamProcessor(Construct):
                 )
             self.function: lambda_.IFunction = function
         else:
-            self.function = self._create_function(
-                handler_dir=handler_dir,
-                handler=handler,
-                memory_size=memory_size,
-                timeout=timeout,
-                environment=environment,
-                log_retention=log_retention,
-                tracing=tracing,
-            )
+            self.function = self._create_function(**function_props)
 
         self.dead_letter_queue: sqs.Queue | None = None
         if on_failure is None and dead_letter_queue_enabled:
