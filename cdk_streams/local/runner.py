@@ -490,7 +490,7 @@ class MappingRunner:
 
     @property
     def idle(self) -> bool:
-        """Nothing buffered and nothing being invoked."""
+        """Nothing buffered and no step (a read or an invocation) under way."""
         return not self.busy and not any(b.records for b in self._buffers.values())
 
     def deliveries(self) -> dict[str, ShardDelivery]:
@@ -550,19 +550,23 @@ class MappingRunner:
         """One poll and every batch that is due; True when anything happened."""
         if not self.started:
             self.start()
-        worked = self._poll() > 0
-        self.polls += 1
-        for shard_id, buffer in list(self._buffers.items()):
-            while self._due(shard_id, buffer):
-                self.busy = True
-                try:
+        # Busy for the whole step, the read included: while a GetRecords call is in
+        # flight its records are in no buffer yet, and a read slower than drain()'s
+        # settle time (moto takes ~0.5 s for 1000 records) must not look idle.
+        self.busy = True
+        try:
+            worked = self._poll() > 0
+            self.polls += 1
+            for shard_id, buffer in list(self._buffers.items()):
+                while self._due(shard_id, buffer):
                     assert buffer.delivery is not None
                     buffer.delivery.deliver(self._take(buffer))
-                finally:
-                    self.busy = False
-                worked = True
-        if worked:
-            self.last_activity = self._clock()
+                    worked = True
+            if worked:
+                # Before busy goes False, so drain() never sees idle with a stale time.
+                self.last_activity = self._clock()
+        finally:
+            self.busy = False
         return worked
 
     def next_due_in(self) -> float | None:
