@@ -1,0 +1,447 @@
+"""Shard leases and checkpoints in a DynamoDB table.
+
+One row per shard of the consumed stream:
+
+=================== ==== ==========================================================
+attribute           type meaning
+=================== ==== ==========================================================
+``shardId``         S    partition key: the stream's shard id
+``streamArn``       S    the stream the shard belongs to
+``owner``           S    the worker holding the lease; absent when nobody does
+``leaseExpiresAt``  N    epoch milliseconds; past it, another worker may take the lease
+``checkpoint``      S    the last sequence number processed; absent before the first
+``finished``        BOOL the shard is closed and read to its end (its children may start)
+``parentShardId``   S    the parent shard, when the stream reported one
+``startingPosition`` S   where a shard without a checkpoint starts: TRIM_HORIZON or LATEST
+=================== ==== ==========================================================
+
+Every change of ownership is a conditional write, so two workers never hold
+one shard: a take succeeds only if nobody owns the row or its lease has
+expired; a renewal, a checkpoint and a release succeed only while the writer
+still owns it. Expiry compares wall clocks (epoch ms) across processes, so
+workers' clocks must agree to well within the lease duration (NTP does).
+
+Shard ids are only unique within a stream (the local emulator even reuses
+them across tables), so use one lease table per stream and application; a
+row of another stream under the same shard id is refused, not overwritten.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+#: The lease table's key attribute.
+LEASE_KEY = "shardId"
+
+
+class LeaseTableError(RuntimeError):
+    """The lease table is missing, has the wrong key, or holds another stream's shard."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One row of the lease table."""
+
+    shard_id: str
+    stream_arn: str
+    owner: str | None = None
+    expires_at_ms: int = 0
+    checkpoint: str | None = None
+    finished: bool = False
+    parent_shard_id: str | None = None
+    starting_position: str = "TRIM_HORIZON"
+
+    def live(self, now_ms: int) -> bool:
+        """Held by someone whose lease has not expired."""
+        return self.owner is not None and self.expires_at_ms > now_ms
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Lease:
+        def text(name: str) -> str | None:
+            value = item.get(name)
+            return None if value is None else value["S"]
+
+        return cls(
+            shard_id=item[LEASE_KEY]["S"],
+            stream_arn=text("streamArn") or "",
+            owner=text("owner"),
+            expires_at_ms=int(item.get("leaseExpiresAt", {}).get("N", "0")),
+            checkpoint=text("checkpoint"),
+            finished=bool(item.get("finished", {}).get("BOOL", False)),
+            parent_shard_id=text("parentShardId"),
+            starting_position=text("startingPosition") or "TRIM_HORIZON",
+        )
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def ensure_lease_table(client: Any, name: str, *, wait: bool = True) -> bool:
+    """Create the lease table ``name`` (PAY_PER_REQUEST, key ``shardId`` S) unless it exists.
+
+    :param client: a boto3 ``dynamodb`` client.
+    :param wait: wait until the table is ACTIVE. @default True.
+    :returns: True when this call created the table.
+    :raises LeaseTableError: a table of that name exists with another key schema.
+    """
+    try:
+        check_lease_table(client, name)
+        return False
+    except LeaseTableError as error:
+        if not isinstance(error.__cause__, ClientError):
+            raise  # it exists but is unusable: never replace a user's table
+    try:
+        client.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": LEASE_KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": LEASE_KEY, "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except ClientError as error:
+        if _code(error) != "ResourceInUseException":  # created by another worker meanwhile
+            raise
+    if wait:
+        client.get_waiter("table_exists").wait(
+            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+    return True
+
+
+def check_lease_table(client: Any, name: str) -> None:
+    """Raise :class:`LeaseTableError` unless ``name`` exists with partition key ``shardId`` (S)."""
+    try:
+        table = client.describe_table(TableName=name)["Table"]
+    except ClientError as error:
+        if _code(error) == "ResourceNotFoundException":
+            raise LeaseTableError(
+                f"lease table {name!r} does not exist; create it with "
+                f"cdk_streams.consumer.ensure_lease_table(client, {name!r}) (partition key "
+                "shardId, type S, PAY_PER_REQUEST) or pass create_lease_table=True"
+            ) from error
+        raise
+    keys = {k["AttributeName"]: k["KeyType"] for k in table.get("KeySchema", [])}
+    types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
+    if keys != {LEASE_KEY: "HASH"} or types.get(LEASE_KEY) != "S":
+        raise LeaseTableError(
+            f"table {name!r} cannot hold leases: its key schema is {table.get('KeySchema')}, "
+            "expected only a partition key shardId of type S"
+        )
+
+
+class LeaseTable:
+    """The lease rows of one stream, read and written with conditional writes.
+
+    :param client: a boto3 ``dynamodb`` client.
+    :param table_name: the lease table (see :func:`ensure_lease_table`).
+    :param stream_arn: the stream whose shards are leased.
+    :param worker_id: this worker's name, written as ``owner``.
+    :param lease_duration: seconds a take or renewal holds the lease. @default 10.0.
+    :param clock: epoch seconds, shared by every worker. @default time.time.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        table_name: str,
+        stream_arn: str,
+        worker_id: str,
+        *,
+        lease_duration: float = 10.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if lease_duration <= 0:
+            raise ValueError(f"lease_duration must be positive seconds, got {lease_duration}")
+        self.client = client
+        self.table_name = table_name
+        self.stream_arn = stream_arn
+        self.worker_id = worker_id
+        self.lease_duration = lease_duration
+        self._clock = clock
+
+    def now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def _expiry(self) -> int:
+        return self.now_ms() + int(self.lease_duration * 1000)
+
+    def scan(self) -> dict[str, Lease]:
+        """Every row of this stream, by shard id (strongly consistent)."""
+        out: dict[str, Lease] = {}
+        kwargs: dict[str, Any] = {"TableName": self.table_name, "ConsistentRead": True}
+        while True:
+            page = self.client.scan(**kwargs)
+            for item in page.get("Items", []):
+                lease = Lease.from_item(item)
+                if lease.stream_arn == self.stream_arn:
+                    out[lease.shard_id] = lease
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return out
+            kwargs["ExclusiveStartKey"] = last
+
+    def create(
+        self,
+        shard_id: str,
+        *,
+        parent_shard_id: str | None,
+        starting_position: str,
+        finished: bool = False,
+    ) -> Lease:
+        """Add the row of a newly seen shard, unless another worker already did.
+
+        :returns: the row as it now stands.
+        :raises LeaseTableError: the shard id is taken by another stream's row.
+        """
+        item: dict[str, Any] = {
+            LEASE_KEY: {"S": shard_id},
+            "streamArn": {"S": self.stream_arn},
+            "leaseExpiresAt": {"N": "0"},
+            "finished": {"BOOL": finished},
+            "startingPosition": {"S": starting_position},
+        }
+        if parent_shard_id:
+            item["parentShardId"] = {"S": parent_shard_id}
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(shardId)",
+            )
+            return Lease.from_item(item)
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+        existing = self.get(shard_id)
+        if existing is None:  # pragma: no cover - deleted between the two calls
+            return self.create(
+                shard_id,
+                parent_shard_id=parent_shard_id,
+                starting_position=starting_position,
+                finished=finished,
+            )
+        return existing
+
+    def get(self, shard_id: str) -> Lease | None:
+        """The row of ``shard_id``; raises if it belongs to another stream."""
+        item = self.client.get_item(
+            TableName=self.table_name, Key={LEASE_KEY: {"S": shard_id}}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        lease = Lease.from_item(item)
+        if lease.stream_arn != self.stream_arn:
+            raise LeaseTableError(
+                f"lease table {self.table_name!r} already holds shard {shard_id!r} of stream "
+                f"{lease.stream_arn!r}, not of {self.stream_arn!r}; use one lease table per "
+                "stream and application"
+            )
+        return lease
+
+    def _update(
+        self,
+        shard_id: str,
+        update: str,
+        condition: str,
+        values: dict[str, Any],
+    ) -> Lease | None:
+        """One conditional UpdateItem; None when the condition does not hold."""
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key={LEASE_KEY: {"S": shard_id}},
+                UpdateExpression=update,
+                # The row must exist and be this stream's: an update never creates a row.
+                ConditionExpression=f"streamArn = :arn AND ({condition})",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":arn": {"S": self.stream_arn}, **values},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return Lease.from_item(response["Attributes"])
+
+    def take(self, shard_id: str) -> Lease | None:
+        """Take a lease nobody holds, or whose holder let it expire. None if someone has it.
+
+        The returned row carries the checkpoint to resume after, read in the
+        same write, so no other worker's checkpoint can slip in between.
+        """
+        now = self.now_ms()
+        return self._update(
+            shard_id,
+            "SET #o = :me, leaseExpiresAt = :exp",
+            "finished = :false AND (attribute_not_exists(#o) OR leaseExpiresAt < :now OR #o = :me)",
+            {
+                ":me": {"S": self.worker_id},
+                ":exp": {"N": str(self._expiry())},
+                ":now": {"N": str(now)},
+                ":false": {"BOOL": False},
+            },
+        )
+
+    def steal(self, shard_id: str, victim: str) -> tuple[Lease, int] | None:
+        """Take a live lease from ``victim`` (to even out the shards). None if it moved on.
+
+        :returns: the lease now held, and the victim's expiry (epoch ms) just
+            before the steal, read in the same write: the victim may go on
+            until then, so the thief should not read the shard sooner. The
+            victim notices at its next renewal or checkpoint and stops
+            processing the shard before its next callback.
+        """
+        expiry = self._expiry()
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key={LEASE_KEY: {"S": shard_id}},
+                UpdateExpression="SET #o = :me, leaseExpiresAt = :exp",
+                ConditionExpression="streamArn = :arn AND finished = :false AND #o = :victim",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={
+                    ":arn": {"S": self.stream_arn},
+                    ":me": {"S": self.worker_id},
+                    ":exp": {"N": str(expiry)},
+                    ":victim": {"S": victim},
+                    ":false": {"BOOL": False},
+                },
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        old = Lease.from_item(response["Attributes"])
+        return replace(old, owner=self.worker_id, expires_at_ms=expiry), old.expires_at_ms
+
+    def renew(self, shard_id: str) -> Lease | None:
+        """Extend a lease this worker holds; None when it has been lost."""
+        return self._update(
+            shard_id,
+            "SET leaseExpiresAt = :exp",
+            "#o = :me",
+            {":me": {"S": self.worker_id}, ":exp": {"N": str(self._expiry())}},
+        )
+
+    def checkpoint(
+        self, shard_id: str, sequence_number: str, *, finished: bool = False
+    ) -> Lease | None:
+        """Record ``sequence_number`` as processed (and renew); None when the lease was lost.
+
+        With ``finished`` the shard is done: the row keeps its checkpoint, the
+        owner is removed, and the shard's children become eligible.
+        """
+        values: dict[str, Any] = {
+            ":me": {"S": self.worker_id},
+            ":seq": {"S": sequence_number},
+            ":exp": {"N": str(self._expiry())},
+        }
+        if finished:
+            update = "SET checkpoint = :seq, finished = :true, leaseExpiresAt = :zero REMOVE #o"
+            del values[":exp"]  # DynamoDB refuses unused expression values
+            values.update({":true": {"BOOL": True}, ":zero": {"N": "0"}})
+        else:
+            # The checkpoint renews the lease too: one write per batch.
+            update = "SET checkpoint = :seq, leaseExpiresAt = :exp"
+        return self._update(shard_id, update, "#o = :me", values)
+
+    def finish(self, shard_id: str) -> Lease | None:
+        """Mark a shard read to its end without a new checkpoint (it held no more records)."""
+        return self._update(
+            shard_id,
+            "SET finished = :true, leaseExpiresAt = :zero REMOVE #o",
+            "#o = :me",
+            {":me": {"S": self.worker_id}, ":true": {"BOOL": True}, ":zero": {"N": "0"}},
+        )
+
+    def release(self, shard_id: str) -> bool:
+        """Give a held lease up at once, so another worker can take it without waiting."""
+        return (
+            self._update(
+                shard_id,
+                "SET leaseExpiresAt = :zero REMOVE #o",
+                "#o = :me",
+                {":me": {"S": self.worker_id}, ":zero": {"N": "0"}},
+            )
+            is not None
+        )
+
+
+@dataclass(frozen=True)
+class LeasePlan:
+    """What one worker should do with the leases at one moment."""
+
+    #: Free or expired leases to take, in shard-id order (oldest shards first).
+    take: tuple[str, ...] = ()
+    #: (shard id, current owner) of one live lease to steal, to even out the load.
+    steal: tuple[str, str] | None = None
+    #: How many leases this worker aims to hold.
+    target: int = 0
+
+
+def eligible(leases: dict[str, Lease]) -> list[Lease]:
+    """Unfinished leases whose parent is finished or unknown (trimmed, or never leased).
+
+    A child waits for its parent, whoever reads the parent: lineage order
+    holds across workers, not only inside one reader.
+    """
+    out = []
+    for lease in leases.values():
+        if lease.finished:
+            continue
+        parent = leases.get(lease.parent_shard_id) if lease.parent_shard_id else None
+        if parent is None or parent.finished:
+            out.append(lease)
+    return sorted(out, key=lambda lease: lease.shard_id)
+
+
+def plan_leases(
+    leases: dict[str, Lease],
+    worker_id: str,
+    now_ms: int,
+    *,
+    held: Iterable[str] = (),
+    max_leases: int | None = None,
+) -> LeasePlan:
+    """Decide which leases to take (and at most one to steal) — pure, for tests.
+
+    The target is this worker's fair share: ``ceil(eligible shards / live
+    workers)``, where live workers are the owners of unexpired leases plus
+    this one, capped by ``max_leases``. A worker takes free or expired leases
+    up to its target. When there are none and some worker holds more than the
+    target, it steals one lease from the busiest: a worker that holds nothing
+    is invisible to the others, so the newcomer has to ask. One steal per
+    round keeps the shards from bouncing between workers.
+    """
+    candidates = eligible(leases)
+    held_set = {s for s in held if s in leases}
+    owners: dict[str, list[str]] = {}
+    for lease in candidates:
+        if lease.live(now_ms) and lease.owner is not None and lease.owner != worker_id:
+            owners.setdefault(lease.owner, []).append(lease.shard_id)
+    workers = len(owners) + 1
+    target = math.ceil(len(candidates) / workers) if candidates else 0
+    if max_leases is not None:
+        target = min(target, max_leases)
+    room = target - len(held_set)
+    if room <= 0:
+        return LeasePlan(target=target)
+    free = tuple(
+        lease.shard_id
+        for lease in candidates
+        if lease.shard_id not in held_set and not lease.live(now_ms)
+    )
+    if free:
+        return LeasePlan(take=free[:room], target=target)
+    busiest = max(owners.items(), key=lambda item: (len(item[1]), item[0]), default=None)
+    if busiest is not None and len(busiest[1]) > target:
+        owner, shards = busiest
+        return LeasePlan(steal=(max(shards), owner), target=target)
+    return LeasePlan(target=target)

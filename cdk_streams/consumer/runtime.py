@@ -1,0 +1,158 @@
+"""The bridge to the handler runtime (``stream_runtime``) and to Lambda-style handlers.
+
+The runtime lives in the bundled Lambda code (``lambda_src/`` in a checkout,
+``cdk_streams/_lambda_src`` in a wheel), not in the ``cdk_streams`` package, so
+that the Lambda asset stays standard-library only. A custom consumer runs the
+same runtime in-process: :func:`ensure_runtime_importable` puts the bundled
+code directory on ``sys.path`` when ``stream_runtime`` cannot be imported yet.
+
+The lookup repeats :func:`cdk_streams.bundling.bundled_code_dir` on purpose:
+that module imports aws-cdk-lib, which starts jsii's Node process (about half
+a second), and a consumer has no use for the CDK.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+RUNTIME_PACKAGE = "stream_runtime"
+
+#: A Lambda-style handler: ``handler(event, context)``.
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+
+
+class HandlerSpecError(ValueError):
+    """A ``module:function`` handler spec is malformed or names nothing callable."""
+
+
+def bundled_code_dir() -> Path:
+    """Where the bundled handler code (``stream_runtime`` and the sample handler) lives.
+
+    :raises FileNotFoundError: neither the wheel's nor the checkout's copy exists.
+    """
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "_lambda_src", package.parent / "lambda_src"):
+        if (candidate / RUNTIME_PACKAGE).is_dir():
+            return candidate
+    raise FileNotFoundError(
+        "cdk_streams: the bundled handler code is missing; expected "
+        f"{package / '_lambda_src'} (wheel) or {package.parent / 'lambda_src'} (checkout)"
+    )
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _add_bundled_dir() -> None:
+    code_dir = str(bundled_code_dir())
+    if code_dir not in sys.path:
+        # Appended, not prepended: a stream_runtime (or a handler module) the
+        # application ships itself must win over the bundled copy.
+        sys.path.append(code_dir)
+        importlib.invalidate_caches()
+
+
+def ensure_runtime_importable() -> None:
+    """Make ``import stream_runtime`` work, adding the bundled code directory only if needed."""
+    if not _importable(RUNTIME_PACKAGE):
+        _add_bundled_dir()
+
+
+def change_record_class() -> type:
+    """The runtime's :class:`stream_runtime.ChangeRecord` (importing the runtime if needed)."""
+    ensure_runtime_importable()
+    from stream_runtime import ChangeRecord
+
+    return ChangeRecord
+
+
+def load_handler(spec: str) -> LambdaHandler:
+    """Import a handler named ``module:function`` (e.g. ``process_order_changes:handler``).
+
+    The module is looked up on ``sys.path``, then among the bundled handlers,
+    so the sample ``process_order_changes:handler`` loads with no set-up.
+
+    :raises HandlerSpecError: the spec is not ``module:function``, the module
+        does not import, or the attribute is missing or not callable.
+    """
+    module_name, sep, function_name = spec.partition(":")
+    if not sep or not module_name.strip() or not function_name.strip() or ":" in function_name:
+        hint = ""
+        if not sep and "." in spec:
+            module_part, _, function_part = spec.rpartition(".")
+            hint = f" (did you mean {module_part}:{function_part}?)"
+        raise HandlerSpecError(
+            f"handler must be module:function, e.g. process_order_changes:handler; got {spec!r}"
+            + hint
+        )
+    module_name, function_name = module_name.strip(), function_name.strip()
+    ensure_runtime_importable()
+    top = module_name.split(".")[0]
+    if not _importable(top) and (bundled_code_dir() / f"{top}.py").is_file():
+        _add_bundled_dir()
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise HandlerSpecError(
+            f"cannot import module {module_name!r} of handler {spec!r}: {error}; "
+            "run from the directory that holds it or put it on PYTHONPATH"
+        ) from error
+    function = getattr(module, function_name, None)
+    if function is None:
+        raise HandlerSpecError(
+            f"module {module_name!r} ({getattr(module, '__file__', '?')}) has no attribute "
+            f"{function_name!r} (handler {spec!r})"
+        )
+    if not callable(function):
+        raise HandlerSpecError(
+            f"{spec!r} is a {type(function).__name__}, not a function taking (event, context)"
+        )
+    return function  # type: ignore[no-any-return]
+
+
+class ConsumerContext:
+    """What a Lambda-style handler receives as ``context`` when a consumer runs it.
+
+    The attributes of Lambda's Python context object, so handlers (and the
+    runtime's batch log line) that read them keep working. There is no
+    invocation deadline outside Lambda:
+    :meth:`get_remaining_time_in_millis` counts down from ``timeout_ms``.
+
+    :param function_name: reported as ``function_name``; the consumer passes
+        its worker id.
+    :param timeout_ms: the budget the remaining time counts down from.
+        @default 900000 (Lambda's 15-minute maximum).
+    """
+
+    def __init__(self, function_name: str, timeout_ms: int = 900_000) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = ""
+        self.memory_limit_in_mb = "0"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = ""
+        self.log_stream_name = ""
+        self.identity = None
+        self.client_context = None
+        self.tenant_id = None
+        self._deadline = time.monotonic() + timeout_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+    def __repr__(self) -> str:
+        return (
+            f"ConsumerContext(function_name={self.function_name!r}, "
+            f"aws_request_id={self.aws_request_id!r})"
+        )

@@ -1,0 +1,670 @@
+"""The custom-application consumer against the embedded emulator (moto in this process).
+
+One LocalCloud for the module, nothing deployed: each test creates its own
+table (with a NEW_AND_OLD_IMAGES stream) and lease table through boto3.
+Consumers are driven round by round (``run_once``) where the order of events
+matters, and by ``run`` in a thread where shutdown is the point.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from cdk_streams.cli import main
+from cdk_streams.consumer import (
+    Consumer,
+    ConsumerError,
+    DeliveryError,
+    DeliveryFailure,
+    LeaseTable,
+    LeaseTableError,
+    ensure_lease_table,
+    load_handler,
+)
+from cdk_streams.local import LocalCloud
+
+pytestmark = pytest.mark.slow
+
+_names = itertools.count()
+
+
+class Crash(BaseException):
+    """Stands for the process dying: not an Exception, so nothing is released or checkpointed."""
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[LocalCloud]:
+    with LocalCloud() as local:
+        yield local
+
+
+class Env:
+    """A fresh table with a stream, a lease table, and helpers to write and consume."""
+
+    def __init__(self, cloud: LocalCloud) -> None:
+        n = next(_names)
+        self.cloud = cloud
+        self.ddb = cloud.client("dynamodb")
+        self.table = f"orders-{n}"
+        self.lease_table = f"orders-{n}-app-leases"
+        self.ddb.create_table(
+            TableName=self.table,
+            KeySchema=[{"AttributeName": "orderId", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "orderId", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        ensure_lease_table(self.ddb, self.lease_table)
+        self.stream_arn = self.ddb.describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
+
+    def put(self, *order_ids: str, **attributes: Any) -> None:
+        for order_id in order_ids:
+            item = {"orderId": {"S": order_id}, "status": {"S": "PLACED"}}
+            for name, value in attributes.items():
+                item[name] = {"BOOL": value} if isinstance(value, bool) else {"S": str(value)}
+            self.ddb.put_item(TableName=self.table, Item=item)
+
+    def consumer(self, table: str | None = None, **kwargs: Any) -> Consumer:
+        options: dict[str, Any] = {
+            "lease_table": self.lease_table,
+            "dynamodb": self.ddb,
+            "dynamodbstreams": self.cloud.client("dynamodbstreams"),
+            "poll_interval": 0.02,
+            "retry_delay": 0.0,
+            **kwargs,
+        }
+        return Consumer(table or self.table, **options)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.ddb.scan(TableName=self.lease_table, ConsistentRead=True)["Items"]
+
+    def row(self) -> dict[str, Any]:
+        (item,) = self.rows()
+        return item
+
+
+@pytest.fixture
+def env(cloud: LocalCloud) -> Env:
+    return Env(cloud)
+
+
+def rounds(consumer: Consumer, done: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Run a consumer round by round until ``done()``."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"timed out; stats: {consumer.stats}"
+        if not consumer.run_once():
+            time.sleep(0.02)
+
+
+class Recorder:
+    """A callback that records (order id, sequence number) and can fail on cue."""
+
+    def __init__(self, fail: Callable[[list[Any], int], Any] | None = None) -> None:
+        self.calls: list[list[tuple[str, str]]] = []
+        self.fail = fail
+
+    def __call__(self, records: list[Any]) -> Any:
+        self.calls.append([(r.keys["orderId"], r.sequence_number) for r in records])
+        if self.fail is not None:
+            return self.fail(records, len(self.calls))
+        return None
+
+    @property
+    def seen(self) -> list[tuple[str, str]]:
+        return [pair for call in self.calls for pair in call]
+
+    @property
+    def ids(self) -> list[str]:
+        return [order_id for order_id, _ in self.seen]
+
+
+# -- errors ------------------------------------------------------------------------
+
+
+def test_a_missing_table_is_named(env: Env) -> None:
+    with pytest.raises(ConsumerError, match="table 'no-such-table' not found in region us-east-1"):
+        env.consumer(table="no-such-table", callback=print)
+
+
+def test_a_table_without_a_stream_is_refused(env: Env) -> None:
+    env.ddb.create_table(
+        TableName="no-stream",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with pytest.raises(ConsumerError, match="table 'no-stream' has no stream enabled"):
+        env.consumer(table="no-stream", callback=print)
+
+
+def test_a_missing_lease_table_is_named_with_the_fix(env: Env) -> None:
+    with pytest.raises(LeaseTableError) as caught:
+        env.consumer(lease_table="missing-leases", callback=print)
+    assert "lease table 'missing-leases' does not exist" in str(caught.value)
+    assert "ensure_lease_table(client, 'missing-leases')" in str(caught.value)
+    consumer = env.consumer(lease_table="created-leases", callback=print, create_lease_table=True)
+    assert consumer.leases.table_name == "created-leases"
+    assert ensure_lease_table(env.ddb, "created-leases") is False  # already there
+
+
+def test_a_table_with_another_key_cannot_hold_leases(env: Env) -> None:
+    # The orders table itself: partition key orderId, not shardId.
+    with pytest.raises(LeaseTableError, match=f"table '{env.table}' cannot hold leases"):
+        env.consumer(lease_table=env.table, callback=print)
+    with pytest.raises(LeaseTableError, match="cannot hold leases"):
+        ensure_lease_table(env.ddb, env.table)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "give exactly one of callback"),
+        ({"callback": print, "handler": print}, "give exactly one of callback"),
+        ({"callback": print, "batch_size": 0}, "batch_size must be 1..1000, got 0"),
+        ({"callback": print, "batch_size": 1001}, "batch_size must be 1..1000, got 1001"),
+        ({"callback": print, "starting_position": "AT_TIMESTAMP"}, "got 'AT_TIMESTAMP'"),
+        ({"callback": print, "max_retries": -2}, "max_retries must be -1 (forever) or more"),
+        ({"callback": print, "max_leases": 0}, "max_leases must be at least 1, got 0"),
+        ({"callback": print, "lease_duration": 0}, "lease_duration must be positive"),
+        ({"callback": print, "dynamodbstreams": None}, "give both the dynamodb and the"),
+    ],
+)
+def test_bad_settings_say_what_was_given(env: Env, kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConsumerError) as caught:
+        env.consumer(**kwargs)
+    assert message in str(caught.value)
+
+
+def test_one_lease_table_per_stream(cloud: LocalCloud) -> None:
+    # moto gives every stream the same shard id: the second stream must not reuse the rows.
+    first, second = Env(cloud), Env(cloud)
+    first.consumer(callback=print).coordinate()
+    consumer = second.consumer(lease_table=first.lease_table, callback=print)
+    with pytest.raises(LeaseTableError, match=r"already holds shard .* of stream .*orders-"):
+        consumer.coordinate()
+
+
+def test_a_callback_returning_something_else_stops_the_consumer(env: Env) -> None:
+    env.put("o-1")
+    consumer = env.consumer(callback=lambda records: True)
+    with pytest.raises(ConsumerError, match="callback returned True; expected None"):
+        consumer.run(handle_signals=False)
+    assert "owner" not in env.row()  # released on the way out
+
+
+# -- ordered failure semantics ------------------------------------------------------
+
+
+def test_a_partial_failure_checkpoints_before_it_and_retries_from_it(env: Env) -> None:
+    env.put(*(f"o-{i}" for i in range(6)))
+
+    def fail_fourth_once(records: list[Any], call: int) -> Any:
+        return [records[3].sequence_number] if call == 1 else None
+
+    recorder = Recorder(fail_fourth_once)
+    consumer = env.consumer(callback=recorder, batch_size=10)
+    rounds(consumer, lambda: len(recorder.calls) == 2 and consumer.stats.processed == 6)
+    first, second = recorder.calls
+    assert [order_id for order_id, _ in first] == [f"o-{i}" for i in range(6)]
+    assert second == first[3:]  # the records before the failure are not delivered again
+    assert consumer.stats.retries == 1 and consumer.stats.checkpoints == 2
+    assert env.row()["checkpoint"]["S"] == first[-1][1]
+    consumer.close()
+
+
+def test_a_raising_callback_retries_the_whole_batch(env: Env) -> None:
+    env.put("o-1", "o-2")
+
+    def raise_once(records: list[Any], call: int) -> None:
+        if call == 1:
+            raise RuntimeError("database down")
+
+    recorder = Recorder(raise_once)
+    consumer = env.consumer(callback=recorder)
+    rounds(consumer, lambda: consumer.stats.processed == 2)
+    assert recorder.calls[0] == recorder.calls[1]
+    assert len(recorder.calls) == 2
+    consumer.close()
+
+
+def test_an_unknown_failure_identifier_retries_the_whole_batch(env: Env) -> None:
+    env.put("o-1", "o-2")
+    responses = iter([{"batchItemFailures": [{"itemIdentifier": "not-a-sequence"}]}, None])
+    recorder = Recorder(lambda records, call: next(responses))
+    consumer = env.consumer(callback=recorder)
+    rounds(consumer, lambda: consumer.stats.processed == 2)
+    assert recorder.calls[0] == recorder.calls[1]
+    consumer.close()
+
+
+def test_after_the_retries_the_default_stops_and_never_skips(env: Env) -> None:
+    env.put("o-1", "o-2", "o-3")
+
+    def fail_second(records: list[Any], call: int) -> Any:
+        ids = [r.keys["orderId"] for r in records]
+        return {
+            "batchItemFailures": [{"itemIdentifier": records[ids.index("o-2")].sequence_number}]
+        }
+
+    recorder = Recorder(fail_second)
+    consumer = env.consumer(callback=recorder, max_retries=2)
+    with pytest.raises(DeliveryError) as caught:
+        consumer.run(handle_signals=False)
+    (o1, o2, o3) = recorder.calls[0]
+    assert recorder.calls == [[o1, o2, o3], [o2, o3], [o2, o3]]
+    message = str(caught.value)
+    assert f"2 record(s) from sequence number {o2[1]} to {o3[1]}" in message
+    assert "still failed after 3 attempt(s) (the callback reported them as failed)" in message
+    assert f"the checkpoint stays before {o2[1]}" in message
+    row = env.row()
+    assert row["checkpoint"]["S"] == o1[1]
+    assert "owner" not in row  # leases released when the consumer stops on an error
+
+    # A restart resumes at the failed record: nothing was skipped.
+    again = Recorder()
+    consumer = env.consumer(callback=again)
+    rounds(consumer, lambda: consumer.stats.processed == 2)
+    assert again.seen == [o2, o3]
+    consumer.close()
+
+
+def test_an_on_failure_hook_that_returns_moves_past_the_records(env: Env) -> None:
+    env.put("o-1", "o-2")
+    failures: list[DeliveryFailure] = []
+
+    def always(records: list[Any], call: int) -> None:
+        raise ValueError("bad order")
+
+    consumer = env.consumer(callback=Recorder(always), max_retries=1, on_failure=failures.append)
+    rounds(consumer, lambda: bool(failures) and consumer.stats.skipped == 2)
+    (failure,) = failures
+    assert failure.attempts == 2 and isinstance(failure.error, ValueError)
+    assert [r["dynamodb"]["Keys"]["orderId"]["S"] for r in failure.records] == ["o-1", "o-2"]
+    assert failure.records[0]["eventSource"] == "aws:dynamodb"  # Lambda-shaped
+    assert env.row()["checkpoint"]["S"] == failure.last_sequence_number
+    assert consumer.stats.processed == 0
+    consumer.close()
+
+
+def test_the_bundled_lambda_handler_runs_unchanged(env: Env) -> None:
+    env.put("o-1", customerId="c-1", total="12.5")
+    env.put("o-2", poison=True)
+    env.put("o-3")
+    consumer = env.consumer(handler=load_handler("process_order_changes:handler"), max_retries=1)
+    with pytest.raises(DeliveryError, match=r"2 record\(s\) from sequence number") as caught:
+        consumer.run(handle_signals=False)
+    failure = caught.value.failure
+    assert [r["dynamodb"]["Keys"]["orderId"]["S"] for r in failure.records] == ["o-2", "o-3"]
+    assert consumer.stats.processed == 1  # o-1 is checkpointed, o-2 and o-3 are not
+    assert env.row()["checkpoint"]["S"] < failure.first_sequence_number
+
+
+def test_a_handler_response_that_is_not_an_object_means_success(env: Env) -> None:
+    env.put("o-1")
+    events: list[dict[str, Any]] = []
+    consumer = env.consumer(handler=lambda event, context: events.append(event) or "done")
+    rounds(consumer, lambda: consumer.stats.processed == 1)
+    (record,) = events[0]["Records"]
+    assert record["eventSourceARN"] == env.stream_arn and record["awsRegion"] == "us-east-1"
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], float)
+    consumer.close()
+
+
+def test_latest_starts_after_the_first_round_and_is_recorded(env: Env) -> None:
+    env.put("before")
+    recorder = Recorder()
+    consumer = env.consumer(callback=recorder, starting_position="LATEST")
+    consumer.coordinate()
+    assert env.row()["startingPosition"]["S"] == "LATEST"
+    env.put("after")
+    rounds(consumer, lambda: len(recorder.seen) == 1)
+    assert recorder.ids == ["after"]
+    consumer.close()
+
+
+# -- crash, restart and takeover -------------------------------------------------------
+
+
+def test_a_crash_loses_nothing_and_repeats_only_what_followed_the_checkpoint(env: Env) -> None:
+    ids = [f"o-{i:02d}" for i in range(30)]
+    env.put(*ids)
+
+    def crash_in_third_batch(records: list[Any], call: int) -> None:
+        if call == 3:
+            raise Crash  # mid-batch: this batch is not checkpointed, no lease is released
+
+    first = Recorder(crash_in_third_batch)
+    consumer = env.consumer(callback=first, batch_size=5, lease_duration=2.0, worker_id="A")
+    with pytest.raises(Crash):
+        consumer.run(handle_signals=False)
+    row = env.row()
+    assert row["owner"]["S"] == "A"  # the dead worker still holds the lease
+    checkpoint = row["checkpoint"]["S"]
+    assert checkpoint == first.calls[1][-1][1]
+
+    # A second worker whose clock is past A's lease: it takes the shard over at once.
+    second = Recorder()
+    takeover = env.consumer(
+        callback=second, batch_size=5, worker_id="B", clock=lambda: time.time() + 2.5
+    )
+    rounds(takeover, lambda: len(second.seen) >= 20)
+    takeover.close()
+    assert first.ids + second.ids[5:] == ids  # in order, nothing lost
+    twice = [pair for pair in first.seen if pair in second.seen]
+    assert twice == first.calls[2]  # exactly the batch after the last checkpoint
+    assert all(seq > checkpoint for _, seq in twice)
+    assert takeover.stats.leases_taken == 1
+    assert env.row()["checkpoint"]["S"] == second.seen[-1][1]
+
+
+def test_one_shard_two_workers_the_second_waits_then_takes_over(env: Env) -> None:
+    first, second = Recorder(), Recorder()
+    a = env.consumer(callback=first, worker_id="A", lease_duration=0.6)
+    b = env.consumer(callback=second, worker_id="B", lease_duration=0.6)
+    a.coordinate()
+    b.coordinate()
+    assert (a.held_shards, b.held_shards) == ([env.row()["shardId"]["S"]], [])
+    env.put("o-1", "o-2")
+    rounds(a, lambda: len(first.seen) == 2)
+    for _ in range(5):
+        b.run_once()
+    assert second.calls == [] and b.held_shards == []
+
+    a.close()  # graceful: the lease is free at once, no expiry to wait out
+    assert "owner" not in env.row()
+    env.put("o-3")
+    b.coordinate()
+    rounds(b, lambda: len(second.seen) == 1)
+    assert second.ids == ["o-3"]  # resumed after A's checkpoint: no repeats
+
+    # B stops renewing (it hangs); once its lease expires, A takes the shard back.
+    time.sleep(0.7)
+    env.put("o-4")
+    a.coordinate()
+    assert a.held_shards == [env.row()["shardId"]["S"]]
+    rounds(a, lambda: len(first.seen) == 3)
+    assert first.ids == ["o-1", "o-2", "o-4"]
+    # B's lease is gone: it stops before calling back again, however far it had read.
+    env.put("o-5")
+    b.run_once()
+    assert b.held_shards == [] and b.stats.leases_lost == 1
+    assert second.ids == ["o-3"]
+    a.close()
+
+
+def test_a_stolen_lease_stops_its_old_holder_at_its_next_checkpoint(env: Env) -> None:
+    first = Recorder()
+    a = env.consumer(callback=first, worker_id="A")
+    a.coordinate()
+    (shard,) = a.held_shards
+    thief = LeaseTable(env.ddb, env.lease_table, env.stream_arn, "B")
+    stolen = thief.steal(shard, "A")
+    assert stolen is not None
+    lease, victims_expiry = stolen
+    assert lease.owner == "B" and victims_expiry > 0  # A may go on until then
+    env.put("o-1")
+    rounds(a, lambda: a.stats.leases_lost == 1)
+    assert a.held_shards == []
+    assert env.row()["owner"]["S"] == "B"
+    assert "checkpoint" not in env.row()  # A's late batch was not checkpointed
+    for _ in range(3):
+        a.run_once()  # A no longer reads the shard
+    assert len(first.calls) <= 1
+
+
+# -- shutdown ------------------------------------------------------------------------
+
+
+def test_stop_finishes_the_batch_checkpoints_and_releases(env: Env) -> None:
+    env.put(*(f"o-{i}" for i in range(5)))
+    started, release = threading.Event(), threading.Event()
+
+    def slow(records: list[Any], call: int) -> None:
+        started.set()
+        release.wait(5)
+
+    recorder = Recorder(slow)
+    consumer = env.consumer(callback=recorder)
+    worker = threading.Thread(target=consumer.run, kwargs={"handle_signals": False})
+    worker.start()
+    assert started.wait(5)
+    consumer.stop()  # while the callback runs
+    release.set()
+    worker.join(5)
+    assert not worker.is_alive()
+    assert consumer.stats.processed == 5 and consumer.stats.leases_released == 1
+    row = env.row()
+    assert "owner" not in row and row["leaseExpiresAt"]["N"] == "0"
+    assert row["checkpoint"]["S"] == recorder.seen[-1][1]
+
+
+def test_the_context_manager_releases_the_leases(env: Env) -> None:
+    with env.consumer(callback=print) as consumer:
+        consumer.coordinate()
+        assert env.row()["owner"]["S"] == consumer.worker_id
+    assert "owner" not in env.row()
+
+
+# -- several shards (moto has one per stream: a fake Streams API supplies more) ----------
+
+
+class FakeStreams:
+    """Shards as lists of sequence numbers; a closed shard ends after its records."""
+
+    def __init__(self, shards: dict[str, tuple[list[int], str | None, bool]]) -> None:
+        self.shards = shards
+
+    def describe_stream(self, StreamArn: str, **_: Any) -> dict[str, Any]:
+        shards = []
+        for shard_id, (_, parent, closed) in self.shards.items():
+            numbers = {"StartingSequenceNumber": "0"}
+            if closed:
+                numbers["EndingSequenceNumber"] = "999999"
+            entry: dict[str, Any] = {"ShardId": shard_id, "SequenceNumberRange": numbers}
+            if parent:
+                entry["ParentShardId"] = parent
+            shards.append(entry)
+        return {"StreamDescription": {"StreamStatus": "ENABLED", "Shards": shards}}
+
+    def get_shard_iterator(
+        self, StreamArn: str, ShardId: str, ShardIteratorType: str, SequenceNumber: str = ""
+    ) -> dict[str, Any]:
+        seqs = self.shards[ShardId][0]
+        position = 0
+        if ShardIteratorType == "AFTER_SEQUENCE_NUMBER":
+            position = [f"{s:06d}" for s in seqs].index(SequenceNumber) + 1
+        elif ShardIteratorType == "LATEST":
+            position = len(seqs)
+        return {"ShardIterator": f"{ShardId}|{position}"}
+
+    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:
+        shard_id, position = ShardIterator.split("|")
+        seqs, _, closed = self.shards[shard_id]
+        chunk = seqs[int(position) : int(position) + Limit]
+        end = int(position) + len(chunk)
+        records = [
+            {
+                "eventID": str(s),
+                "eventName": "INSERT",
+                "dynamodb": {
+                    "Keys": {"orderId": {"S": f"{shard_id}/{s}"}},
+                    "SequenceNumber": f"{s:06d}",
+                },
+            }
+            for s in chunk
+        ]
+        response: dict[str, Any] = {"Records": records}
+        if not (closed and end >= len(seqs)):
+            response["NextShardIterator"] = f"{shard_id}|{end}"
+        return response
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_two_workers_split_the_shards_and_keep_lineage(env: Env) -> None:
+    streams = FakeStreams(
+        {
+            "shard-1": ([1, 2, 3], None, True),
+            "shard-2": ([10, 11], None, False),
+            "shard-3": ([20, 21], "shard-1", False),  # a child of shard-1: it waits
+            "shard-4": ([30], None, False),
+        }
+    )
+    clock = FakeClock()
+    order: list[tuple[str, str]] = []
+
+    def consumer(worker: str) -> Consumer:
+        def callback(records: list[Any]) -> None:
+            order.extend((worker, r.keys["orderId"]) for r in records)
+
+        return env.consumer(
+            callback=callback, worker_id=worker, dynamodbstreams=streams, clock=clock
+        )
+
+    a, b = consumer("A"), consumer("B")
+    a.coordinate()
+    assert a.held_shards == ["shard-1", "shard-2", "shard-4"]  # B is not known yet
+    b.coordinate()
+    assert b.held_shards == ["shard-4"]  # stolen: A held more than its share of 3 / 2
+    assert b.run_once() == 0  # B waits out A's old lease before reading the shard
+    a.run_once()  # A learns it at its checkpoint; it reads shard-1 to its end
+    assert a.held_shards == ["shard-2"] and a.stats.leases_lost == 1
+    assert a.stats.shards_finished == 1
+    for _ in range(5):  # 15 s pass: past A's old lease; both renew their own as they go
+        clock.now += 3
+        a.coordinate()  # shard-1 is finished: its child shard-3 is eligible now
+        b.coordinate()
+        a.run_once()
+        b.run_once()
+    assert a.stats.leases_lost == 1 and b.stats.leases_lost == 0  # no bouncing
+    assert sorted(a.held_shards + b.held_shards) == ["shard-2", "shard-3", "shard-4"]
+    assert len(a.held_shards) >= 1 and len(b.held_shards) >= 1
+    keys = [key for _, key in order]
+    by_shard = {s: [k for k in keys if k.startswith(s + "/")] for s in streams.shards}
+    # Nothing lost; twice only shard-4's record, which A read after the steal
+    # (its checkpoint failed, so B, the new holder, delivered it again).
+    assert len(set(keys)) == 8
+    assert [k for k in set(keys) if keys.count(k) > 1] == ["shard-4/30"]
+    assert ("A", "shard-4/30") in order and ("B", "shard-4/30") in order
+    assert by_shard["shard-1"] == ["shard-1/1", "shard-1/2", "shard-1/3"]
+    assert keys.index("shard-3/20") > keys.index("shard-1/3")  # parent before child
+    workers = {worker for worker, _ in order}
+    assert workers == {"A", "B"}
+    rows = {item["shardId"]["S"]: item for item in env.rows()}
+    assert rows["shard-1"]["finished"]["BOOL"] is True
+    assert rows["shard-3"]["parentShardId"]["S"] == "shard-1"
+    a.close()
+    b.close()
+
+
+# -- the command line ----------------------------------------------------------------
+
+
+def test_cli_consume_errors(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["consume", "--endpoint-url", env.cloud.endpoint_url, "--region", "us-east-1"]
+    assert main([*base, "--table", env.table, "--handler", "process_order_changes.handler"]) == 2
+    assert "--handler: handler must be module:function" in capsys.readouterr().err
+    assert main([*base, "--table", "nope", "--handler", "process_order_changes:handler"]) == 2
+    assert "cdk-streams: table 'nope' not found in region us-east-1" in capsys.readouterr().err
+    spec = [*base, "--table", env.table, "--handler", "process_order_changes:handler"]
+    assert main([*spec, "--batch-size", "0"]) == 2
+    assert "--batch-size must be 1..1000, got 0" in capsys.readouterr().err
+    assert main([*spec, "--lease-table", env.table]) == 2
+    assert f"cdk-streams: table '{env.table}' cannot hold leases" in capsys.readouterr().err
+
+
+def test_cli_consume_without_a_region(
+    env: Env, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    args = ["consume", "--table", env.table, "--handler", "process_order_changes:handler"]
+    assert main([*args, "--endpoint-url", env.cloud.endpoint_url]) == 2
+    assert "no region: pass --region or set AWS_REGION" in capsys.readouterr().err
+
+
+def test_cli_consume_stops_with_status_1_when_a_batch_keeps_failing(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.put("o-1")
+    env.put("o-2", poison=True)
+    args = ["consume", "--table", env.table, "--handler", "process_order_changes:handler"]
+    args += ["--endpoint-url", env.cloud.endpoint_url, "--region", "us-east-1"]
+    assert main([*args, "--lease-table", env.lease_table, "--max-retries", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "cdk-streams: stopped: shard " in err
+    assert "1 record(s) from sequence number" in err
+    assert "still failed after 1 attempt(s)" in err
+    assert "owner" not in env.row() and "checkpoint" in env.row()
+
+
+def test_cli_consume_runs_the_sample_handler_and_stops_on_sigterm(env: Env) -> None:
+    env.put(*(f"o-{i}" for i in range(12)), customerId="c-1", total="9.5")
+    command = [
+        sys.executable,
+        "-m",
+        "cdk_streams.cli",
+        "consume",
+        "--table",
+        env.table,
+        "--handler",
+        "process_order_changes:handler",
+        "--endpoint-url",
+        env.cloud.endpoint_url,
+        "--region",
+        "us-east-1",
+        "--worker-id",
+        "cli-worker",
+        "--batch-size",
+        "5",
+    ]
+    environment = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    process = subprocess.Popen(
+        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        lease_table = f"{env.table}-leases"
+        while True:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the CLI consumer did not catch up"
+            tables = env.ddb.list_tables()["TableNames"]
+            if lease_table in tables:
+                items = env.ddb.scan(TableName=lease_table, ConsistentRead=True)["Items"]
+                if items and items[0].get("checkpoint") and items[0].get("owner"):
+                    break
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert "created lease table" in err
+    assert "consumer stopped, leases released" in err
+    assert '"message":"order placed"' in err  # the sample handler's own log lines
+    (row,) = env.ddb.scan(TableName=f"{env.table}-leases", ConsistentRead=True)["Items"]
+    assert "owner" not in row
