@@ -35,6 +35,39 @@ def test_a_changed_signature_is_reported(monkeypatch: pytest.MonkeyPatch) -> Non
         moto_patch.check_compatible()
 
 
+def test_kinesis_delivery_is_patched_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.awslambda.models import LambdaBackend
+    from moto.kinesis.models import Stream
+
+    original = LambdaBackend.send_kinesis_message
+    assert (
+        tuple(inspect.signature(original).parameters) == moto_patch.EXPECTED_KINESIS_PARAMETERS
+    )
+    # put_record still hands records to it.
+    assert "send_kinesis_message" in inspect.getsource(Stream.put_record)
+    monkeypatch.setattr(LambdaBackend, "send_kinesis_message", lambda self, name: None)
+    with pytest.raises(moto_patch.MotoPatchError, match=r"send_kinesis_message has parameters"):
+        moto_patch.check_compatible()
+    monkeypatch.delattr(LambdaBackend, "send_kinesis_message")
+    with pytest.raises(moto_patch.MotoPatchError, match="send_kinesis_message is gone"):
+        moto_patch.check_compatible()
+
+
+def test_taking_over_replaces_both_deliveries_and_giving_back_restores_them() -> None:
+    from moto.awslambda.models import LambdaBackend
+
+    dynamodb, kinesis = LambdaBackend.send_dynamodb_items, LambdaBackend.send_kinesis_message
+    moto_patch.take_over_stream_delivery()
+    try:
+        assert moto_patch.is_taken_over()
+        assert LambdaBackend.send_kinesis_message is not kinesis
+    finally:
+        moto_patch.give_back_stream_delivery()
+    assert not moto_patch.is_taken_over()
+    assert LambdaBackend.send_dynamodb_items is dynamodb
+    assert LambdaBackend.send_kinesis_message is kinesis
+
+
 def _zip(source: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

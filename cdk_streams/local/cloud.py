@@ -42,6 +42,7 @@ from botocore.config import Config
 from . import moto_patch
 from .destinations import OnFailureSender
 from .invoker import FunctionConfig, FunctionRuntime, InvocationResult, LogSink
+from .kinesis import KinesisReader, KinesisStreamingDestination
 from .reader import StreamReader
 from .runner import (
     DEFAULT_POLL_INTERVAL,
@@ -168,6 +169,8 @@ class LocalCloud:
         self._saved_levels: dict[str, int] = {}
         self.runner = EventSourceRunner(poll_interval=poll_interval)
         self.deployments: list[Deployment] = []
+        #: Kinesis stream name -> the emulated Kinesis Data Streams for DynamoDB feed.
+        self._kinesis_destinations: dict[str, KinesisStreamingDestination] = {}
 
     # -- life cycle --------------------------------------------------------
 
@@ -282,11 +285,14 @@ class LocalCloud:
     # -- deploy ------------------------------------------------------------
 
     def _cdk_command(self, app_dir: Path, env: Mapping[str, str]) -> list[str]:
-        """The pinned CDK CLI: the nearest ``node_modules/.bin/cdk`` above the app, else npx.
+        """The pinned CDK CLI: the nearest ``node_modules/.bin/cdk`` above the app, then
+        above the working directory, then this checkout's own (``make setup``), else npx.
 
-        An explicit path lets the CLI run outside the app directory (bootstrap does).
+        An explicit path lets the CLI run outside the app directory (bootstrap does),
+        and lets an app kept outside this repository use the CLI pinned here.
         """
-        for directory in (app_dir, *app_dir.parents):
+        checkout = Path(__file__).resolve().parents[2]
+        for directory in (app_dir, *app_dir.parents, Path.cwd(), *Path.cwd().parents, checkout):
             local = directory / "node_modules" / ".bin" / "cdk"
             if local.is_file():
                 return [str(local)]
@@ -476,6 +482,7 @@ class LocalCloud:
                         stack_name, logical, resource.get("ResourceType", ""), physical[logical]
                     )
                 )
+        self._collect_kinesis_destinations(template, physical)
         for logical, resource in template.get("Resources", {}).items():
             if resource.get("Type") != "AWS::Lambda::Function":
                 continue
@@ -487,6 +494,37 @@ class LocalCloud:
             if path.is_file() and zipfile.is_zipfile(path):
                 path = self._unzip(path.read_bytes(), name)
             deployment.function_code[name] = path
+
+    def _collect_kinesis_destinations(
+        self, template: Mapping[str, Any], physical: Mapping[str, str]
+    ) -> None:
+        """Tables that stream to Kinesis: moto ignores ``KinesisStreamSpecification``,
+        so the emulated destination is set up here, from the template."""
+        for logical, resource in template.get("Resources", {}).items():
+            if resource.get("Type") != "AWS::DynamoDB::Table":
+                continue
+            target = resource.get("Properties", {}).get("KinesisStreamSpecification", {})
+            ref = target.get("StreamArn")
+            stream_logical = ref.get("Fn::GetAtt", [None])[0] if isinstance(ref, dict) else None
+            table_name = physical.get(logical)
+            stream_name = physical.get(stream_logical or "")
+            if not table_name or not stream_name:
+                if ref is not None:
+                    warnings.warn(
+                        f"{logical}: KinesisStreamSpecification.StreamArn {ref!r} is not a stream "
+                        "of this stack; its changes are not forwarded in the local cloud",
+                        stacklevel=2,
+                    )
+                continue
+            table = self.client("dynamodb").describe_table(TableName=table_name)["Table"]
+            self._kinesis_destinations[stream_name] = KinesisStreamingDestination(
+                self.client("dynamodbstreams"),
+                self.client("kinesis"),
+                table_stream_arn=table["LatestStreamArn"],
+                table_name=table_name,
+                kinesis_stream_name=stream_name,
+                region=self.region,
+            )
 
     def _unzip(self, data: bytes, name: str) -> Path:
         assert self._workdir is not None
@@ -541,14 +579,25 @@ class LocalCloud:
                 config = MappingConfig.from_api(mapping)
                 if config.uuid in self.runner.runners or not config.enabled:
                     continue
-                if ":dynamodb:" not in config.event_source_arn:
-                    continue  # only DynamoDB streams are emulated
+                if ":dynamodb:" in config.event_source_arn:
+                    reader: StreamReader | KinesisReader = StreamReader(
+                        self.client("dynamodbstreams"),
+                        config.event_source_arn,
+                        starting_position=config.starting_position,
+                    )
+                elif ":kinesis:" in config.event_source_arn:
+                    destination = self._kinesis_destinations.get(
+                        config.event_source_arn.split("/", 1)[1]
+                    )
+                    reader = KinesisReader(
+                        self.client("kinesis"),
+                        config.event_source_arn,
+                        starting_position=config.starting_position,
+                        before_read=destination.pump if destination is not None else None,
+                    )
+                else:
+                    continue  # only DynamoDB and Kinesis streams are emulated
                 runtime = self.runtime(config.function_name)
-                reader = StreamReader(
-                    self.client("dynamodbstreams"),
-                    config.event_source_arn,
-                    starting_position=config.starting_position,
-                )
                 self.runner.add(
                     MappingRunner(config, reader, runtime.invoke, send_on_failure=sender)
                 )

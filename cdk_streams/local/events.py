@@ -70,3 +70,28 @@ def lambda_record(record: dict[str, Any], *, stream_arn: str) -> dict[str, Any]:
     if "userIdentity" in record:
         out["userIdentity"] = record["userIdentity"]
     return out
+
+
+def kinesis_lambda_record(
+    record: dict[str, Any], *, stream_arn: str, shard_id: str
+) -> dict[str, Any]:
+    """One Kinesis GetRecords record (as boto3 returns it) in the shape a function receives."""
+    sequence = record["SequenceNumber"]
+    arrival = record["ApproximateArrivalTimestamp"]
+    if isinstance(arrival, datetime):
+        arrival = arrival.timestamp()
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": record["PartitionKey"],
+            "sequenceNumber": sequence,
+            "data": _b64(record["Data"]),
+            "approximateArrivalTimestamp": round(float(arrival), 3),
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard_id}:{sequence}",
+        "eventName": "aws:kinesis:record",
+        "awsRegion": stream_arn.split(":")[3],
+        "eventSourceARN": stream_arn,
+    }

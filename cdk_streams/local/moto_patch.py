@@ -8,6 +8,11 @@ and the changes are lost. The local cloud delivers records itself (see
 :mod:`cdk_streams.local.runner`), so it replaces that method with a no-op for
 as long as a :class:`~cdk_streams.local.cloud.LocalCloud` runs.
 
+Kinesis is the same story: ``put_record`` on a stream with a mapping calls
+``LambdaBackend.send_kinesis_message``, which tries Docker and prints an error
+per record. The local cloud delivers Kinesis records itself too, so that
+method is replaced the same way (it keeps the records either way).
+
 ``tests/test_local_moto_patch.py`` checks that the patched attribute still
 exists with the expected signature and that records survive a mapping.
 """
@@ -21,9 +26,20 @@ from typing import Any
 
 #: The parameters moto 5.2's ``send_dynamodb_items`` takes; the patch assumes them.
 EXPECTED_PARAMETERS = ("self", "function_arn", "items", "source")
+#: The same for ``send_kinesis_message``.
+EXPECTED_KINESIS_PARAMETERS = (
+    "self",
+    "function_name",
+    "kinesis_stream",
+    "kinesis_partition_key",
+    "kinesis_sequence_number",
+    "kinesis_data",
+    "kinesis_shard_id",
+)
 
 _lock = threading.Lock()
 _original: Callable[..., Any] | None = None
+_original_kinesis: Callable[..., Any] | None = None
 _depth = 0
 
 
@@ -57,6 +73,19 @@ def check_compatible() -> None:
             "moto.awslambda.models.LambdaBackend.send_dynamodb_items has parameters "
             f"{parameters}, expected {EXPECTED_PARAMETERS}; update cdk_streams.local.moto_patch"
         )
+    kinesis = getattr(backend, "send_kinesis_message", None)
+    if kinesis is None:
+        raise MotoPatchError(
+            "moto.awslambda.models.LambdaBackend.send_kinesis_message is gone; moto changed "
+            "how it delivers Kinesis records, so cdk_streams.local.moto_patch must be updated"
+        )
+    parameters = tuple(inspect.signature(_original_kinesis or kinesis).parameters)
+    if parameters != EXPECTED_KINESIS_PARAMETERS:
+        raise MotoPatchError(
+            "moto.awslambda.models.LambdaBackend.send_kinesis_message has parameters "
+            f"{parameters}, expected {EXPECTED_KINESIS_PARAMETERS}; "
+            "update cdk_streams.local.moto_patch"
+        )
 
 
 def _keep_records(self: Any, function_arn: str, items: list[Any], source: str) -> None:
@@ -68,33 +97,46 @@ def _keep_records(self: Any, function_arn: str, items: list[Any], source: str) -
     return None
 
 
+def _skip_kinesis(self: Any, *args: Any, **kwargs: Any) -> None:
+    """The Kinesis replacement: deliver nothing (moto keeps the records regardless)."""
+    return None
+
+
 def take_over_stream_delivery() -> None:
     """Stop moto from delivering (and dropping) stream records. Nested calls are counted."""
-    global _original, _depth
+    global _original, _original_kinesis, _depth
     with _lock:
         check_compatible()
         backend = _lambda_backend_class()
         if _depth == 0:
             _original = backend.send_dynamodb_items
+            _original_kinesis = backend.send_kinesis_message
             backend.send_dynamodb_items = _keep_records
+            backend.send_kinesis_message = _skip_kinesis
         _depth += 1
 
 
 def give_back_stream_delivery() -> None:
     """Undo :func:`take_over_stream_delivery` once every caller has given it back."""
-    global _original, _depth
+    global _original, _original_kinesis, _depth
     with _lock:
         if _depth == 0:
             return
         _depth -= 1
         if _depth == 0 and _original is not None:
-            _lambda_backend_class().send_dynamodb_items = _original
-            _original = None
+            backend = _lambda_backend_class()
+            backend.send_dynamodb_items = _original
+            backend.send_kinesis_message = _original_kinesis
+            _original = _original_kinesis = None
 
 
 def is_taken_over() -> bool:
-    """Whether moto's own stream delivery is currently replaced."""
-    return _lambda_backend_class().send_dynamodb_items is _keep_records
+    """Whether moto's own stream delivery (DynamoDB and Kinesis) is currently replaced."""
+    backend = _lambda_backend_class()
+    return (
+        backend.send_dynamodb_items is _keep_records
+        and backend.send_kinesis_message is _skip_kinesis
+    )
 
 
 def reset_backends() -> None:

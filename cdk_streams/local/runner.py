@@ -40,10 +40,10 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from .events import lambda_record
 from .filters import RecordFilter
 from .invoker import InvocationResult
 from .reader import StreamReader
+from .shapes import RecordShape, shape_of
 
 #: Lambda's limit on a synchronous invocation payload (6 MB).
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
@@ -91,6 +91,11 @@ class MappingConfig:
     @property
     def function_name(self) -> str:
         return self.function_arn.split(":")[6]
+
+    @property
+    def shape(self) -> RecordShape:
+        """The kind of records the event source holds: DynamoDB stream or Kinesis."""
+        return shape_of(self.event_source_arn)
 
     @property
     def table_name(self) -> str:
@@ -230,10 +235,6 @@ def _iso(epoch: float, *, millis: bool = False) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _sequence(record: Mapping[str, Any]) -> str:
-    return record["dynamodb"]["SequenceNumber"]
-
-
 class ShardDelivery:
     """Lambda's delivery rules for the batches of one shard of one mapping.
 
@@ -269,6 +270,7 @@ class ShardDelivery:
         self._now = wall_clock
         self._stopping = stopping
         self._highest_delivered = -1
+        self._shape = config.shape
         #: Every batch handed to the function, in order (sequence numbers), for tests.
         self.invocation_log: list[list[str]] = []
 
@@ -312,11 +314,11 @@ class ShardDelivery:
         if self._stopping():
             raise Stopped
         for record in batch:
-            number = int(_sequence(record))
+            number = int(self._shape.sequence(record))
             if number > self._highest_delivered:
                 self._highest_delivered = number
                 self.counts.delivered += 1
-        self.invocation_log.append([_sequence(r) for r in batch])
+        self.invocation_log.append([self._shape.sequence(r) for r in batch])
         self.counts.invocations += 1
         result = self._invoke({"Records": batch})
         if not result.ok:
@@ -338,7 +340,7 @@ class ShardDelivery:
             return None
         if not isinstance(failures, list):
             return 0
-        index = {_sequence(record): i for i, record in enumerate(batch)}
+        index = {self._shape.sequence(record): i for i, record in enumerate(batch)}
         positions = []
         for failure in failures:
             identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
@@ -350,7 +352,7 @@ class ShardDelivery:
 
     def _succeed(self, records: list[dict[str, Any]]) -> None:
         self.counts.succeeded += len(records)
-        self.counts.by_event.update(record["eventName"] for record in records)
+        self.counts.by_event.update(self._shape.event_name(record) for record in records)
 
     def _drop_expired(
         self, batch: list[dict[str, Any]], invoke_count: int, last: InvocationResult | None
@@ -361,8 +363,8 @@ class ShardDelivery:
         now = self._now()
         expired = 0
         for record in batch:
-            created = record["dynamodb"].get("ApproximateCreationDateTime")
-            if created is None or now - float(created) <= limit:
+            created = self._shape.created(record)
+            if created is None or now - created <= limit:
                 break
             expired += 1
         if expired:
@@ -396,7 +398,8 @@ class ShardDelivery:
         response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
         if last is not None and last.function_error:
             response["functionError"] = last.function_error
-        first, final = batch[0]["dynamodb"], batch[-1]["dynamodb"]
+        shape = self._shape
+        first, final = batch[0], batch[-1]
         return {
             "requestContext": {
                 "requestId": last.request_id if last is not None else str(uuid.uuid4()),
@@ -407,16 +410,12 @@ class ShardDelivery:
             "responseContext": response,
             "version": "1.0",
             "timestamp": _iso(self._now(), millis=True),
-            "DDBStreamBatchInfo": {
+            shape.batch_info_key: {
                 "shardId": self.shard_id,
-                "startSequenceNumber": first["SequenceNumber"],
-                "endSequenceNumber": final["SequenceNumber"],
-                "approximateArrivalOfFirstRecord": _iso(
-                    float(first.get("ApproximateCreationDateTime", 0))
-                ),
-                "approximateArrivalOfLastRecord": _iso(
-                    float(final.get("ApproximateCreationDateTime", 0))
-                ),
+                "startSequenceNumber": shape.sequence(first),
+                "endSequenceNumber": shape.sequence(final),
+                "approximateArrivalOfFirstRecord": _iso(shape.created(first) or 0.0),
+                "approximateArrivalOfLastRecord": _iso(shape.created(final) or 0.0),
                 "batchSize": len(batch),
                 "streamArn": self.config.event_source_arn,
             },
@@ -500,6 +499,7 @@ class MappingRunner:
     def _poll(self) -> int:
         """Read the shards whose buffers need records; return how many were read."""
         read = 0
+        shape = self.config.shape
         readable = self.reader.readable()
         if readable and all(
             len(self._buffers.get(shard_id, _ShardBuffer()).records) >= self.config.batch_size
@@ -513,8 +513,8 @@ class MappingRunner:
             for raw in shard.records:
                 read += 1
                 self.counts.read += 1
-                record = lambda_record(raw, stream_arn=self.config.event_source_arn)
-                if not self.config.record_filter.matches(record):
+                record = shape.to_lambda(raw, self.config.event_source_arn, shard.shard_id)
+                if not self.config.record_filter.matches(shape.filter_view(record)):
                     self.counts.filtered += 1
                     continue
                 if not buffer.records:
