@@ -7,7 +7,8 @@ Use it on ``Template.from_stack(stack).to_json()``, or use
 :data:`snapshot_matcher` with syrupy.
 
 Stream events: :class:`StreamEventFactory` builds Lambda-shaped DynamoDB stream
-records from plain Python items, to feed a handler in a unit test.
+records from plain Python items, to feed a handler in a unit test, and wraps
+them as Lambda receives them from Kinesis Data Streams for DynamoDB.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ _VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 _TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 # Real sequence numbers are 21 to 40 decimal digits; start in that range.
 _FIRST_SEQUENCE_NUMBER = 4_421_584_500_000_000_017_450
+# Kinesis sequence numbers are 56 decimal digits; this one is from AWS's examples.
+_FIRST_KINESIS_SEQUENCE_NUMBER = 49590338271490256608559692538361571095921575989136588898
+_PRECISIONS = {"MILLISECOND": 1_000, "MICROSECOND": 1_000_000}
 
 
 class StreamEventFactory:
@@ -79,6 +83,12 @@ class StreamEventFactory:
     ``Keys``/``NewImage``/``OldImage`` present or absent according to
     ``view_type``. Sequence numbers (21+ digit strings) and creation times
     increase with every record a factory makes.
+
+    :meth:`to_kinesis` and :meth:`kinesis_event` wrap those records the way
+    Lambda delivers them from a Kinesis data stream that the table streams its
+    changes to (Kinesis Data Streams for DynamoDB)::
+
+        event = f.kinesis_event(f.insert(item), f.remove(item, ttl=True))
 
     :param key_names: the table's key attribute names (partition, then sort).
     :param start_time: epoch seconds of the first record; @default now.
@@ -106,11 +116,13 @@ class StreamEventFactory:
         self.table_name = table_name
         self.view_type = view_type
         self.region = region
+        self.account = account
         self.stream_arn = (
             f"arn:aws:dynamodb:{region}:{account}:table/{table_name}"
             "/stream/2026-01-01T00:00:00.000"
         )
         self._count = 0
+        self._kinesis_count = 0
         self._start = float(int(time.time() if start_time is None else start_time))
 
     def insert(self, new_item: dict[str, Any]) -> dict[str, Any]:
@@ -132,6 +144,99 @@ class StreamEventFactory:
     def event(*records: dict[str, Any]) -> dict[str, Any]:
         """The Lambda event for ``records``: ``{"Records": [...]}``."""
         return {"Records": list(records)}
+
+    def to_kinesis(
+        self,
+        record: dict[str, Any],
+        *,
+        stream_name: str = "orders-changes",
+        precision: str = "MILLISECOND",
+    ) -> dict[str, Any]:
+        """``record`` (made by insert/modify/remove) as a Lambda Kinesis record.
+
+        The change goes into ``kinesis.data`` as base64 of its JSON, in the
+        Kinesis Data Streams for DynamoDB format: ``ApproximateCreationDateTime``
+        in epoch milliseconds (or microseconds with
+        ``precision="MICROSECOND"``), ``ApproximateCreationDateTimePrecision``,
+        ``tableName``, ``userIdentity`` (null unless a TTL expiry) and
+        ``recordFormat``, and no ``SequenceNumber`` or ``StreamViewType``. The
+        images are the record's: use the default ``NEW_AND_OLD_IMAGES`` view
+        type to match what Kinesis Data Streams for DynamoDB sends. Kinesis
+        sequence numbers (56 digits) increase with every record wrapped.
+
+        :param stream_name: the Kinesis data stream, for ``eventSourceARN``.
+        :param precision: ``MILLISECOND`` or ``MICROSECOND``.
+        """
+        if precision not in _PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {', '.join(_PRECISIONS)}, got {precision!r}"
+            )
+        stream = record.get("dynamodb") if isinstance(record, dict) else None
+        if not isinstance(stream, dict) or "SequenceNumber" not in stream:
+            raise ValueError(
+                "to_kinesis wraps a DynamoDB stream record made by insert, modify or "
+                f"remove; got {record!r:.120}"
+            )
+        dynamodb: dict[str, Any] = {
+            # The factory's times are whole seconds, so this is exact.
+            "ApproximateCreationDateTime": round(
+                stream["ApproximateCreationDateTime"] * _PRECISIONS[precision]
+            ),
+            "Keys": stream["Keys"],
+        }
+        for image in ("NewImage", "OldImage"):
+            if image in stream:
+                dynamodb[image] = stream[image]
+        dynamodb["SizeBytes"] = stream["SizeBytes"]
+        dynamodb["ApproximateCreationDateTimePrecision"] = precision
+        change = {
+            "awsRegion": record["awsRegion"],
+            "eventID": record["eventID"],
+            "eventName": record["eventName"],
+            "userIdentity": record.get("userIdentity"),
+            "recordFormat": "application/json",
+            "tableName": self.table_name,
+            "dynamodb": dynamodb,
+            "eventSource": "aws:dynamodb",
+        }
+        sequence_number = str(_FIRST_KINESIS_SEQUENCE_NUMBER + self._kinesis_count * 1_000)
+        self._kinesis_count += 1
+        # Kinesis Data Streams for DynamoDB partitions by a hash of the item's key.
+        keys_json = json.dumps(stream["Keys"], sort_keys=True).encode()
+        partition_key = hashlib.md5(keys_json, usedforsecurity=False).hexdigest().upper()
+        data = json.dumps(change, separators=(",", ":")).encode()
+        return {
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": partition_key,
+                "sequenceNumber": sequence_number,
+                "data": base64.b64encode(data).decode("ascii"),
+                # Kinesis receives the change a moment after DynamoDB made it.
+                "approximateArrivalTimestamp": stream["ApproximateCreationDateTime"] + 0.25,
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": f"shardId-000000000000:{sequence_number}",
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": f"arn:aws:iam::{self.account}:role/stream-consumer",
+            "awsRegion": record["awsRegion"],
+            "eventSourceARN": f"arn:aws:kinesis:{self.region}:{self.account}:stream/{stream_name}",
+        }
+
+    def kinesis_event(
+        self, *records: dict[str, Any], stream_name: str = "orders-changes"
+    ) -> dict[str, Any]:
+        """The Lambda Kinesis event for ``records``: each wrapped with :meth:`to_kinesis`.
+
+        Records that are already Kinesis records (made by :meth:`to_kinesis`,
+        for example with ``precision="MICROSECOND"``) are kept as they are.
+        """
+        return {
+            "Records": [
+                record if "kinesis" in record else self.to_kinesis(record, stream_name=stream_name)
+                for record in records
+            ]
+        }
 
     def _record(
         self, event_name: str, *, new: dict[str, Any] | None, old: dict[str, Any] | None

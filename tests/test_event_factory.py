@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from decimal import Decimal
 
 import pytest
@@ -140,3 +141,47 @@ def test_masking_helpers_are_kept():
     digest = "a" * 64
     assert mask_asset_hashes({"S3Key": f"{digest}.zip"}) == {"S3Key": f"{ASSET_HASH_MASK}.zip"}
     assert snapshot_matcher(digest, None) == ASSET_HASH_MASK
+
+
+def test_to_kinesis_record_shape():
+    f = StreamEventFactory(key_names=("orderId",), start_time=1_800_000_000)
+    inner = f.modify(ORDER, {**ORDER, "qty": 3})
+    first = f.to_kinesis(inner)
+    second = f.to_kinesis(f.remove(ORDER, ttl=True), stream_name="other")
+    assert first["eventSource"] == "aws:kinesis"
+    assert first["eventName"] == "aws:kinesis:record"
+    assert first["eventSourceARN"] == "arn:aws:kinesis:us-east-1:123456789012:stream/orders-changes"
+    assert second["eventSourceARN"].endswith(":stream/other")
+    seqs = [int(r["kinesis"]["sequenceNumber"]) for r in (first, second)]
+    assert seqs[0] < seqs[1] and len(str(seqs[0])) == 56
+    assert first["eventID"] == f"shardId-000000000000:{first['kinesis']['sequenceNumber']}"
+    change = json.loads(base64.b64decode(first["kinesis"]["data"]))
+    assert change["eventSource"] == "aws:dynamodb"
+    assert change["eventID"] == inner["eventID"] and change["eventName"] == "MODIFY"
+    assert change["tableName"] == "Orders" and change["recordFormat"] == "application/json"
+    assert change["userIdentity"] is None
+    ddb = change["dynamodb"]
+    assert ddb["ApproximateCreationDateTime"] == 1_800_000_000_000
+    assert ddb["ApproximateCreationDateTimePrecision"] == "MILLISECOND"
+    assert ddb["Keys"] == inner["dynamodb"]["Keys"]
+    assert ddb["NewImage"] == inner["dynamodb"]["NewImage"]
+    assert ddb["OldImage"] == inner["dynamodb"]["OldImage"]
+    assert ddb["SizeBytes"] == inner["dynamodb"]["SizeBytes"]
+    assert "SequenceNumber" not in ddb and "StreamViewType" not in ddb
+    ttl = json.loads(base64.b64decode(second["kinesis"]["data"]))
+    assert ttl["userIdentity"] == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+
+def test_to_kinesis_rejects_bad_input():
+    f = StreamEventFactory()
+    with pytest.raises(ValueError, match="precision must be one of MILLISECOND, MICROSECOND"):
+        f.to_kinesis(f.insert({"pk": "a"}), precision="SECOND")
+    with pytest.raises(ValueError, match="to_kinesis wraps a DynamoDB stream record"):
+        f.to_kinesis(f.to_kinesis(f.insert({"pk": "a"})))
+
+
+def test_kinesis_event():
+    f = StreamEventFactory()
+    event = f.kinesis_event(f.insert({"pk": "a"}), f.remove({"pk": "a"}))
+    assert [r["eventSource"] for r in event["Records"]] == ["aws:kinesis", "aws:kinesis"]
+    assert f.kinesis_event() == {"Records": []}

@@ -229,10 +229,13 @@ def test_get_logger_follows_log_level(monkeypatch):
     assert runtime_logs.get_logger("stream_runtime.test").level == logging.ERROR
 
 
-def test_importing_the_runtime_does_not_import_boto3():
+def test_importing_the_runtime_does_not_import_boto3_logging_or_json():
+    # logging and json are imported on first use (the Lambda runtime has them
+    # loaded already): in a fresh interpreter they are most of the import time.
     code = (
         "import sys, stream_runtime, process_order_changes; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('boto3', 'botocore', 'logging', 'json')))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -242,3 +245,19 @@ def test_importing_the_runtime_does_not_import_boto3():
         check=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_get_logger_is_lazy_and_behaves_as_the_stdlib_logger(monkeypatch, caplog):
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    lazy = runtime_logs.get_logger("stream_runtime.test.lazy")
+    assert isinstance(lazy, runtime_logs.LazyLogger)
+    assert lazy.logger is logging.getLogger("stream_runtime.test.lazy")
+    assert lazy.level == logging.WARNING  # set from LOG_LEVEL on first use
+    lazy.propagate = True  # attributes are set on the real logger
+    assert lazy.logger.propagate is True
+    with caplog.at_level(logging.WARNING, logger="stream_runtime.test.lazy"):
+        lazy.warning("hello %s", "there")
+    [record] = [r for r in caplog.records if r.name == "stream_runtime.test.lazy"]
+    assert record.getMessage() == "hello there"
+    assert record.filename == "test_runtime_router.py"  # the caller, not logs.py
+    assert repr(lazy) == "<LazyLogger stream_runtime.test.lazy>"

@@ -85,8 +85,11 @@ _NUMBERS_MAX = 4096
 
 def _number(literal: str) -> int | Decimal:
     number = _NUMBERS.get(literal)
-    if number is not None:
-        return number
+    return _parse_number(literal) if number is None else number
+
+
+def _parse_number(literal: str) -> int | Decimal:
+    """Parse and cache a literal known not to be cached (the hot loops look first)."""
     # isdecimal() is a C-level scan, far cheaper than letting int() fail on
     # "12.5" and catching the ValueError. Everything int() accepts here is an
     # integer literal, so int is exact.
@@ -122,7 +125,7 @@ def _map(raw: dict) -> dict[str, Any]:
         inner = value.get("N")
         if inner is not None:
             number = _NUMBERS.get(inner)
-            out[name] = _number(inner) if number is None else number
+            out[name] = _parse_number(inner) if number is None else number
             continue
         out[name] = _decode(value)
     return out
@@ -258,9 +261,17 @@ class Image(Mapping):  # Mapping[str, Any]; subscripting would need typing
         if name in values:
             return values[name]
         raw = self._raw[name]
-        # decode_attribute, inlined: this is the hot path of a typical handler.
+        # decode_attribute, inlined with the S and N cases of _decode: this is
+        # the hot path of a typical handler, and a call costs more than the
+        # decoding of a string. Still exactly one tag per value, as _decode.
         try:
-            value = _decode(raw)
+            (tag,) = raw
+            value = raw[tag]
+            if tag == "N":
+                number = _NUMBERS.get(value)
+                value = _parse_number(value) if number is None else number
+            elif tag != "S":
+                value = _decode(raw)
         except _DECODE_FAILURES as exc:
             raise _failure(name, raw, exc) from exc
         values[name] = value
@@ -290,7 +301,12 @@ class Image(Mapping):  # Mapping[str, Any]; subscripting would need typing
                     if name not in values:
                         values[name] = decode_attribute(name, value)
             else:
-                self._values = values = decode_image(self._raw)
+                try:
+                    values = _map(self._raw)  # type: ignore[arg-type]
+                except _DECODE_FAILURES:
+                    decode_image(self._raw)  # raises the error that names the attribute
+                    raise  # pragma: no cover - decode_image raises what _map hit
+                self._values = values
         return values
 
     def keys(self) -> KeysView[str]:

@@ -3,22 +3,31 @@
 The level comes from the ``LOG_LEVEL`` environment variable (default ``INFO``),
 the variable Lambda's own advanced logging controls set. Per-record lines are
 logged at DEBUG only, so a 1000-record batch costs one line at INFO.
+
+``logging`` itself is imported when the first logger is first used, not when
+the handler module is imported: it costs ~15 ms in a fresh interpreter (most
+of a handler's import time), and the Lambda runtime has it loaded anyway.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 
+from .records import ChangeRecord, KinesisPayloadError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    import logging
     from collections.abc import Sequence
     from typing import Any
 
-    from .records import ChangeRecord
-
 LOGGER_NAME = "stream_runtime"
+
+# logging's numeric levels (fixed since Python 2), so the router can ask
+# isEnabledFor without importing logging itself.
+DEBUG = 10
+INFO = 20
 
 
 def level_from_env(default: str = "INFO") -> int:
@@ -27,16 +36,60 @@ def level_from_env(default: str = "INFO") -> int:
     An unknown name falls back to ``default`` rather than failing the cold
     start: a typo in an environment variable should not take the function down.
     """
+    import logging
+
     name = os.environ.get("LOG_LEVEL", "").strip().upper() or default
     level = logging.getLevelName(name)
     return level if isinstance(level, int) else logging.getLevelName(default)
 
 
-def get_logger(name: str) -> logging.Logger:
-    """A stdlib logger whose level follows ``LOG_LEVEL``; for handlers' own logs."""
-    logger = logging.getLogger(name)
-    logger.setLevel(level_from_env())
-    return logger
+class LazyLogger:
+    """Stands in for ``logging.getLogger(name)`` and imports ``logging`` on first use.
+
+    Every attribute read or set goes to the real :class:`logging.Logger`
+    (``info``, ``setLevel``, ``level``, ``handlers``...), so use it as one.
+    The real logger's level is set from ``LOG_LEVEL`` when it is first used.
+    Calls reach the real logger's methods directly, so log records name the
+    caller's file and line, not this class.
+    """
+
+    __slots__ = ("_logger", "name")
+
+    def __init__(self, name: str) -> None:
+        """:param name: the logger's name, as for ``logging.getLogger``."""
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "_logger", None)
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The real logger (created, and ``logging`` imported, on first use)."""
+        logger = self._logger
+        if logger is None:
+            import logging
+
+            logger = logging.getLogger(self.name)
+            logger.setLevel(level_from_env())
+            object.__setattr__(self, "_logger", logger)
+        return logger
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.logger, attr)
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        setattr(self.logger, attr, value)
+
+    def __repr__(self) -> str:
+        return f"<LazyLogger {self.name}>"
+
+
+def get_logger(name: str) -> LazyLogger:
+    """A logger whose level follows ``LOG_LEVEL``; for handlers' own logs.
+
+    Cheap to call at import time: it returns a :class:`LazyLogger`, which
+    behaves as the stdlib logger of that name and imports ``logging`` only
+    when first used.
+    """
+    return LazyLogger(name)
 
 
 logger = get_logger(LOGGER_NAME)
@@ -51,24 +104,33 @@ def to_json(fields: dict[str, Any]) -> str:
     return json.dumps(fields, default=str, separators=(",", ":"))
 
 
-def batch_summary(
-    records: Sequence[ChangeRecord], processed: int, failures: int, context: Any
-) -> dict[str, Any]:
-    """The fields of the per-batch line: counts, failures and the oldest record's age."""
-    counts: dict[str, int] = {}
+def batch_summary(records: Sequence[ChangeRecord], context: Any) -> dict[str, Any]:
+    """The fields of the per-batch line known before routing: counts and the oldest record's age.
+
+    The router adds ``processed`` and ``failures`` when the batch is done. A
+    Kinesis record whose payload is not a DynamoDB change counts as
+    ``<undecodable>``.
+    """
+    counts: dict[str | None, int] = {}
     oldest = None
     for record in records:
-        name = record.event_name or "<none>"
+        try:
+            name = record.event_name
+            created = record._dynamodb.get("ApproximateCreationDateTime")
+        except KinesisPayloadError:
+            name, created = "<undecodable>", None
         counts[name] = counts.get(name, 0) + 1
-        created = record.raw["dynamodb"].get("ApproximateCreationDateTime")
-        if created is not None and (oldest is None or created < oldest):
-            oldest = created
+        if created is not None:
+            # Seconds as they are on the DynamoDB Streams records (a class check
+            # is cheaper than a call per record); Kinesis: milli- or microseconds.
+            if record.__class__ is not ChangeRecord:
+                created = record._created_seconds()
+            if oldest is None or created < oldest:  # type: ignore[operator]
+                oldest = created
     summary: dict[str, Any] = {
         "message": "stream batch",
         "records": len(records),
-        "event_names": counts,
-        "processed": processed,
-        "failures": failures,
+        "event_names": {"<none>" if name is None else name: n for name, n in counts.items()},
         # Iterator age as this function sees it: how far behind the stream we are.
         "oldest_record_age_s": None if oldest is None else round(max(0.0, time.time() - oldest), 3),
     }
@@ -78,26 +140,26 @@ def batch_summary(
     return summary
 
 
-def log_batch(records: Sequence[ChangeRecord], processed: int, failures: int, context: Any) -> None:
-    """Log the batch summary at INFO, as one JSON line."""
-    if logger.isEnabledFor(logging.INFO):
-        logger.info(to_json(batch_summary(records, processed, failures, context)))
+def log_batch(summary: dict[str, Any], processed: int, failures: int) -> None:
+    """Log the batch summary at INFO, as one JSON line, with the batch's outcome."""
+    summary["processed"] = processed
+    summary["failures"] = failures
+    logger.info(to_json(summary))
 
 
 def log_failure(record: ChangeRecord, exc: BaseException, reported: int) -> None:
     """Log a failed record once, at ERROR, with its identity and the traceback."""
+    fields = record._log_fields()
     try:
         keys: Any = record.keys
-    except Exception:  # the keys themselves may be what failed to decode
-        keys = record.raw["dynamodb"].get("Keys")
+    except Exception:  # the keys themselves may be what failed to decode: log them raw
+        keys = fields["keys"]
+    fields["keys"] = keys
     logger.error(
         to_json(
             {
                 "message": "record failed",
-                "event_id": record.event_id,
-                "event_name": record.event_name,
-                "sequence_number": record.sequence_number,
-                "keys": keys,
+                **fields,
                 "error": f"{type(exc).__name__}: {exc}",
                 # This record and every later one go back to Lambda as failures.
                 "reported_failures": reported,
@@ -109,14 +171,4 @@ def log_failure(record: ChangeRecord, exc: BaseException, reported: int) -> None
 
 def log_record(record: ChangeRecord) -> None:
     """Per-record detail; the caller checks DEBUG is enabled once per batch."""
-    logger.debug(
-        to_json(
-            {
-                "message": "record",
-                "event_id": record.event_id,
-                "event_name": record.event_name,
-                "sequence_number": record.sequence_number,
-                "keys": record.raw["dynamodb"].get("Keys"),
-            }
-        )
-    )
+    logger.debug(to_json({"message": "record", **record._log_fields()}))

@@ -1,6 +1,18 @@
-"""ChangeRecord: one DynamoDB stream record as a route receives it."""
+"""ChangeRecord: one DynamoDB change record as a route receives it.
+
+Two shapes of Lambda record carry a DynamoDB change, and both become the same
+:class:`ChangeRecord`:
+
+- a DynamoDB Streams record (``eventSource: aws:dynamodb``), with the change
+  in its ``dynamodb`` object;
+- a Kinesis record (``eventSource: aws:kinesis``) from a table that streams
+  its changes to Kinesis Data Streams: the change is base64-encoded JSON in
+  ``kinesis.data``, decoded on first use, once.
+"""
 
 from __future__ import annotations
+
+from binascii import a2b_base64
 
 from .attributes import Image, decode_image
 
@@ -16,33 +28,66 @@ _TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
 
 class UnidentifiableRecordError(ValueError):
-    """A record has no usable ``dynamodb.SequenceNumber``.
+    """A record has no usable sequence number.
 
-    Partial-batch responses identify records by sequence number, and Lambda
-    fails the whole batch when an identifier is null, empty or unknown. So the
-    router raises this from ``handler`` before running any route, and the
-    whole batch fails (and is retried, bisected or sent to the on-failure
-    destination according to the event-source mapping).
+    That is ``dynamodb.SequenceNumber`` for a DynamoDB Streams record and
+    ``kinesis.sequenceNumber`` for a Kinesis record. Partial-batch responses
+    identify records by sequence number, and Lambda fails the whole batch when
+    an identifier is null, empty or unknown. So the router raises this from
+    ``handler`` before running any route, and the whole batch fails (and is
+    retried, bisected or sent to the on-failure destination according to the
+    event-source mapping).
     """
+
+
+class KinesisPayloadError(ValueError):
+    """A Kinesis record's ``data`` is not a DynamoDB change record.
+
+    Raised when the record's payload is first needed (its event name, keys,
+    images...), which the router does inside the record's turn: the record
+    fails like any record whose route raises, so it and every later record of
+    the batch are reported, in order. The stream probably carries other
+    producers' data; filter it out on the event-source mapping.
+
+    :ivar sequence_number: the Kinesis ``sequenceNumber`` of the record.
+    """
+
+    def __init__(self, sequence_number: str, stream_arn: str | None, problem: str) -> None:
+        self.sequence_number = sequence_number
+        super().__init__(
+            f"Kinesis record {sequence_number} (stream {stream_arn}) does not carry a "
+            f"DynamoDB change record: {problem}"
+        )
 
 
 class ChangeRecord:
-    """One stream record: what changed, with images decoded only when read.
+    """One change to one item: what changed, with images decoded only when read.
 
-    Cheap to build: it reads two fields, and decodes an image (lazily, one
-    attribute at a time, see :class:`~stream_runtime.attributes.Image`) only
-    when a route touches it.
+    Cheap to build: it checks the sequence number, and decodes an image
+    (lazily, one attribute at a time, see
+    :class:`~stream_runtime.attributes.Image`) only when a route touches it.
+    A Kinesis-wrapped record (Kinesis Data Streams for DynamoDB) gives the
+    same attributes as a DynamoDB Streams record of the same change, except
+    ``sequence_number`` and ``event_source_arn`` (the Kinesis ones), ``raw``
+    and ``view_type`` (None).
 
     :ivar raw: the record exactly as Lambda delivered it.
-    :ivar event_name: ``"INSERT"``, ``"MODIFY"`` or ``"REMOVE"``.
-    :ivar sequence_number: the raw ``SequenceNumber`` string, e.g.
-        ``"4421584500000000017450439091"`` (compare as ``int`` if you must order them).
+    :ivar event_name: ``"INSERT"``, ``"MODIFY"`` or ``"REMOVE"``. On a
+        Kinesis record, reading it decodes the payload, and raises
+        :class:`KinesisPayloadError` if the payload is not a DynamoDB change.
+    :ivar sequence_number: what the router reports in ``batchItemFailures``:
+        ``dynamodb.SequenceNumber``, e.g. ``"4421584500000000017450439091"``,
+        or for a Kinesis record ``kinesis.sequenceNumber`` (compare as ``int``
+        if you must order them).
     """
 
     __slots__ = (
+        "_change",  # the DynamoDB change record: raw itself, or the decoded Kinesis payload
         "_changed",
         "_dynamodb",
+        "_error",  # Kinesis only: why the payload is not a change record, once known
         "_keys",
+        "_kinesis",  # Kinesis only: raw["kinesis"]
         "_new_image",
         "_old_image",
         "event_name",
@@ -51,18 +96,24 @@ class ChangeRecord:
     )
 
     def __init__(self, raw: dict[str, Any]) -> None:
-        """:raises UnidentifiableRecordError: no ``dynamodb.SequenceNumber`` string."""
+        """:raises UnidentifiableRecordError: no sequence number string."""
         try:
             dynamodb = raw["dynamodb"]
             sequence_number = dynamodb["SequenceNumber"]
         except (KeyError, TypeError):
-            sequence_number = None
+            kinesis = raw.get("kinesis") if isinstance(raw, dict) else None
+            if not isinstance(kinesis, dict):
+                raise _unidentifiable(raw) from None
+            # A Kinesis-wrapped change: become the subclass that decodes its
+            # payload on demand. Done here, off the hot path, so that
+            # ChangeRecord(raw) takes either shape and a DynamoDB Streams
+            # record pays nothing for it (same slots, so the switch is allowed).
+            self.__class__ = _KinesisChangeRecord
+            self._init_kinesis(raw, kinesis)
+            return
         if not isinstance(sequence_number, str) or not sequence_number:
-            raise UnidentifiableRecordError(
-                "stream record has no dynamodb.SequenceNumber, so it cannot be reported "
-                f"as a partial-batch failure; failing the whole batch (eventID={_event_id(raw)!r})"
-            )
-        self.raw = raw
+            raise _unidentifiable(raw)
+        self.raw = self._change = raw
         self._dynamodb = dynamodb
         self.sequence_number: str = sequence_number
         self.event_name: str | None = raw.get("eventName")
@@ -70,29 +121,36 @@ class ChangeRecord:
 
     @property
     def event_id(self) -> str | None:
-        """The record's ``eventID``, unique per record."""
-        return self.raw.get("eventID")
+        """The change's ``eventID``, unique per change (the payload's, for a Kinesis record)."""
+        return self._change.get("eventID")
 
     @property
     def event_source_arn(self) -> str | None:
-        """The stream's ARN (``eventSourceARN``)."""
+        """The ARN of the stream Lambda read (``eventSourceARN``): DynamoDB or Kinesis."""
         return self.raw.get("eventSourceARN")
 
     @property
     def view_type(self) -> str | None:
-        """``KEYS_ONLY``, ``NEW_IMAGE``, ``OLD_IMAGE`` or ``NEW_AND_OLD_IMAGES``."""
+        """``KEYS_ONLY``, ``NEW_IMAGE``, ``OLD_IMAGE`` or ``NEW_AND_OLD_IMAGES``.
+
+        None for a Kinesis record: Kinesis Data Streams for DynamoDB always
+        sends both images and its records carry no ``StreamViewType``.
+        """
         return self._dynamodb.get("StreamViewType")
 
     @property
     def size_bytes(self) -> int | None:
-        """``SizeBytes``: the size of the stream record."""
+        """``SizeBytes``: the size of the change record."""
         return self._dynamodb.get("SizeBytes")
 
     @property
     def approximate_creation_time(self) -> datetime | None:
         """When the change happened, as a timezone-aware UTC datetime.
 
-        Lambda hands ``ApproximateCreationDateTime`` over as epoch seconds.
+        Lambda hands a DynamoDB Streams ``ApproximateCreationDateTime`` over as
+        epoch seconds; Kinesis Data Streams for DynamoDB sends epoch
+        milliseconds, or microseconds when the payload's
+        ``ApproximateCreationDateTimePrecision`` is ``MICROSECOND``.
         """
         seconds = self._dynamodb.get("ApproximateCreationDateTime")
         if seconds is None:
@@ -131,7 +189,7 @@ class ChangeRecord:
     @property
     def is_ttl_expiry(self) -> bool:
         """True when DynamoDB's TTL process deleted the item (not a user or app)."""
-        return self.raw.get("userIdentity") == _TTL_IDENTITY
+        return self._change.get("userIdentity") == _TTL_IDENTITY
 
     @property
     def changed_attributes(self) -> frozenset[str] | None:
@@ -160,13 +218,172 @@ class ChangeRecord:
             self._changed = changed
         return changed
 
+    def _created_seconds(self) -> float | None:
+        """``ApproximateCreationDateTime`` in epoch seconds, for the batch log line."""
+        return self._dynamodb.get("ApproximateCreationDateTime")
+
+    def _log_fields(self) -> dict[str, Any]:
+        """Who this record is, for log lines; never raises, never decodes an image."""
+        change = self._change
+        return {
+            "event_id": change.get("eventID"),
+            "event_name": change.get("eventName"),
+            "sequence_number": self.sequence_number,
+            "keys": self._dynamodb.get("Keys"),
+        }
+
     def __repr__(self) -> str:
+        fields = self._log_fields()
         return (
-            f"ChangeRecord(event_name={self.event_name!r}, event_id={self.event_id!r}, "
-            f"sequence_number={self.sequence_number!r}, "
-            f"keys={self._dynamodb.get('Keys')!r})"
+            f"ChangeRecord(event_name={fields['event_name']!r}, "
+            f"event_id={fields['event_id']!r}, sequence_number={self.sequence_number!r}, "
+            f"keys={fields['keys']!r})"
         )
 
 
-def _event_id(raw: Any) -> Any:
-    return raw.get("eventID") if isinstance(raw, dict) else None
+def _unidentifiable(raw: Any) -> UnidentifiableRecordError:
+    event_id = raw.get("eventID") if isinstance(raw, dict) else None
+    return UnidentifiableRecordError(
+        "stream record has no dynamodb.SequenceNumber, so it cannot be reported "
+        f"as a partial-batch failure; failing the whole batch (eventID={event_id!r})"
+    )
+
+
+# The base class's slot descriptors. _KinesisChangeRecord hides these three
+# slots behind properties of the same names and fills them through these.
+_CHANGE_SLOT = ChangeRecord.__dict__["_change"]
+_DYNAMODB_SLOT = ChangeRecord.__dict__["_dynamodb"]
+_EVENT_NAME_SLOT = ChangeRecord.__dict__["event_name"]
+
+
+class _KinesisChangeRecord(ChangeRecord):
+    """A change that reached Lambda through Kinesis Data Streams for DynamoDB.
+
+    ``ChangeRecord(raw)`` becomes one of these when ``raw`` is a Kinesis
+    record. Its payload (``kinesis.data``: base64 of the change record's
+    JSON) is decoded the first time the event name, the keys, an image or
+    any other field of the change is read, and only once (a payload that
+    cannot be decoded is not tried again). Building one never decodes, so a
+    bad payload cannot fail the whole batch: the router reads the event name
+    inside the record's turn, and a payload that is not a DynamoDB change
+    fails that record, in order, with :class:`KinesisPayloadError`.
+    """
+
+    __slots__ = ()
+
+    def _init_kinesis(self, raw: dict[str, Any], kinesis: dict[str, Any]) -> None:
+        sequence_number = kinesis.get("sequenceNumber")
+        if not isinstance(sequence_number, str) or not sequence_number:
+            raise UnidentifiableRecordError(
+                "Kinesis record has no kinesis.sequenceNumber, so it cannot be reported as a "
+                f"partial-batch failure; failing the whole batch (eventID={raw.get('eventID')!r})"
+            )
+        self.raw = raw
+        self._kinesis = kinesis
+        self.sequence_number = sequence_number
+        self._error: str | None = None
+        for slot in (_CHANGE_SLOT, _DYNAMODB_SLOT, _EVENT_NAME_SLOT):
+            slot.__set__(self, _UNSET)
+        self._new_image = self._old_image = self._keys = self._changed = _UNSET
+
+    def _load_payload(self) -> None:
+        """Decode ``kinesis.data`` into the payload slots, or raise KinesisPayloadError."""
+        problem = self._error
+        if problem is None:
+            # json is imported here, not at module import: the Lambda runtime
+            # has it loaded already, and DynamoDB Streams handlers never need it.
+            import json
+
+            change: Any = None
+            try:
+                payload = a2b_base64(self._kinesis.get("data"), strict_mode=True)
+            except (ValueError, TypeError) as exc:  # binascii.Error is a ValueError
+                problem = f"data is not base64 ({exc})"
+            else:
+                try:
+                    change = json.loads(payload)
+                except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+                    problem = f"data is not JSON ({exc})"
+            if problem is None:
+                if not isinstance(change, dict):
+                    problem = f"data is JSON but not an object: {change!r:.80}"
+                elif change.get("eventSource") != "aws:dynamodb":
+                    source = change.get("eventSource")
+                    problem = f"its eventSource is {source!r}, not 'aws:dynamodb'"
+                elif not isinstance(change.get("dynamodb"), dict):
+                    problem = "it has no 'dynamodb' object"
+                else:
+                    _CHANGE_SLOT.__set__(self, change)
+                    _DYNAMODB_SLOT.__set__(self, change["dynamodb"])
+                    _EVENT_NAME_SLOT.__set__(self, change.get("eventName"))
+                    return
+            self._error = problem  # decode once, even when it fails
+        raise KinesisPayloadError(self.sequence_number, self.raw.get("eventSourceARN"), problem)
+
+    def _payload_slot(self, slot: Any) -> Any:
+        value = slot.__get__(self)
+        if value is _UNSET:
+            self._load_payload()
+            value = slot.__get__(self)
+        return value
+
+    @property
+    def _change(self) -> dict[str, Any]:  # type: ignore[override]
+        return self._payload_slot(_CHANGE_SLOT)
+
+    @property
+    def _dynamodb(self) -> dict[str, Any]:  # type: ignore[override]
+        return self._payload_slot(_DYNAMODB_SLOT)
+
+    @property
+    def event_name(self) -> str | None:  # type: ignore[override]
+        """``"INSERT"``, ``"MODIFY"`` or ``"REMOVE"``; decodes the payload on first read.
+
+        :raises KinesisPayloadError: the payload is not a DynamoDB change.
+        """
+        return self._payload_slot(_EVENT_NAME_SLOT)
+
+    @property
+    def approximate_creation_time(self) -> datetime | None:
+        """When the change happened, as a timezone-aware UTC datetime.
+
+        Kinesis Data Streams for DynamoDB sends ``ApproximateCreationDateTime``
+        as epoch milliseconds, or microseconds when the payload's
+        ``ApproximateCreationDateTimePrecision`` is ``MICROSECOND``.
+        """
+        dynamodb = self._dynamodb
+        value = dynamodb.get("ApproximateCreationDateTime")
+        if value is None:
+            return None
+        from datetime import UTC, datetime, timedelta
+
+        # Integer arithmetic, not value / 1e6: a float has too few digits for
+        # today's epoch in microseconds, so fromtimestamp could be 1 us off.
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        if dynamodb.get("ApproximateCreationDateTimePrecision") == "MICROSECOND":
+            return epoch + timedelta(microseconds=value)
+        return epoch + timedelta(milliseconds=value)
+
+    def _created_seconds(self) -> float | None:
+        try:
+            dynamodb = self._dynamodb
+        except KinesisPayloadError:  # logging must never fail
+            return None
+        value = dynamodb.get("ApproximateCreationDateTime")
+        if value is None:
+            return None
+        if dynamodb.get("ApproximateCreationDateTimePrecision") == "MICROSECOND":
+            return value / 1e6
+        return value / 1e3
+
+    def _log_fields(self) -> dict[str, Any]:
+        try:
+            return super()._log_fields()
+        except KinesisPayloadError:
+            # The payload is what failed: name the Kinesis record instead.
+            return {
+                "event_id": self.raw.get("eventID"),
+                "event_name": None,
+                "sequence_number": self.sequence_number,
+                "keys": None,
+            }
