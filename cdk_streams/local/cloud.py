@@ -124,6 +124,11 @@ class Deployment:
         return self.find("AWS::SQS::Queue", contains).physical_id
 
 
+#: The repository this package runs from, when it is a checkout (``make setup``
+#: installs the pinned CDK CLI in its node_modules).
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
 def _print_progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -291,8 +296,8 @@ class LocalCloud:
         An explicit path lets the CLI run outside the app directory (bootstrap does),
         and lets an app kept outside this repository use the CLI pinned here.
         """
-        checkout = Path(__file__).resolve().parents[2]
-        for directory in (app_dir, *app_dir.parents, Path.cwd(), *Path.cwd().parents, checkout):
+        here = Path.cwd()
+        for directory in (app_dir, *app_dir.parents, here, *here.parents, CHECKOUT):
             local = directory / "node_modules" / ".bin" / "cdk"
             if local.is_file():
                 return [str(local)]
