@@ -117,8 +117,14 @@ def batch_summary(records: Sequence[ChangeRecord], context: Any) -> dict[str, An
         try:
             name = record.event_name
             created = record._dynamodb.get("ApproximateCreationDateTime")
-        except KinesisPayloadError:
+        except (KinesisPayloadError, AttributeError, TypeError):
+            # The log line must never be what fails a batch: a malformed record
+            # is counted here and fails in its route, in order, like any other.
             name, created = "<undecodable>", None
+        if name is not None and not isinstance(name, str):
+            name = "<invalid>"
+        if isinstance(created, bool) or not isinstance(created, (int, float)):
+            created = None
         counts[name] = counts.get(name, 0) + 1
         if created is not None:
             # Seconds as they are on the DynamoDB Streams records (a class check
