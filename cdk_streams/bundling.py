@@ -15,28 +15,11 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-#: The sample handler inside the bundled code: ProcessOrderChanges.
-SAMPLE_HANDLER = "process_order_changes.handler"
-RUNTIME_PACKAGE = "stream_runtime"
+from .handler_code import RUNTIME_PACKAGE, SAMPLE_HANDLER, bundled_code_dir
+
+__all__ = ["SAMPLE_HANDLER", "bundled_code_dir", "handler_dir_code", "sample_handler_code"]
 
 _EXCLUDE = ["**/__pycache__", "**/*.pyc", ".pytest_cache", ".mypy_cache", ".venv"]
-
-
-def bundled_code_dir() -> Path:
-    """Where the bundled handler code lives.
-
-    In an installed wheel it is ``cdk_streams/_lambda_src`` (pyproject's
-    force-include puts it there); in a checkout or an editable install it is
-    the repository's ``lambda_src/``.
-    """
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_lambda_src", here.parent / "lambda_src"):
-        if (candidate / RUNTIME_PACKAGE).is_dir():
-            return candidate
-    raise FileNotFoundError(
-        "cdk_streams: the bundled handler code is missing; expected "
-        f"{here / '_lambda_src'} (wheel) or {here.parent / 'lambda_src'} (checkout)"
-    )
 
 
 def sample_handler_code() -> lambda_.Code:

@@ -21,11 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .handler_code import RUNTIME_PACKAGE, SAMPLE_HANDLER, bundled_code_dir
 from .summary import summarize_assembly
-
-#: The bundled sample handler (kept here so `local invoke` needs no jsii start).
-SAMPLE_HANDLER = "process_order_changes.handler"
-RUNTIME_PACKAGE = "stream_runtime"
 
 
 class CliError(Exception):
@@ -69,11 +66,10 @@ def _local_demo(args: argparse.Namespace) -> int:
 
 
 def _bundled_code_dir() -> Path:
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_lambda_src", here.parent / "lambda_src"):
-        if (candidate / RUNTIME_PACKAGE).is_dir():
-            return candidate
-    raise CliError(f"the bundled handler code is missing (looked in {here / '_lambda_src'})")
+    try:
+        return bundled_code_dir()
+    except FileNotFoundError as error:
+        raise CliError(str(error)) from None
 
 
 def _read_json_file(path: str, what: str) -> Any:

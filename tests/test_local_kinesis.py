@@ -148,3 +148,22 @@ def test_change_document_carries_images_in_lambdas_json() -> None:
     assert document["dynamodb"]["NewImage"]["blob"] == {"B": "AAE="}
     assert document["awsRegion"] == "eu-west-1"
     assert document["userIdentity"] is None
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"starting_position": "AT_TIMESTAMP"},
+            "starting_position must be TRIM_HORIZON or LATEST, got 'AT_TIMESTAMP'",
+        ),
+        ({"limit": 10_001}, "limit must be 1..10000, got 10001"),
+    ],
+)
+def test_kinesis_reader_refuses_what_the_api_would(settings: dict, message: str) -> None:
+    from cdk_streams.local.kinesis import KinesisReader
+    from cdk_streams.local.reader import StreamReaderError
+
+    with pytest.raises(StreamReaderError) as error:
+        KinesisReader(None, "arn:aws:kinesis:us-east-1:1:stream/s", **settings)
+    assert str(error.value) == message

@@ -6,9 +6,8 @@ that the Lambda asset stays standard-library only. A custom consumer runs the
 same runtime in-process: :func:`ensure_runtime_importable` puts the bundled
 code directory on ``sys.path`` when ``stream_runtime`` cannot be imported yet.
 
-The lookup repeats :func:`cdk_streams.bundling.bundled_code_dir` on purpose:
-that module imports aws-cdk-lib, which starts jsii's Node process (about half
-a second), and a consumer has no use for the CDK.
+The lookup is :func:`cdk_streams.handler_code.bundled_code_dir`, which needs
+no aws-cdk-lib: a consumer has no use for the CDK or jsii's Node process.
 """
 
 from __future__ import annotations
@@ -19,10 +18,9 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-RUNTIME_PACKAGE = "stream_runtime"
+from ..handler_code import RUNTIME_PACKAGE, bundled_code_dir
 
 #: A Lambda-style handler: ``handler(event, context)``.
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
@@ -30,21 +28,6 @@ LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
 class HandlerSpecError(ValueError):
     """A ``module:function`` handler spec is malformed or names nothing callable."""
-
-
-def bundled_code_dir() -> Path:
-    """Where the bundled handler code (``stream_runtime`` and the sample handler) lives.
-
-    :raises FileNotFoundError: neither the wheel's nor the checkout's copy exists.
-    """
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "_lambda_src", package.parent / "lambda_src"):
-        if (candidate / RUNTIME_PACKAGE).is_dir():
-            return candidate
-    raise FileNotFoundError(
-        "cdk_streams: the bundled handler code is missing; expected "
-        f"{package / '_lambda_src'} (wheel) or {package.parent / 'lambda_src'} (checkout)"
-    )
 
 
 def _importable(module: str) -> bool:

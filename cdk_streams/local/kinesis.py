@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from .events import _image
-from .reader import STARTING_POSITIONS, ShardRecords, StreamReader, StreamReaderError
+from .reader import ShardRecords, StreamReader, check_reader_settings
 
 #: GetRecords on Kinesis returns at most this many records.
 MAX_LIMIT = 10_000
@@ -131,12 +131,7 @@ class KinesisReader:
         before_read: Any = None,
         limit: int = MAX_LIMIT,
     ) -> None:
-        if starting_position not in STARTING_POSITIONS:
-            raise StreamReaderError(
-                f"starting_position must be TRIM_HORIZON or LATEST, got {starting_position!r}"
-            )
-        if not 1 <= limit <= MAX_LIMIT:
-            raise StreamReaderError(f"limit must be 1..{MAX_LIMIT}, got {limit}")
+        check_reader_settings(starting_position, limit, MAX_LIMIT)
         self.client = client
         self.stream_arn = stream_arn
         self.stream_name = stream_arn.split("/", 1)[1]

@@ -42,6 +42,16 @@ class StreamReaderError(RuntimeError):
     """The stream cannot be read as asked (unknown position, disabled stream ...)."""
 
 
+def check_reader_settings(starting_position: str, limit: int, max_limit: int) -> None:
+    """Raise :class:`StreamReaderError` for a position or a GetRecords limit the API refuses."""
+    if starting_position not in STARTING_POSITIONS:
+        raise StreamReaderError(
+            f"starting_position must be TRIM_HORIZON or LATEST, got {starting_position!r}"
+        )
+    if not 1 <= limit <= max_limit:
+        raise StreamReaderError(f"limit must be 1..{max_limit}, got {limit}")
+
+
 @dataclass
 class ShardState:
     """What the reader knows about one shard."""
@@ -100,12 +110,7 @@ class StreamReader:
         rediscover_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if starting_position not in STARTING_POSITIONS:
-            raise StreamReaderError(
-                f"starting_position must be TRIM_HORIZON or LATEST, got {starting_position!r}"
-            )
-        if not 1 <= limit <= MAX_LIMIT:
-            raise StreamReaderError(f"limit must be 1..{MAX_LIMIT}, got {limit}")
+        check_reader_settings(starting_position, limit, MAX_LIMIT)
         self.client = client
         self.stream_arn = stream_arn
         self.starting_position = starting_position
