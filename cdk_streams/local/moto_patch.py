@@ -38,8 +38,8 @@ EXPECTED_KINESIS_PARAMETERS = (
 )
 
 _lock = threading.Lock()
-_original: Callable[..., Any] | None = None
-_original_kinesis: Callable[..., Any] | None = None
+#: Method name -> moto's own method, while the patch is on.
+_originals: dict[str, Callable[..., Any]] = {}
 _depth = 0
 
 
@@ -58,36 +58,6 @@ def _lambda_backend_class() -> type:
     return LambdaBackend
 
 
-def check_compatible() -> None:
-    """Raise :class:`MotoPatchError` unless moto still has the method the patch replaces."""
-    backend = _lambda_backend_class()
-    method = getattr(backend, "send_dynamodb_items", None)
-    if method is None:
-        raise MotoPatchError(
-            "moto.awslambda.models.LambdaBackend.send_dynamodb_items is gone; moto changed "
-            "how it delivers stream records, so cdk_streams.local.moto_patch must be updated"
-        )
-    parameters = tuple(inspect.signature(_original or method).parameters)
-    if parameters != EXPECTED_PARAMETERS:
-        raise MotoPatchError(
-            "moto.awslambda.models.LambdaBackend.send_dynamodb_items has parameters "
-            f"{parameters}, expected {EXPECTED_PARAMETERS}; update cdk_streams.local.moto_patch"
-        )
-    kinesis = getattr(backend, "send_kinesis_message", None)
-    if kinesis is None:
-        raise MotoPatchError(
-            "moto.awslambda.models.LambdaBackend.send_kinesis_message is gone; moto changed "
-            "how it delivers Kinesis records, so cdk_streams.local.moto_patch must be updated"
-        )
-    parameters = tuple(inspect.signature(_original_kinesis or kinesis).parameters)
-    if parameters != EXPECTED_KINESIS_PARAMETERS:
-        raise MotoPatchError(
-            "moto.awslambda.models.LambdaBackend.send_kinesis_message has parameters "
-            f"{parameters}, expected {EXPECTED_KINESIS_PARAMETERS}; "
-            "update cdk_streams.local.moto_patch"
-        )
-
-
 def _keep_records(self: Any, function_arn: str, items: list[Any], source: str) -> None:
     """The replacement: deliver nothing and return None.
 
@@ -102,41 +72,63 @@ def _skip_kinesis(self: Any, *args: Any, **kwargs: Any) -> None:
     return None
 
 
+#: Each method of moto's LambdaBackend the patch replaces: (the parameters it
+#: must still have, what it delivers, its replacement).
+_PATCHED: dict[str, tuple[tuple[str, ...], str, Callable[..., None]]] = {
+    "send_dynamodb_items": (EXPECTED_PARAMETERS, "stream records", _keep_records),
+    "send_kinesis_message": (EXPECTED_KINESIS_PARAMETERS, "Kinesis records", _skip_kinesis),
+}
+
+
+def check_compatible() -> None:
+    """Raise :class:`MotoPatchError` unless moto still has the methods the patch replaces."""
+    backend = _lambda_backend_class()
+    for name, (expected, delivers, _) in _PATCHED.items():
+        method = _originals.get(name) or getattr(backend, name, None)
+        if method is None:
+            raise MotoPatchError(
+                f"moto.awslambda.models.LambdaBackend.{name} is gone; moto changed "
+                f"how it delivers {delivers}, so cdk_streams.local.moto_patch must be updated"
+            )
+        parameters = tuple(inspect.signature(method).parameters)
+        if parameters != expected:
+            raise MotoPatchError(
+                f"moto.awslambda.models.LambdaBackend.{name} has parameters "
+                f"{parameters}, expected {expected}; update cdk_streams.local.moto_patch"
+            )
+
+
 def take_over_stream_delivery() -> None:
     """Stop moto from delivering (and dropping) stream records. Nested calls are counted."""
-    global _original, _original_kinesis, _depth
+    global _depth
     with _lock:
         check_compatible()
         backend = _lambda_backend_class()
         if _depth == 0:
-            _original = backend.send_dynamodb_items
-            _original_kinesis = backend.send_kinesis_message
-            backend.send_dynamodb_items = _keep_records
-            backend.send_kinesis_message = _skip_kinesis
+            for name, (_, _, replacement) in _PATCHED.items():
+                _originals[name] = getattr(backend, name)
+                setattr(backend, name, replacement)
         _depth += 1
 
 
 def give_back_stream_delivery() -> None:
     """Undo :func:`take_over_stream_delivery` once every caller has given it back."""
-    global _original, _original_kinesis, _depth
+    global _depth
     with _lock:
         if _depth == 0:
             return
         _depth -= 1
-        if _depth == 0 and _original is not None:
+        if _depth == 0:
             backend = _lambda_backend_class()
-            backend.send_dynamodb_items = _original
-            backend.send_kinesis_message = _original_kinesis
-            _original = _original_kinesis = None
+            for name, original in _originals.items():
+                setattr(backend, name, original)
+            _originals.clear()
 
 
 def is_taken_over() -> bool:
     """Whether moto's own stream delivery (DynamoDB and Kinesis) is currently replaced."""
     backend = _lambda_backend_class()
-    return (
-        backend.send_dynamodb_items is _keep_records
-        and backend.send_kinesis_message is _skip_kinesis
-    )
+    return all(getattr(backend, name) is patch[2] for name, patch in _PATCHED.items())
 
 
 def reset_backends() -> None:
