@@ -167,3 +167,45 @@ def test_kinesis_reader_refuses_what_the_api_would(settings: dict, message: str)
     with pytest.raises(StreamReaderError) as error:
         KinesisReader(None, "arn:aws:kinesis:us-east-1:1:stream/s", **settings)
     assert str(error.value) == message
+
+
+class _FakeKinesis:
+    """Two shards, the second a child of the first, which closes after one read."""
+
+    def __init__(self) -> None:
+        self.list_calls = 0
+        self.shards = [{"ShardId": "parent"}]
+
+    def list_shards(self, **_: Any) -> dict[str, Any]:
+        self.list_calls += 1
+        return {"Shards": list(self.shards)}
+
+    def get_shard_iterator(self, *, ShardId: str, **_: Any) -> dict[str, Any]:
+        return {"ShardIterator": f"{ShardId}:0"}
+
+    def get_records(self, *, ShardIterator: str, **_: Any) -> dict[str, Any]:
+        shard, position = ShardIterator.split(":")
+        if shard == "parent":
+            self.shards.append({"ShardId": "child", "ParentShardId": "parent"})
+            return {"Records": [{"SequenceNumber": "1"}], "NextShardIterator": None}
+        return {"Records": [], "NextShardIterator": f"{shard}:{int(position) + 1}"}
+
+
+def test_kinesis_reader_lists_shards_once_a_second_and_at_once_after_a_shard_closes() -> None:
+    from cdk_streams.local.kinesis import KinesisReader
+
+    now = [0.0]
+    client = _FakeKinesis()
+    reader = KinesisReader(client, "arn:aws:kinesis:us-east-1:1:stream/s", clock=lambda: now[0])
+    first = reader.read()  # start: one ListShards; the parent closes
+    assert [(s.shard_id, len(s.records)) for s in first] == [("parent", 1)]
+    assert client.list_calls == 1
+    second = reader.read()  # the closed parent forces a ListShards, which finds the child
+    assert [s.shard_id for s in second] == ["child"]
+    assert client.list_calls == 2
+    for _ in range(5):
+        reader.read()  # idle polls within the second: no more ListShards
+    assert client.list_calls == 2
+    now[0] = 1.5
+    reader.read()
+    assert client.list_calls == 3

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -120,6 +122,9 @@ class KinesisReader:
     :param before_read: called before each read, e.g. a
         :meth:`KinesisStreamingDestination.pump`. @default - none.
     :param limit: records per GetRecords call, 1..10000. @default 10000.
+    :param rediscover_interval: seconds between ListShards calls looking for new
+        shards. @default 1.0, as :class:`StreamReader` does for DynamoDB streams.
+    :param clock: a monotonic clock, replaceable in tests. @default time.monotonic.
     """
 
     def __init__(
@@ -130,8 +135,13 @@ class KinesisReader:
         starting_position: str = "TRIM_HORIZON",
         before_read: Any = None,
         limit: int = MAX_LIMIT,
+        rediscover_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         check_reader_settings(starting_position, limit, MAX_LIMIT)
+        self.rediscover_interval = rediscover_interval
+        self._clock = clock
+        self._last_discovery = float("-inf")
         self.client = client
         self.stream_arn = stream_arn
         self.stream_name = stream_arn.split("/", 1)[1]
@@ -149,6 +159,7 @@ class KinesisReader:
         self._started = True
 
     def _discover(self, position: str) -> None:
+        self._last_discovery = self._clock()
         kwargs: dict[str, Any] = {"StreamName": self.stream_name}
         while True:
             page = self.client.list_shards(**kwargs)
@@ -185,7 +196,7 @@ class KinesisReader:
             self._before_read()
         if not self._started:
             self.start()
-        else:
+        elif self._clock() - self._last_discovery >= self.rediscover_interval:
             self._discover("TRIM_HORIZON")  # shards found later hold only new records
         out = []
         for shard_id in self.readable():
@@ -196,6 +207,8 @@ class KinesisReader:
             response = self.client.get_records(ShardIterator=iterator, Limit=self.limit)
             self._iterators[shard_id] = response.get("NextShardIterator")
             if self._iterators[shard_id] is None:
+                # Closed and read to its end: look for its children at the next read.
                 self._exhausted.add(shard_id)
+                self._last_discovery = float("-inf")
             out.append(ShardRecords(shard_id, response.get("Records", [])))
         return out
