@@ -20,11 +20,12 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_lambda_event_sources import SqsDlq
 from constructs import Construct
 
-from . import nag
+from . import acknowledgements
 from . import validation as v
 from .alarms import AlarmThresholds, StreamAlarms, check_actions, check_thresholds
 from .bundling import SAMPLE_HANDLER, handler_dir_code, sample_handler_code
 from .dashboard import StreamDashboard
+from .log_encryption import table_key_for_logs
 
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_RETRY_ATTEMPTS = 10
@@ -79,6 +80,8 @@ class StreamProcessor(Construct):
     :param environment: environment variables for the function. @default - none.
     :param log_retention: how long the function's logs are kept.
         @default ONE_MONTH, because logs kept forever are a cost nobody chose.
+        The log group is encrypted with the table's customer-managed key when
+        the table has one (the key's policy then lets CloudWatch Logs use it).
     :param tracing: X-Ray tracing. @default ACTIVE, to see where batch time goes.
 
     **The mapping** (validated at synth against the service's limits):
@@ -110,7 +113,8 @@ class StreamProcessor(Construct):
     :param enabled: @default True.
     :param on_failure: where Lambda records a batch it gives up on: ``SqsDlq``,
         ``SnsDlq`` or ``S3OnFailureDestination``. @default - a new SQS queue,
-        SQS-encrypted and TLS-only, kept 14 days, exposed as ``dead_letter_queue``.
+        encrypted with the AWS-managed ``alias/aws/sqs`` KMS key, TLS-only, kept
+        14 days, exposed as ``dead_letter_queue``.
     :param dead_letter_queue_enabled: False to have no on-failure destination at
         all when ``on_failure`` is not given: skipped batches then leave no trace.
         @default True.
@@ -142,9 +146,9 @@ class StreamProcessor(Construct):
 
     The function gets a role of its own that may write only to its own log
     group, instead of the AWS-managed ``AWSLambdaBasicExecutionRole`` (which
-    may write to every log group). The cdk-nag findings that are inherent to a
-    stream consumer are acknowledged on the exact resources, with reasons; see
-    :mod:`cdk_streams.nag`.
+    may write to every log group). The cdk-nag and checkov findings that are
+    inherent to a stream consumer are acknowledged on the exact resources, with
+    reasons; see :mod:`cdk_streams.acknowledgements` and ``docs/security.md``.
     """
 
     def __init__(
@@ -241,7 +245,11 @@ class StreamProcessor(Construct):
             self.dead_letter_queue = sqs.Queue(
                 self,
                 "DeadLetterQueue",
-                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                # The AWS-managed KMS key rather than SQS-managed SSE: the same
+                # protection at no key cost, and scanners (checkov CKV_AWS_27)
+                # recognize it. Lambda sends with the function's role, which
+                # that key's policy admits through SQS.
+                encryption=sqs.QueueEncryption.KMS_MANAGED,
                 enforce_ssl=True,
                 retention_period=Duration.days(14),
             )
@@ -269,7 +277,6 @@ class StreamProcessor(Construct):
             enabled=enabled,
             on_failure=on_failure,
         )
-        self._acknowledge_inherent_findings(has_on_failure=on_failure is not None)
 
         self.alarms: StreamAlarms | None = None
         if alarms_enabled:
@@ -286,6 +293,8 @@ class StreamProcessor(Construct):
         self.dashboard: StreamDashboard | None = None
         if dashboard_enabled:
             self.dashboard = StreamDashboard(self, "Dashboard", processor=self)
+        # Last, so that the findings are decided on the finished resources.
+        acknowledgements.acknowledge_processor(self)
 
     # -- parts -------------------------------------------------------------
 
@@ -327,26 +336,6 @@ class StreamProcessor(Construct):
             return
         check_thresholds(self, "alarm_thresholds", alarm_thresholds, max_record_age)
         check_actions(self, alarm_topic=alarm_topic, alarm_actions=alarm_actions)
-
-    def _acknowledge_inherent_findings(self, *, has_on_failure: bool) -> None:
-        """cdk-nag findings that come with any stream consumer (see :mod:`.nag`).
-
-        Only on resources this construct created: a function passed in with
-        ``function=`` and its role are the user's to judge.
-        """
-        if self.role is not None:
-            default_policy = self.role.node.try_find_child("DefaultPolicy")
-            if default_policy is not None:
-                nag.acknowledge(default_policy.node.default_child, [nag.ROLE_POLICY_WILDCARD])
-        if self.log_group is not None and has_on_failure:  # we made the function
-            nag.acknowledge(
-                self.function.node.default_child,
-                [nag.STREAM_FUNCTION_HAS_ON_FAILURE_DESTINATION],
-            )
-        if self.dead_letter_queue is not None:
-            nag.acknowledge(
-                self.dead_letter_queue.node.default_child, nag.ON_FAILURE_QUEUE_HAS_NO_DLQ
-            )
 
     def _stream_arn(self, table: dynamodb.ITable) -> str:
         stream_arn = getattr(table, "table_stream_arn", None)
@@ -415,7 +404,10 @@ class StreamProcessor(Construct):
         v.check_int_range(self, "memory_size", memory_size, v.MEMORY_SIZE_MB, "MB")
         v.check_duration_range(self, "timeout", timeout, v.TIMEOUT_SECONDS)
         self.log_group = logs.LogGroup(
-            self, "LogGroup", retention=log_retention or DEFAULT_LOG_RETENTION
+            self,
+            "LogGroup",
+            retention=log_retention or DEFAULT_LOG_RETENTION,
+            encryption_key=table_key_for_logs(self.table),
         )
         # A role of our own instead of the managed AWSLambdaBasicExecutionRole,
         # which may create and write to every log group in the account: this

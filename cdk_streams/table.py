@@ -11,6 +11,7 @@ from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from .acknowledgements import acknowledge_table
 from .validation import StreamsValidationError
 
 # Settings StreamTable owns; passing them through **table_props would silently
@@ -43,9 +44,11 @@ class StreamTable(Construct):
         change-data-capture consumer usually needs both sides of a MODIFY, and
         changing the view type later replaces the stream (a new ARN; consumers
         of the old one stop receiving changes).
-    :param encryption_key: a customer-managed KMS key for the table.
+    :param encryption_key: a customer-managed KMS key for the table; a
+        :class:`StreamProcessor` on the table encrypts its log group with it too.
         @default - an AWS-managed key (``TableEncryption.AWS_MANAGED``), which
-        logs key use to CloudTrail at no key-management cost.
+        logs key use to CloudTrail at no key-management cost (acknowledged for
+        checkov, see ``docs/security.md``).
     :param point_in_time_recovery: continuous backups. @default True, because
         the stream only keeps 24 h of changes and cannot replay older ones.
     :param billing_mode: @default PAY_PER_REQUEST, because stream workloads are
@@ -124,6 +127,7 @@ class StreamTable(Construct):
             kinesis_stream=self.kinesis_stream,
             **table_props,
         )
+        acknowledge_table(self.table)
 
     def _kinesis_stream(self, given: kinesis.IStream | None, create: Any) -> kinesis.IStream | None:
         if not isinstance(create, bool):

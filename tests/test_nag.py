@@ -21,7 +21,7 @@ from aws_cdk.aws_lambda_event_sources import DynamoEventSource, SqsDlq
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from app import OrdersStack
-from cdk_streams import StreamPipeline, StreamProcessor, nag
+from cdk_streams import StreamPipeline, StreamProcessor, acknowledgements
 from cdk_streams.processor import newest_python_runtime
 from tests.stacks import new_stack, orders_table
 
@@ -231,15 +231,16 @@ def test_acknowledgements_sit_on_the_exact_resources_with_their_reasons(processo
     }
     assert where == {
         policy.node.path: {
-            "Annotation::AwsSolutions-IAM5[Resource::*]": nag.ROLE_POLICY_WILDCARD.reason
+            "Annotation::AwsSolutions-IAM5[Resource::*]": acknowledgements.ROLE_POLICY_WILDCARD.reason
         },
         processor.function.node.default_child.node.path: {
             "Annotation::Serverless-LambdaDLQ": (
-                nag.STREAM_FUNCTION_HAS_ON_FAILURE_DESTINATION.reason
+                acknowledgements.STREAM_FUNCTION_HAS_ON_FAILURE_DESTINATION.reason
             )
         },
         processor.dead_letter_queue.node.default_child.node.path: {
-            f"Annotation::{item.rule_id}": item.reason for item in nag.ON_FAILURE_QUEUE_HAS_NO_DLQ
+            f"Annotation::{item.rule_id}": item.reason
+            for item in acknowledgements.ON_FAILURE_QUEUE_HAS_NO_DLQ
         },
     }
     # Nothing on the stack or the construct as a whole: a user's own
@@ -249,8 +250,11 @@ def test_acknowledgements_sit_on_the_exact_resources_with_their_reasons(processo
 
 
 def test_every_reason_is_specific():
-    reasons = [nag.ROLE_POLICY_WILDCARD, nag.STREAM_FUNCTION_HAS_ON_FAILURE_DESTINATION]
-    reasons += list(nag.ON_FAILURE_QUEUE_HAS_NO_DLQ)
+    reasons = [
+        acknowledgements.ROLE_POLICY_WILDCARD,
+        acknowledgements.STREAM_FUNCTION_HAS_ON_FAILURE_DESTINATION,
+    ]
+    reasons += list(acknowledgements.ON_FAILURE_QUEUE_HAS_NO_DLQ)
     for item in reasons:
         assert len(item.reason) > 80, item
         assert "-" in item.rule_id
@@ -298,7 +302,7 @@ def test_no_wildcard_actions_are_allowed_anywhere(orders_template):
 
 
 def test_only_list_streams_and_xray_are_granted_on_star(orders_template):
-    """The premise of the one IAM5 acknowledgement (nag.ROLE_POLICY_WILDCARD)."""
+    """The premise of the one IAM5 acknowledgement (acknowledgements.ROLE_POLICY_WILDCARD)."""
     on_star = {
         action
         for statement in _statements(orders_template)
@@ -337,7 +341,7 @@ def test_data_at_rest_is_encrypted_and_kept(orders_template):
     }
     assert table["DeletionPolicy"] == "Retain"
     (queue,) = [r for r in resources if r["Type"] == "AWS::SQS::Queue"]
-    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["KmsMasterKeyId"] == "alias/aws/sqs"
     (log_group,) = [r for r in resources if r["Type"] == "AWS::Logs::LogGroup"]
     assert log_group["Properties"]["RetentionInDays"] == 30
 

@@ -49,7 +49,8 @@ def test_on_failure_queue_is_encrypted_tls_only_and_kept_14_days(defaults):
     processor, template, _ = defaults
     assert processor.dead_letter_queue is not None
     queue = only(template, "AWS::SQS::Queue")["Properties"]
-    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["KmsMasterKeyId"] == "alias/aws/sqs"
+    assert "SqsManagedSseEnabled" not in queue
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
     policy = only(template, "AWS::SQS::QueuePolicy")["Properties"]["PolicyDocument"]
     assert any(
