@@ -14,6 +14,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
@@ -110,10 +111,28 @@ def _processor_with_dashboard(stack):
     StreamProcessor(stack, "Processor", table=orders_table(stack).table, dashboard_enabled=True)
 
 
+def _processor_on_customer_managed_key(stack):
+    """The log group then shares the table's key: its policy admits CloudWatch Logs."""
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    StreamProcessor(stack, "Processor", table=orders_table(stack, encryption_key=key).table)
+
+
 @pytest.mark.parametrize(
     "build",
-    [_table_only, _processor, _pipeline, _processor_with_dashboard],
-    ids=["StreamTable", "StreamProcessor", "StreamPipeline", "StreamProcessor+dashboard"],
+    [
+        _table_only,
+        _processor,
+        _pipeline,
+        _processor_with_dashboard,
+        _processor_on_customer_managed_key,
+    ],
+    ids=[
+        "StreamTable",
+        "StreamProcessor",
+        "StreamPipeline",
+        "StreamProcessor+dashboard",
+        "StreamProcessor+customer-managed key",
+    ],
 )
 def test_every_construct_with_default_props_is_clean(build):
     stack = new_stack()
