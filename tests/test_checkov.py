@@ -25,7 +25,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
-from aws_cdk.aws_lambda_event_sources import SqsDlq
+from aws_cdk.aws_lambda_event_sources import DynamoEventSource, SqsDlq
 
 from app import OrdersStack
 from cdk_streams import StreamPipeline, StreamProcessor, StreamTable, acknowledgements
@@ -96,8 +96,30 @@ def _vpc_and_reserved_concurrency(stack: cdk.Stack) -> None:
     acknowledgements.acknowledge_function(function, has_on_failure=True)
 
 
+def _bare(stack: cdk.Stack) -> None:
+    """What a user writes by hand with aws-cdk-lib alone: proves the scan bites."""
+    table = dynamodb.Table(
+        stack, "Table", partition_key=KEY, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES
+    )
+    function = lambda_.Function(
+        stack,
+        "Function",
+        runtime=newest_python_runtime(),
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+    )
+    function.add_event_source(
+        DynamoEventSource(
+            table,
+            starting_position=lambda_.StartingPosition.LATEST,
+            on_failure=SqsDlq(sqs.Queue(stack, "OnFailure")),
+        )
+    )
+
+
 #: template name -> what builds it (each in a stack of its own)
 BUILDS = {
+    "bare": _bare,
     "table": _table,
     "processor": _processor,
     "pipeline": _pipeline,
@@ -162,6 +184,18 @@ def test_no_failed_checks(scan, name):
     failed = [f"{c['check_id']} {c['resource']}" for c in scan[name]["failed"]]
     assert failed == []
     assert scan[name]["passed"], "checkov scanned nothing"
+
+
+def test_a_bare_hand_written_stack_fails_six_checks(scan):
+    assert _ids(scan["bare"]["failed"]) == {
+        ("CKV_AWS_28", "AWS::DynamoDB::Table"),
+        ("CKV_AWS_119", "AWS::DynamoDB::Table"),
+        ("CKV_AWS_116", "AWS::Lambda::Function"),
+        ("CKV_AWS_117", "AWS::Lambda::Function"),
+        ("CKV_AWS_115", "AWS::Lambda::Function"),
+        ("CKV_AWS_27", "AWS::SQS::Queue"),
+    }
+    assert scan["bare"]["skipped"] == []
 
 
 @pytest.mark.parametrize("name", DEFAULTS)
