@@ -24,8 +24,9 @@ nothing is acknowledged on them.
 The checkov skips are decided from the synthesized L1 resources when the
 construct is complete: a hardening option that makes a check pass (a
 customer-managed key, a VPC, reserved concurrency) leaves its skip out,
-whichever prop or escape hatch set it. ``docs/security.md`` lists every
-acknowledgement of both scanners (a test keeps it in step with this module).
+whichever prop set it on the L1 (a raw ``add_property_override`` is not
+seen). ``docs/security.md`` lists every acknowledgement of both scanners (a
+test keeps it in step with this module).
 """
 
 from __future__ import annotations
@@ -185,9 +186,11 @@ def skip_checkov(resource: CfnResource, reasons: Iterable[Reason]) -> None:
     it, so this goes through the L1 resource (``add_metadata`` only, nothing
     else of the resource is touched).
     """
+    added = [{"id": item.rule_id, "comment": item.reason} for item in reasons]
+    if not added:
+        return
     existing: dict[str, Any] = dict(resource.get_metadata("checkov") or {})
-    skips = list(existing.get("skip", []))
-    skips += [{"id": item.rule_id, "comment": item.reason} for item in reasons]
+    skips = [*existing.get("skip", []), *added]
     resource.add_metadata("checkov", {**existing, "skip": skips})
 
 

@@ -167,6 +167,7 @@ def scan(templates, tmp_path_factory) -> dict[str, dict[str, list[dict]]]:
     }
     for report in _checkov(directory):
         assert report["check_type"] == "cloudformation"
+        assert report["summary"]["parsing_errors"] == 0
         for outcome in ("failed", "passed", "skipped"):
             for check in report["results"][f"{outcome}_checks"]:
                 name = Path(check["file_path"]).name.removesuffix(".template.json")
@@ -204,6 +205,27 @@ def test_every_skip_carries_its_specific_reason(scan, name):
         reason = CKV[check["check_id"]]
         assert check["check_result"]["suppress_comment"] == reason.reason
         assert len(reason.reason) > 150, reason
+
+
+def test_no_two_checkov_reasons_are_alike():
+    reasons = [reason.reason for reason in CKV.values()]
+    assert len(CKV) == 5 and len(set(reasons)) == len(reasons)
+
+
+def test_a_hardened_function_gets_no_empty_skip_list():
+    stack = new_stack()
+    function = lambda_.Function(
+        stack,
+        "Function",
+        runtime=newest_python_runtime(),
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+        reserved_concurrent_executions=1,
+    )
+    resource = function.node.default_child
+    resource.vpc_config = lambda_.CfnFunction.VpcConfigProperty(subnet_ids=["subnet-1"])
+    acknowledgements.acknowledge_function(function, has_on_failure=False)
+    assert resource.get_metadata("checkov") is None
 
 
 def test_the_sample_app_skips_exactly_these(scan):
