@@ -92,9 +92,9 @@ ON_FAILURE_QUEUE_HAS_NO_DLQ = (
 #: is the stream equivalent. Acknowledged only when that destination exists.
 STREAM_FUNCTION_HAS_ON_FAILURE_DESTINATION = Reason(
     "Serverless-LambdaDLQ",
-    "The function is invoked synchronously by its DynamoDB-stream event-source "
-    "mapping, where a function DeadLetterConfig never applies; failed batches go "
-    "to the mapping's on-failure destination instead.",
+    "The function is invoked synchronously by its stream event-source mapping "
+    "(DynamoDB or Kinesis), where a function DeadLetterConfig never applies; failed "
+    "batches go to the mapping's on-failure destination instead.",
 )
 
 # -- checkov ------------------------------------------------------------------
