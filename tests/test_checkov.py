@@ -35,6 +35,10 @@ from tests.stacks import new_stack
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".venv-checkov" / "bin" / "checkov"))
 KEY = dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
+#: Handler code of our own: the sample app scans the bundled sample, and the
+#: code does not change what the scanners see.
+CODE = {"handler_dir": ROOT / "tests" / "fixtures" / "kinesis_app" / "handler",
+        "handler": "changes.handler"}  # fmt: skip
 
 CKV = {
     reason.rule_id: reason
@@ -48,27 +52,30 @@ def _table(stack: cdk.Stack) -> None:
 
 
 def _processor(stack: cdk.Stack) -> None:
-    StreamProcessor(stack, "Processor", table=StreamTable(stack, "Table", partition_key=KEY).table)
+    table = StreamTable(stack, "Table", partition_key=KEY)
+    StreamProcessor(stack, "Processor", table=table.table, **CODE)
 
 
 def _pipeline(stack: cdk.Stack) -> None:
-    StreamPipeline(stack, "Pipeline", partition_key=KEY)
+    StreamPipeline(stack, "Pipeline", partition_key=KEY, **CODE)
 
 
 def _kinesis(stack: cdk.Stack) -> None:
     table = StreamTable(stack, "Table", partition_key=KEY, create_kinesis_stream=True)
-    StreamProcessor(stack, "Processor", table=table.table, kinesis_stream=table.kinesis_stream)
+    StreamProcessor(
+        stack, "Processor", table=table.table, kinesis_stream=table.kinesis_stream, **CODE
+    )
 
 
 def _dashboard(stack: cdk.Stack) -> None:
     table = StreamTable(stack, "Table", partition_key=KEY)
-    StreamProcessor(stack, "Processor", table=table.table, dashboard_enabled=True)
+    StreamProcessor(stack, "Processor", table=table.table, dashboard_enabled=True, **CODE)
 
 
 def _customer_key(stack: cdk.Stack) -> None:
     key = kms.Key(stack, "Key", enable_key_rotation=True)
     table = StreamTable(stack, "Table", partition_key=KEY, encryption_key=key)
-    StreamProcessor(stack, "Processor", table=table.table)
+    StreamProcessor(stack, "Processor", table=table.table, **CODE)
 
 
 def _vpc_and_reserved_concurrency(stack: cdk.Stack) -> None:
@@ -285,7 +292,7 @@ def test_without_an_on_failure_destination_the_function_dlq_finding_is_not_skipp
     stack = new_stack()
     table = StreamTable(stack, "Table", partition_key=KEY)
     processor = StreamProcessor(
-        stack, "Processor", table=table.table, dead_letter_queue_enabled=False
+        stack, "Processor", table=table.table, dead_letter_queue_enabled=False, **CODE
     )
     skips = processor.function.node.default_child.get_metadata("checkov")["skip"]
     assert [skip["id"] for skip in skips] == ["CKV_AWS_117", "CKV_AWS_115"]
@@ -390,7 +397,7 @@ def test_an_imported_key_leaves_the_log_group_on_the_service_key():
         table_stream_arn="arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x",
         encryption_key=key,
     )
-    processor = StreamProcessor(stack, "Processor", table=table)
+    processor = StreamProcessor(stack, "Processor", table=table, **CODE)
     assert processor.log_group is not None
     log_group = processor.log_group.node.default_child
     assert log_group.kms_key_id is None

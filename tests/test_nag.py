@@ -7,6 +7,7 @@ What a user must acknowledge after turning a default off is spelled out in
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("CDK_VALIDATION", "false")
 
@@ -114,7 +115,13 @@ def _processor_with_dashboard(stack):
 def _processor_on_customer_managed_key(stack):
     """The log group then shares the table's key: its policy admits CloudWatch Logs."""
     key = kms.Key(stack, "Key", enable_key_rotation=True)
-    StreamProcessor(stack, "Processor", table=orders_table(stack, encryption_key=key).table)
+    StreamProcessor(
+        stack,
+        "Processor",
+        table=orders_table(stack, encryption_key=key).table,
+        handler_dir=Path(__file__).parent / "fixtures" / "kinesis_app" / "handler",
+        handler="changes.handler",
+    )
 
 
 @pytest.mark.parametrize(
