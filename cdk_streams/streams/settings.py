@@ -61,7 +61,10 @@ class MappingConfig:
     :param bisect_batch_on_error: split a failing batch in two. @default False.
     :param report_batch_item_failures: read partial batch responses. @default False.
     :param parallelization_factor: concurrent batches per shard. @default 1.
+        Kept for readers of the settings; the delivery rules here run one batch
+        per shard at a time.
     :param tumbling_window: seconds of a tumbling window; None for none. @default None.
+        Kept for readers of the settings; no window state is emulated.
     :param filters: the filter patterns (JSON strings); a record passes when any
         matches. @default - none: every record passes.
     :param on_failure: ARN of the SQS queue, SNS topic or S3 bucket that gets
