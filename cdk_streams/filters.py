@@ -39,7 +39,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .validation import MAX_FILTER_PATTERN_CHARS, MAX_FILTERS, StreamsValidationError
+from .streams.filter_fields import Source, check_fields
+from .streams.filter_grammar import (
+    MAX_FILTERS,
+    MAX_PATTERN_CHARS,
+    FilterPatternError,
+    compile_pattern,
+)
+from .validation import StreamsValidationError
 
 Number = int | float | Decimal
 _TYPE_TAGS = ("S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS", "L", "M")
@@ -227,7 +234,7 @@ class Pattern:
         return json.dumps(pattern, separators=(",", ":"), sort_keys=True)
 
 
-def filter_criteria(*patterns: Pattern, source: str = "dynamodb") -> list[dict[str, str]]:
+def filter_criteria(*patterns: Pattern, source: Source = "dynamodb") -> list[dict[str, str]]:
     """Patterns ORed together, in the shape ``StreamProcessor(filters=...)`` takes
     (and ``aws_lambda.EventSourceMapping`` too). At most 5, each at most 4096 characters.
 
@@ -242,11 +249,15 @@ def filter_criteria(*patterns: Pattern, source: str = "dynamodb") -> list[dict[s
     out = []
     for index, pattern in enumerate(patterns):
         text = pattern.to_json() if source == "dynamodb" else pattern.to_json(under="data")
-        if len(text) > MAX_FILTER_PATTERN_CHARS:
+        if len(text) > MAX_PATTERN_CHARS:
             raise FilterError(
-                f"pattern {index} must be at most {MAX_FILTER_PATTERN_CHARS} characters, "
-                f"got {len(text)}"
+                f"pattern {index} must be at most {MAX_PATTERN_CHARS} characters, got {len(text)}"
             )
+        try:
+            # The builder writes only what the grammar accepts; this keeps it so.
+            check_fields(compile_pattern(text), source)
+        except FilterPatternError as error:
+            raise FilterError(f"pattern {index}: {error}") from None
         out.append({"pattern": text})
     return out
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from .filters import RecordFilter
+from ..streams.filter_grammar import RecordFilter
 from .invoker import InvocationResult
 from .reader import StreamReader
 from .shapes import RecordShape, shape_of
