@@ -21,7 +21,7 @@ from cdk_streams.filters import (
     old_image,
     size_bytes,
 )
-from cdk_streams.local.filters import RecordFilter
+from cdk_streams.streams.filter_grammar import RecordFilter
 from cdk_streams.testing import StreamEventFactory
 from tests.stacks import new_stack, only, orders_table
 
