@@ -187,27 +187,29 @@ def test_builder_errors(build, message):
         ),
         (
             {"pattern": '{"dynamodb":{"newImage":{"a":{"S":["x"]}}}}'},
-            "filters[0].pattern.dynamodb must be limited to the fields Lambda filters on "
+            "filters[0].pattern.dynamodb must be limited to the fields of a change "
             "(ApproximateCreationDateTime, Keys, NewImage, OldImage, SequenceNumber, SizeBytes, "
             "StreamViewType), got newImage",
         ),
         (
             {"pattern": '{"eventName":"INSERT"}'},
-            'filters[0].pattern.eventName must be a non-empty list of match rules, got "INSERT"',
+            "filters[0].pattern.eventName must be an object or a list of rules "
+            '(for an exact match write ["INSERT"]), got "INSERT"',
         ),
         (
             {"pattern": '{"dynamodb":{"NewImage":{}}}'},
-            "filters[0].pattern.dynamodb.NewImage must be a non-empty object or a list of rules, got {}",
+            "filters[0].pattern.dynamodb.NewImage must be a non-empty object, got {}",
         ),
         (
             {"pattern": '{"eventName":[]}'},
-            "filters[0].pattern.eventName must be a non-empty list of match rules, got []",
+            "filters[0].pattern.eventName must be a non-empty list of rules, got []",
         ),
         (
             {"pattern": '{"dynamodb":{"NewImage":{"total":{"N":[{"numeric":[">",100]}]}}}}'},
-            "filters[0].pattern.dynamodb.NewImage.total.N must be exact string values: stream "
-            "records carry N values as strings and Lambda's numeric matching only matches JSON "
-            'numbers, so this filter would drop every record, got [{"numeric": [">", 100]}]',
+            "filters[0].pattern.dynamodb.NewImage.total.N must be a list with a rule other than "
+            "numeric: stream records carry N values as strings and Lambda's numeric matching only "
+            "matches JSON numbers, so these rules would drop every record (match the number's "
+            'exact string instead), got [{"numeric": [">", 100]}]',
         ),
     ],
 )

@@ -99,10 +99,10 @@ def _filter(pattern: str) -> dict:
         (
             [lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.is_equal("INSERT")})]
             * 6,
-            "filters must be at most 5 patterns, got 6",
+            "filters must be at most 5 patterns (Lambda's default quota), got 6",
         ),
         ([_filter("{not json")], "filters[0].pattern must be valid JSON, got '{not json'"),
-        ([_filter("[]")], "filters[0].pattern must be a non-empty JSON object, got '[]'"),
+        ([_filter("[]")], "filters[0].pattern must be a JSON object, got []"),
         ([{"Pattern": "{}"}], 'filters[0] must be a dict with one key, "pattern"'),
         ("eventName", "filters must be a list of filter dicts, got str"),
     ],
