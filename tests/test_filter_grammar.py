@@ -97,13 +97,27 @@ def test_only_numeric_rules_on_an_image_number_are_refused_at_synth(synth_scope)
     with pytest.raises(StreamsValidationError) as error:
         check_filters(synth_scope, [{"pattern": json.dumps(pattern)}])
     assert str(error.value) == (
-        "Test: filters[0].pattern.dynamodb.NewImage.n.N must be a list with a rule other than "
-        "numeric: stream records carry N values as strings and Lambda's numeric matching only "
-        "matches JSON numbers, so these rules would drop every record (match the number's "
-        'exact string instead), got [{"numeric": [">", 100]}]'
+        "Test: filters[0].pattern.dynamodb.NewImage.n.N must be a list with a rule that can "
+        "match a string: stream records carry N values as strings, and numeric rules and "
+        "number values only match JSON numbers, so these rules would drop every record "
+        '(match the exact string instead, such as ["42"]), got [{"numeric": [">", 100]}]'
     )
     # The matcher agrees that it would drop every record.
     assert not matches(pattern, ITEM_42) and not matches(pattern, ITEM_101)
+
+
+def test_number_values_on_an_image_number_are_refused_at_synth(synth_scope) -> None:
+    # CDK's FilterRule.is_equal(42) writes {"numeric": ["=", 42]}; a bare 42 is as deaf.
+    for rules in ([42], [{"numeric": ["=", 42]}, 101]):
+        pattern = {"dynamodb": {"Keys": {"n": {"N": rules}}}}
+        with pytest.raises(StreamsValidationError) as error:
+            check_filters(synth_scope, [{"pattern": json.dumps(pattern)}])
+        assert str(error.value).startswith(
+            "Test: filters[0].pattern.dynamodb.Keys.n.N must be a list with a rule that can "
+            "match a string"
+        )
+        assert not matches(pattern, {"dynamodb": {"Keys": {"n": {"N": "42"}}}})
+    check_filters(synth_scope, [{"pattern": '{"dynamodb":{"Keys":{"n":{"N":[42,"42"]}}}}'}])
 
 
 REFUSED_RULES = [
@@ -458,7 +472,7 @@ def test_limits_are_lambdas() -> None:
         (
             {"dynamodb.NewImage.n.NS": [{"numeric": ["<", 0]}]},
             "dynamodb",
-            "pattern.dynamodb.NewImage.n.NS must be a list with a rule other than numeric",
+            "pattern.dynamodb.NewImage.n.NS must be a list with a rule that can match a string",
         ),
         (
             {"eventName": ["INSERT"]},
@@ -483,7 +497,7 @@ def test_limits_are_lambdas() -> None:
                 }
             },
             "kinesis",
-            "pattern.data.dynamodb.OldImage.m.M.n.N must be a list with a rule other than numeric",
+            "pattern.data.dynamodb.OldImage.m.M.n.N must be a list with a rule that can match a string",
         ),
     ],
 )

@@ -206,10 +206,10 @@ def test_builder_errors(build, message):
         ),
         (
             {"pattern": '{"dynamodb":{"NewImage":{"total":{"N":[{"numeric":[">",100]}]}}}}'},
-            "filters[0].pattern.dynamodb.NewImage.total.N must be a list with a rule other than "
-            "numeric: stream records carry N values as strings and Lambda's numeric matching only "
-            "matches JSON numbers, so these rules would drop every record (match the number's "
-            'exact string instead), got [{"numeric": [">", 100]}]',
+            "filters[0].pattern.dynamodb.NewImage.total.N must be a list with a rule that can "
+            "match a string: stream records carry N values as strings, and numeric rules and "
+            "number values only match JSON numbers, so these rules would drop every record "
+            '(match the exact string instead, such as ["42"]), got [{"numeric": [">", 100]}]',
         ),
     ],
 )

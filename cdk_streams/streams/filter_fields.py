@@ -3,9 +3,9 @@
 Lambda accepts a pattern that names a field its records do not have (``event_name`` for
 ``eventName``, ``newImage`` for ``NewImage``) and then drops every record. It also accepts a
 rule list made only of ``numeric`` rules on a DynamoDB number in an image, where the value
-is a JSON string (``{"N": "42"}``) that ``numeric`` never matches. :func:`check_fields`
-refuses both before deploy. A list that mixes ``numeric`` with other rules is accepted, as
-Lambda does: the other rules can still match.
+is a JSON string (``{"N": "42"}``) that ``numeric`` (or a number value such as ``42``) never
+matches. :func:`check_fields` refuses both before deploy. A list that mixes ``numeric`` with
+rules that can match a string is accepted, as Lambda does: those rules can still match.
 
 The grammar (:mod:`.filter_grammar`) joins keys with dots, so the checks work on the joined
 path; the record's own field names hold no dots.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from .filter_grammar import Field, FilterPattern, FilterPatternError, only_numeric
+from .filter_grammar import Field, FilterPattern, FilterPatternError, matches_numbers_only
 
 #: The fields of a DynamoDB stream record that Lambda can filter on.
 DYNAMODB_RECORD_FIELDS = frozenset(
@@ -99,12 +99,12 @@ def _check_change(leaf: Field, parts: list[str], at: int, record_fields: frozens
         )
     _check_names(leaf, parts, at + 1, DYNAMODB_CHANGE_FIELDS, "the fields of a change")
     image_attribute = parts[at + 1] in IMAGE_FIELDS and len(parts) >= at + 4
-    if image_attribute and parts[-1] in NUMBER_TAGS and only_numeric(leaf.rules):
+    if image_attribute and parts[-1] in NUMBER_TAGS and matches_numbers_only(leaf.rules):
         raise FilterPatternError(
             leaf.where,
-            "a list with a rule other than numeric: stream records carry N values as strings "
-            "and Lambda's numeric matching only matches JSON numbers, so these rules would "
-            "drop every record (match the number's exact string instead)",
+            "a list with a rule that can match a string: stream records carry N values as "
+            "strings, and numeric rules and number values only match JSON numbers, so these "
+            'rules would drop every record (match the exact string instead, such as ["42"])',
             json.dumps(list(leaf.rules)),
         )
 

@@ -421,9 +421,13 @@ def compile_pattern(pattern: str | Mapping[str, Any]) -> FilterPattern:
     return FilterPattern(text, fields, terms, _wanted_paths(fields))
 
 
-def only_numeric(rules: Iterable[Any]) -> bool:
-    """Whether every rule of a list is a ``numeric`` rule (so it can only match numbers)."""
-    return all(isinstance(rule, Mapping) and set(rule) == {"numeric"} for rule in rules)
+def matches_numbers_only(rules: Iterable[Any]) -> bool:
+    """Whether every rule of a list can match only a JSON number: ``numeric`` rules and
+    number values. Such a list never matches a value the record carries as a string."""
+    return all(
+        _is_number(rule) or (isinstance(rule, Mapping) and set(rule) == {"numeric"})
+        for rule in rules
+    )
 
 
 class RecordFilter:
