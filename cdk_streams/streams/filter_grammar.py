@@ -51,6 +51,8 @@ _LOWER = {">": operator.gt, ">=": operator.ge}
 _UPPER = {"<": operator.lt, "<=": operator.le}
 _EQUAL = {"=": operator.eq}
 
+_MISSING = object()
+
 #: A compiled rule: given one leaf value that is present in the record, does it match?
 Test = Callable[[Any], bool]
 
@@ -303,25 +305,30 @@ def _flatten(
     value: Any,
     path: str,
     membership: _Membership,
-    wanted: frozenset[str],
+    children: Mapping[str, tuple[str, ...]],
     leaves: dict[str, list[tuple[Any, _Membership]]],
     lists: Iterator[int],
 ) -> None:
-    if isinstance(value, Mapping):
-        for key, child in value.items():
-            child_path = f"{path}.{key}" if path else str(key)
-            if child_path in wanted:
-                _flatten(child, child_path, membership, wanted, leaves, lists)
+    # dict first: records are dicts, and the Mapping ABC check is slow on the hot path.
+    if isinstance(value, dict) or (
+        not isinstance(value, str | list | int | float) and isinstance(value, Mapping)
+    ):
+        # Look up only the keys the pattern can reach from here, not every key of the record.
+        for key in children.get(path, ()):
+            child = value.get(key, _MISSING)
+            if child is not _MISSING:
+                child_path = f"{path}.{key}" if path else key
+                _flatten(child, child_path, membership, children, leaves, lists)
     elif isinstance(value, list):
         number = next(lists)
         for index, element in enumerate(value):
-            _flatten(element, path, (*membership, (number, index)), wanted, leaves, lists)
+            _flatten(element, path, (*membership, (number, index)), children, leaves, lists)
     else:
         leaves[path].append((value, membership))
 
 
 def _consistent(chosen: Mapping[int, int], membership: _Membership) -> bool:
-    return all(chosen.get(number, index) == index for number, index in membership)
+    return not membership or all(chosen.get(number, index) == index for number, index in membership)
 
 
 def _solve(
@@ -341,7 +348,7 @@ def _solve(
     ]
     for value, membership in candidates:
         if any(test(value) for test in term.tests) and _solve(
-            rest, leaves, {**chosen, **dict(membership)}
+            rest, leaves, {**chosen, **dict(membership)} if membership else chosen
         ):
             return True
     return term.matches_absent and not candidates and _solve(rest, leaves, chosen)
@@ -358,12 +365,12 @@ class FilterPattern:
     text: str
     fields: tuple[Field, ...]
     _terms: tuple[_Term, ...] = field(repr=False)
-    _wanted: frozenset[str] = field(repr=False)
+    _children: Mapping[str, tuple[str, ...]] = field(repr=False)
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         """Whether ``record`` (the record as the function receives it) matches."""
         leaves: dict[str, list[tuple[Any, _Membership]]] = defaultdict(list)
-        _flatten(record, "", (), self._wanted, leaves, itertools.count())
+        _flatten(record, "", (), self._children, leaves, itertools.count())
         return _solve(self._terms, leaves, {})
 
 
@@ -376,14 +383,20 @@ def _all_fields(terms: Iterable[_Term]) -> Iterator[Field]:
             yield term
 
 
-def _wanted_paths(fields: Iterable[Field]) -> frozenset[str]:
-    """Every dotted path the matcher must walk into: each field's path and its prefixes."""
-    wanted: set[str] = set()
+def _reachable_keys(fields: Iterable[Field]) -> dict[str, tuple[str, ...]]:
+    """For each dotted path the matcher may stand on, the record keys it can step into.
+
+    A record key may itself hold dots (``{"a.b": ...}`` is the field ``a.b``), so from
+    ``a`` the step to ``a.b.c`` is either the key ``b`` or the key ``b.c``.
+    """
+    reachable: dict[str, set[str]] = defaultdict(set)
     for leaf in fields:
-        path = leaf.path
-        wanted.add(path)
-        wanted.update(path[:at] for at, char in enumerate(path) if char == ".")
-    return frozenset(wanted)
+        parts = leaf.path.split(".")
+        for start in range(len(parts)):
+            parent = ".".join(parts[:start])
+            for stop in range(start + 1, len(parts) + 1):
+                reachable[parent].add(".".join(parts[start:stop]))
+    return {parent: tuple(sorted(keys)) for parent, keys in reachable.items()}
 
 
 def _refuse_constant(name: str) -> NoReturn:
@@ -418,7 +431,7 @@ def compile_pattern(pattern: str | Mapping[str, Any]) -> FilterPattern:
         parsed = parse_json(text)
     terms = _compile_object(parsed, (), "pattern")
     fields = tuple(_all_fields(terms))
-    return FilterPattern(text, fields, terms, _wanted_paths(fields))
+    return FilterPattern(text, fields, terms, _reachable_keys(fields))
 
 
 def matches_numbers_only(rules: Iterable[Any]) -> bool:
