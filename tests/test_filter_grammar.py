@@ -290,6 +290,26 @@ def test_dynamodb_facts_recorded_on_aws() -> None:
         assert [matches(pattern, us), matches(pattern, eu)] == expected, pattern
 
 
+def test_kinesis_and_sqs_records_use_the_same_grammar() -> None:
+    # Lambda filters a Kinesis record on its kinesis fields with data parsed as JSON, and
+    # an SQS message on its body parsed as JSON: two mappings on one stream each take
+    # their own records.
+    first = {"partitionKey": "k", "data": {"event_type": "function_1", "message": "foo"}}
+    second = {"partitionKey": "k", "data": {"event_type": "function_2", "message": "bar"}}
+    one = RecordFilter(['{"data": {"event_type": ["function_1"]}}'])
+    two = RecordFilter(['{"data": {"event_type": ["function_2"]}}'])
+    assert [one.matches(first), one.matches(second)] == [True, False]
+    assert [two.matches(first), two.matches(second)] == [False, True]
+    body = RecordFilter(['{"body": {"my-number": [{"numeric": [">=", 100, "<", 200]}]}}'])
+    assert [body.matches({"body": {"my-number": n}}) for n in (99, 100, 199.5, 200)] == [
+        False,
+        True,
+        True,
+        False,
+    ]
+    assert not body.matches({"body": "plain-string"})
+
+
 def test_record_filter_ors_its_patterns_and_passes_everything_without_any() -> None:
     criteria = {
         "Filters": [
