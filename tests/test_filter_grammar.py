@@ -528,6 +528,61 @@ def test_fields_a_record_lacks_are_refused(pattern, source, message) -> None:
 
 
 @pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        (
+            {"dynamodb": {"NewImage": {"status": ["SHIPPED"]}}},
+            "pattern.dynamodb.NewImage.status must be an object naming the attribute's type, "
+            'such as {"S": [...]}: an attribute\'s value is an object such as {"S": "x"}, which '
+            'rules never match, so these rules would drop every record, got ["SHIPPED"]',
+        ),
+        (
+            {"dynamodb": {"OldImage": {"status": [{"exists": True}]}}},
+            "pattern.dynamodb.OldImage.status must be an object naming the attribute's type",
+        ),
+        (
+            {"dynamodb": {"Keys": [{"exists": True}]}},
+            "pattern.dynamodb.Keys must be an object naming attributes (rules never match the "
+            'image, an object), got [{"exists": true}]',
+        ),
+        (
+            {"dynamodb": {"NewImage": {"tags": {"L": [{"exists": True}]}}}},
+            "pattern.dynamodb.NewImage.tags.L must be an object reaching a typed value inside "
+            'the L, such as {"L": {"S": [...]}}: its elements are objects, which rules never '
+            'match, so these rules would drop every record, got [{"exists": true}]',
+        ),
+        (
+            {"dynamodb": {"NewImage": {"address": {"M": ["x"]}}}},
+            "pattern.dynamodb.NewImage.address.M must be an object reaching a typed value "
+            'inside the M, such as {"M": {"S": [...]}}',
+        ),
+    ],
+)
+def test_rules_on_objects_in_an_image_are_refused_at_synth(synth_scope, pattern, message):
+    # AWS delivers nothing to these: the value at each place is an object, not a leaf.
+    with pytest.raises(StreamsValidationError) as error:
+        check_filters(synth_scope, [{"pattern": json.dumps(pattern)}])
+    assert str(error.value).startswith(f"Test: filters[0].{message}")
+    record = ddb_record({"pk": {"S": "a"}, "status": {"S": "SHIPPED"}})
+    record["dynamodb"]["OldImage"] = {"status": {"S": "PAID"}}
+    record["dynamodb"]["NewImage"]["tags"] = {"L": [{"S": "red"}]}
+    record["dynamodb"]["NewImage"]["address"] = {"M": {"city": {"S": "Lyon"}}}
+    assert not matches(pattern, record)
+
+
+def test_typed_paths_into_l_and_m_values_match_and_pass_synth(synth_scope) -> None:
+    record = ddb_record({"pk": {"S": "a"}, "tags": {"L": [{"S": "red"}, {"S": "blue"}]}})
+    record["dynamodb"]["NewImage"]["address"] = {"M": {"city": {"S": "Lyon"}}}
+    patterns = [
+        {"dynamodb": {"NewImage": {"tags": {"L": {"S": ["blue"]}}}}},
+        {"dynamodb": {"NewImage": {"address": {"M": {"city": {"S": ["Lyon"]}}}}}},
+        {"dynamodb": {"NewImage": {"gone": [{"exists": False}]}}},
+    ]
+    check_filters(synth_scope, [{"pattern": json.dumps(p)} for p in patterns])
+    assert [matches(p, record) for p in patterns] == [True, True, True]
+
+
+@pytest.mark.parametrize(
     ("pattern", "source"),
     [
         ({"dynamodb.NewImage.status.S": ["SHIPPED"]}, "dynamodb"),

@@ -4,8 +4,10 @@ Lambda accepts a pattern that names a field its records do not have (``event_nam
 ``eventName``, ``newImage`` for ``NewImage``) and then drops every record. It also accepts a
 rule list made only of ``numeric`` rules on a DynamoDB number in an image, where the value
 is a JSON string (``{"N": "42"}``) that ``numeric`` (or a number value such as ``42``) never
-matches. :func:`check_fields` refuses both before deploy. A list that mixes ``numeric`` with
-rules that can match a string is accepted, as Lambda does: those rules can still match.
+matches, and rules written on an attribute without its type (``{"status": ["x"]}``), where
+the value is an object such as ``{"S": "x"}`` that rules never match. :func:`check_fields`
+refuses these before deploy. A list that mixes ``numeric`` with rules that can match a
+string is accepted, as Lambda does: those rules can still match.
 
 The grammar (:mod:`.filter_grammar`) joins keys with dots, so the checks work on the joined
 path; the record's own field names hold no dots.
@@ -57,6 +59,8 @@ KINESIS_RECORD_FIELDS = frozenset(
 KINESIS_CHANGE_FIELDS = DYNAMODB_RECORD_FIELDS | {"recordFormat", "tableName"}
 #: The parts of a change that hold item attributes in DynamoDB's typed JSON.
 IMAGE_FIELDS = frozenset({"Keys", "NewImage", "OldImage"})
+#: Type tags whose values are objects (M) or lists of typed objects (L).
+CONTAINER_TAGS = frozenset({"L", "M"})
 #: Type tags whose values a stream record carries as JSON strings of digits.
 NUMBER_TAGS = frozenset({"N", "NS"})
 
@@ -64,7 +68,8 @@ Source = Literal["dynamodb", "kinesis"]
 
 
 def check_fields(pattern: FilterPattern, source: Source = "dynamodb") -> None:
-    """Refuse fields the source's records do not have, and numeric-only rules on image numbers.
+    """Refuse fields the source's records do not have, rules on objects in an image, and
+    number-only rules on image numbers: Lambda accepts all three and drops every record.
 
     :param source: ``"dynamodb"`` for a mapping on a table's stream, ``"kinesis"`` for one on
         a Kinesis data stream the table streams its changes to. @default "dynamodb".
@@ -98,6 +103,8 @@ def _check_change(leaf: Field, parts: list[str], at: int, record_fields: frozens
             json.dumps(list(leaf.rules)),
         )
     _check_names(leaf, parts, at + 1, DYNAMODB_CHANGE_FIELDS, "the fields of a change")
+    if parts[at + 1] in IMAGE_FIELDS:
+        _check_image_leaf(leaf, parts[at + 2 :])
     image_attribute = parts[at + 1] in IMAGE_FIELDS and len(parts) >= at + 4
     if image_attribute and parts[-1] in NUMBER_TAGS and matches_numbers_only(leaf.rules):
         raise FilterPatternError(
@@ -107,6 +114,33 @@ def _check_change(leaf: Field, parts: list[str], at: int, record_fields: frozens
             'rules would drop every record (match the exact string instead, such as ["42"])',
             json.dumps(list(leaf.rules)),
         )
+
+
+def _check_image_leaf(leaf: Field, below_image: list[str]) -> None:
+    """Rules on an object in an image (the image, an attribute, an L or M value) never match.
+
+    The engine's rules see leaves only, and in DynamoDB's typed JSON these are objects:
+    ``{"status": {"S": "x"}}``. Only ``exists: false`` matches there, which is always true.
+    """
+    if leaf.matches_absent:
+        return
+    if not below_image:
+        allowed = "an object naming attributes (rules never match the image, an object)"
+    elif len(below_image) == 1:
+        allowed = (
+            "an object naming the attribute's type, such as {\"S\": [...]}: an attribute's "
+            'value is an object such as {"S": "x"}, which rules never match, so these rules '
+            "would drop every record"
+        )
+    elif len(below_image) == 2 and below_image[-1] in CONTAINER_TAGS:
+        allowed = (
+            f"an object reaching a typed value inside the {below_image[-1]}, such as "
+            f'{{"{below_image[-1]}": {{"S": [...]}}}}: its elements are objects, which rules '
+            "never match, so these rules would drop every record"
+        )
+    else:
+        return
+    raise FilterPatternError(leaf.where, allowed, json.dumps(list(leaf.rules)))
 
 
 def _check_names(
