@@ -35,6 +35,7 @@ import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NoReturn
 
 #: Lambda's limit on one pattern's JSON text (the ``Filter.Pattern`` API limit).
@@ -95,6 +96,8 @@ class Field:
     :ivar keys: the object keys from the pattern's root (``$or`` branches left out).
     :ivar rules: the rule list as written.
     :ivar where: the place in the pattern, for messages (``pattern.$or[1].eventName``).
+    :ivar tests: the compiled rules that match a present value.
+    :ivar matches_absent: whether the list holds ``{"exists": false}``.
     """
 
     keys: tuple[str, ...]
@@ -103,7 +106,7 @@ class Field:
     tests: tuple[Test, ...] = field(repr=False, compare=False)
     matches_absent: bool = field(repr=False, compare=False)
 
-    @property
+    @cached_property
     def path(self) -> str:
         """The field's dotted path, as the matching engine joins it."""
         return ".".join(self.keys)
