@@ -27,8 +27,8 @@ from typing import Protocol
 from ..streams.batching import BatchBuffer
 from ..streams.counts import DrainReport, MappingCounts, MappingReport
 from ..streams.delivery import Invoke, SendOnFailure, ShardDelivery, Stopped
+from ..streams.filter_grammar import RecordFilter
 from ..streams.settings import MappingConfig
-from .filters import RecordFilter
 from .reader import ShardRecords
 
 #: How often Lambda polls a DynamoDB stream shard: 4 times a second.

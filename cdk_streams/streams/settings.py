@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .filter_grammar import compile_pattern
 from .records import RecordShape, shape_of
 
 #: Each setting's name in Lambda's API and in ``AWS::Lambda::EventSourceMapping``.
@@ -87,6 +88,12 @@ class MappingConfig:
     filters: tuple[str, ...] = ()
     on_failure: str | None = None
     enabled: bool = True
+
+    def __post_init__(self) -> None:
+        # Lambda refuses a mapping whose pattern it cannot parse at create time, so a
+        # mapping read back here never runs with a filter of its own invention.
+        for pattern in self.filters:
+            compile_pattern(pattern)
 
     @property
     def function_name(self) -> str:
