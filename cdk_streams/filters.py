@@ -7,10 +7,10 @@ pattern, and drops the rest)::
     from cdk_streams.filters import Pattern, event_name, filter_criteria, new_image, old_image
 
     filters = filter_criteria(
-        Pattern(event_name("INSERT"), new_image("status").equals("PLACED")),
+        Pattern(event_name("INSERT"), new_image("status").is_one_of("PLACED", "PAID")),
         Pattern(
             event_name("MODIFY"),
-            new_image("total").between(100, 500),
+            new_image("status").is_none_of("CANCELLED"),
             old_image("shippedAt").not_exists(),
         ),
     )
@@ -22,8 +22,8 @@ numbers -> N) and is S by default for ``exists``/``not_exists``.
 
 Numbers in images are the trap. A stream record carries an N value as a JSON
 *string* (``{"N": "42.5"}``), and Lambda's ``numeric`` matching only matches
-JSON numbers, so a numeric range on an image attribute is accepted and then
-drops every record (LocalStack's tests, checked against AWS, show the same).
+JSON numbers, so a numeric range on an image attribute is accepted by Lambda and
+then drops every record (as recorded on AWS).
 So ``equals``/``is_one_of`` match a number by its canonical string (DynamoDB
 trims leading and trailing zeros: 1.50 is stored as "1.5"), and the range
 methods on an image attribute raise :class:`FilterError` with this explanation.
@@ -39,7 +39,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .validation import MAX_FILTER_PATTERN_CHARS, MAX_FILTERS, StreamsValidationError
+from .streams.filter_fields import Source, check_fields
+from .streams.filter_grammar import (
+    MAX_FILTERS,
+    MAX_PATTERN_CHARS,
+    FilterPatternError,
+    compile_pattern,
+)
+from .validation import StreamsValidationError
 
 Number = int | float | Decimal
 _TYPE_TAGS = ("S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS", "L", "M")
@@ -104,6 +111,36 @@ class Attribute:
         if not isinstance(prefix, str) or not prefix:
             raise FilterError(f"{self._name}: begins_with needs a non-empty string, got {prefix!r}")
         return self._on("S", {"prefix": prefix})
+
+    def ends_with(self, suffix: str) -> Condition:
+        """A string (S) that ends with ``suffix``."""
+        if not isinstance(suffix, str) or not suffix:
+            raise FilterError(f"{self._name}: ends_with needs a non-empty string, got {suffix!r}")
+        return self._on("S", {"suffix": suffix})
+
+    def equals_ignore_case(self, value: str) -> Condition:
+        """A string (S) equal to ``value`` when case is ignored."""
+        if not isinstance(value, str):
+            raise FilterError(f"{self._name}: equals_ignore_case needs a string, got {value!r}")
+        return self._on("S", {"equals-ignore-case": value})
+
+    def is_none_of(self, *values: str | Number) -> Condition:
+        """Present, and equal to none of ``values`` (strings, or numbers as N).
+
+        An item without the attribute does not match: Lambda's ``anything-but`` needs the
+        value to be there. Combine with :meth:`not_exists` in a second pattern to keep those.
+        """
+        if not values:
+            raise FilterError(f"{self._name}: is_none_of needs at least one value, got none")
+        tags = {_tag_of(v) for v in values}
+        if len(tags) != 1 or tags == {"BOOL"}:
+            raise FilterError(
+                f"{self._name}: is_none_of values must be all strings or all numbers, "
+                f"got {sorted(tags)}"
+            )
+        (tag,) = tags
+        listed = [_canonical_number(v) for v in values] if tag == "N" else list(values)
+        return self._on(tag, {"anything-but": listed})
 
     def between(self, low: Number, high: Number) -> Condition:
         """Not possible on an image attribute: raises :class:`FilterError` (see the module doc)."""
@@ -227,7 +264,7 @@ class Pattern:
         return json.dumps(pattern, separators=(",", ":"), sort_keys=True)
 
 
-def filter_criteria(*patterns: Pattern, source: str = "dynamodb") -> list[dict[str, str]]:
+def filter_criteria(*patterns: Pattern, source: Source = "dynamodb") -> list[dict[str, str]]:
     """Patterns ORed together, in the shape ``StreamProcessor(filters=...)`` takes
     (and ``aws_lambda.EventSourceMapping`` too). At most 5, each at most 4096 characters.
 
@@ -242,11 +279,15 @@ def filter_criteria(*patterns: Pattern, source: str = "dynamodb") -> list[dict[s
     out = []
     for index, pattern in enumerate(patterns):
         text = pattern.to_json() if source == "dynamodb" else pattern.to_json(under="data")
-        if len(text) > MAX_FILTER_PATTERN_CHARS:
+        if len(text) > MAX_PATTERN_CHARS:
             raise FilterError(
-                f"pattern {index} must be at most {MAX_FILTER_PATTERN_CHARS} characters, "
-                f"got {len(text)}"
+                f"pattern {index} must be at most {MAX_PATTERN_CHARS} characters, got {len(text)}"
             )
+        try:
+            # The builder writes only what the grammar accepts; this keeps it so.
+            check_fields(compile_pattern(text), source)
+        except FilterPatternError as error:
+            raise FilterError(f"pattern {index}: {error}") from None
         out.append({"pattern": text})
     return out
 

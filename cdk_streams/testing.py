@@ -13,13 +13,22 @@ them as Lambda receives them from Kinesis Data Streams for DynamoDB.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
 import time
 from decimal import Decimal
 from typing import Any
+
+from .streams.records import (
+    PRECISIONS,
+    change_data,
+    change_document,
+    image,
+    kinesis_record,
+    lambda_record,
+    partition_key,
+)
 
 #: What replaces an asset hash in a masked template.
 ASSET_HASH_MASK = "<asset-hash>"
@@ -47,7 +56,7 @@ def mask_asset_hashes(template: Any) -> Any:
 def snapshot_matcher(data: Any, path: Any) -> Any:
     """A syrupy ``matcher`` that masks asset hashes as the value is serialized::
 
-        assert template == snapshot(matcher=snapshot_matcher)
+    assert template == snapshot(matcher=snapshot_matcher)
     """
     return _HASH.sub(ASSET_HASH_MASK, data) if isinstance(data, str) else data
 
@@ -60,7 +69,6 @@ _TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 _FIRST_SEQUENCE_NUMBER = 4_421_584_500_000_000_017_450
 # Kinesis sequence numbers are 56 decimal digits; this one is from AWS's examples.
 _FIRST_KINESIS_SEQUENCE_NUMBER = 49590338271490256608559692538361571095921575989136588898
-_PRECISIONS = {"MILLISECOND": 1_000, "MICROSECOND": 1_000_000}
 
 
 class StreamEventFactory:
@@ -118,8 +126,7 @@ class StreamEventFactory:
         self.region = region
         self.account = account
         self.stream_arn = (
-            f"arn:aws:dynamodb:{region}:{account}:table/{table_name}"
-            "/stream/2026-01-01T00:00:00.000"
+            f"arn:aws:dynamodb:{region}:{account}:table/{table_name}/stream/2026-01-01T00:00:00.000"
         )
         self._count = 0
         self._kinesis_count = 0
@@ -167,61 +174,29 @@ class StreamEventFactory:
         :param stream_name: the Kinesis data stream, for ``eventSourceARN``.
         :param precision: ``MILLISECOND`` or ``MICROSECOND``.
         """
-        if precision not in _PRECISIONS:
-            raise ValueError(
-                f"precision must be one of {', '.join(_PRECISIONS)}, got {precision!r}"
-            )
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         stream = record.get("dynamodb") if isinstance(record, dict) else None
         if not isinstance(stream, dict) or "SequenceNumber" not in stream:
             raise ValueError(
                 "to_kinesis wraps a DynamoDB stream record made by insert, modify or "
                 f"remove; got {record!r:.120}"
             )
-        dynamodb: dict[str, Any] = {
-            # The factory's times are whole seconds, so this is exact.
-            "ApproximateCreationDateTime": round(
-                stream["ApproximateCreationDateTime"] * _PRECISIONS[precision]
-            ),
-            "Keys": stream["Keys"],
-        }
-        for image in ("NewImage", "OldImage"):
-            if image in stream:
-                dynamodb[image] = stream[image]
-        dynamodb["SizeBytes"] = stream["SizeBytes"]
-        dynamodb["ApproximateCreationDateTimePrecision"] = precision
-        change = {
-            "awsRegion": record["awsRegion"],
-            "eventID": record["eventID"],
-            "eventName": record["eventName"],
-            "userIdentity": record.get("userIdentity"),
-            "recordFormat": "application/json",
-            "tableName": self.table_name,
-            "dynamodb": dynamodb,
-            "eventSource": "aws:dynamodb",
-        }
+        document = change_document(
+            record, table_name=self.table_name, region=record["awsRegion"], precision=precision
+        )
         sequence_number = str(_FIRST_KINESIS_SEQUENCE_NUMBER + self._kinesis_count * 1_000)
         self._kinesis_count += 1
-        # Kinesis Data Streams for DynamoDB partitions by a hash of the item's key.
-        keys_json = json.dumps(stream["Keys"], sort_keys=True).encode()
-        partition_key = hashlib.md5(keys_json, usedforsecurity=False).hexdigest().upper()
-        data = json.dumps(change, separators=(",", ":")).encode()
-        return {
-            "kinesis": {
-                "kinesisSchemaVersion": "1.0",
-                "partitionKey": partition_key,
-                "sequenceNumber": sequence_number,
-                "data": base64.b64encode(data).decode("ascii"),
-                # Kinesis receives the change a moment after DynamoDB made it.
-                "approximateArrivalTimestamp": stream["ApproximateCreationDateTime"] + 0.25,
-            },
-            "eventSource": "aws:kinesis",
-            "eventVersion": "1.0",
-            "eventID": f"shardId-000000000000:{sequence_number}",
-            "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": f"arn:aws:iam::{self.account}:role/stream-consumer",
-            "awsRegion": record["awsRegion"],
-            "eventSourceARN": f"arn:aws:kinesis:{self.region}:{self.account}:stream/{stream_name}",
-        }
+        return kinesis_record(
+            data=change_data(document),
+            partition_key=partition_key(stream["Keys"]),
+            sequence_number=sequence_number,
+            # Kinesis receives the change a moment after DynamoDB made it.
+            arrival=stream["ApproximateCreationDateTime"] + 0.25,
+            stream_arn=f"arn:aws:kinesis:{self.region}:{self.account}:stream/{stream_name}",
+            shard_id="shardId-000000000000",
+            invoke_identity_arn=f"arn:aws:iam::{self.account}:role/stream-consumer",
+        )
 
     def kinesis_event(
         self, *records: dict[str, Any], stream_name: str = "orders-changes"
@@ -265,15 +240,13 @@ class StreamEventFactory:
         # length is close enough for tests and keeps the field realistic.
         dynamodb["SizeBytes"] = len(json.dumps(dynamodb, separators=(",", ":")))
         dynamodb["StreamViewType"] = self.view_type
-        return {
+        raw = {
             "eventID": hashlib.md5(sequence_number.encode(), usedforsecurity=False).hexdigest(),
             "eventName": event_name,
             "eventVersion": "1.1",
-            "eventSource": "aws:dynamodb",
-            "awsRegion": self.region,
             "dynamodb": dynamodb,
-            "eventSourceARN": self.stream_arn,
         }
+        return lambda_record(raw, stream_arn=self.stream_arn)
 
 
 def _to_dynamodb_json(item: dict[str, Any]) -> dict[str, Any]:
@@ -282,10 +255,10 @@ def _to_dynamodb_json(item: dict[str, Any]) -> dict[str, Any]:
     from boto3.dynamodb.types import TypeSerializer
 
     serializer = TypeSerializer()
-    return {
-        name: _base64_binaries(serializer.serialize(_floats_to_decimal(value)))
-        for name, value in item.items()
-    }
+    # TypeSerializer leaves B/BS as bytes; image() writes them as Lambda delivers them.
+    return image(
+        {name: serializer.serialize(_floats_to_decimal(value)) for name, value in item.items()}
+    )
 
 
 def _floats_to_decimal(value: Any) -> Any:
@@ -297,18 +270,4 @@ def _floats_to_decimal(value: Any) -> Any:
         return [_floats_to_decimal(v) for v in value]
     if isinstance(value, set | frozenset):
         return {_floats_to_decimal(v) for v in value}
-    return value
-
-
-def _base64_binaries(value: dict[str, Any]) -> dict[str, Any]:
-    # TypeSerializer leaves B/BS as bytes; Lambda delivers them base64-encoded.
-    [(tag, inner)] = value.items()
-    if tag == "B":
-        return {"B": base64.b64encode(inner).decode("ascii")}
-    if tag == "BS":
-        return {"BS": [base64.b64encode(b).decode("ascii") for b in inner]}
-    if tag == "M":
-        return {"M": {k: _base64_binaries(v) for k, v in inner.items()}}
-    if tag == "L":
-        return {"L": [_base64_binaries(v) for v in inner]}
     return value

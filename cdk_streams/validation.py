@@ -8,13 +8,15 @@ still CDK tokens at construction time are not checked: the service checks them.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Duration, Token
 from constructs import Construct
+
+from .streams.filter_fields import Source, check_fields
+from .streams.filter_grammar import MAX_FILTERS, FilterPatternError, compile_pattern
 
 #: The limits below are the Lambda event-source-mapping limits for DynamoDB and
 #: Kinesis stream sources (AWS Lambda developer guide, "Event source mappings").
@@ -26,44 +28,6 @@ PARALLELIZATION_FACTOR = (1, 10)
 TUMBLING_WINDOW_SECONDS = (0, 900)
 MEMORY_SIZE_MB = (128, 10_240)
 TIMEOUT_SECONDS = (1, 900)
-MAX_FILTERS = 5
-MAX_FILTER_PATTERN_CHARS = 4096
-#: The fields of a DynamoDB stream record that Lambda can filter on.
-DYNAMODB_RECORD_KEYS = frozenset(
-    {
-        "awsRegion",
-        "dynamodb",
-        "eventID",
-        "eventName",
-        "eventSource",
-        "eventSourceARN",
-        "eventVersion",
-        "userIdentity",
-    }
-)
-#: The fields of a Kinesis record Lambda filters on; a DynamoDB change streamed
-#: to Kinesis is JSON under ``data``, with the fields above.
-KINESIS_RECORD_KEYS = frozenset(
-    {
-        "approximateArrivalTimestamp",
-        "data",
-        "kinesisSchemaVersion",
-        "partitionKey",
-        "sequenceNumber",
-    }
-)
-KINESIS_CHANGE_RECORD_KEYS = DYNAMODB_RECORD_KEYS | {"recordFormat", "tableName"}
-DYNAMODB_CHANGE_KEYS = frozenset(
-    {
-        "ApproximateCreationDateTime",
-        "Keys",
-        "NewImage",
-        "OldImage",
-        "SequenceNumber",
-        "SizeBytes",
-        "StreamViewType",
-    }
-)
 
 
 class StreamsValidationError(ValueError):
@@ -128,18 +92,25 @@ def check_max_record_age(scope: Construct, value: Any) -> None:
     check_duration_range(scope, "max_record_age", value, MAX_RECORD_AGE_SECONDS)
 
 
-def check_filters(scope: Construct, filters: Any, source: str = "dynamodb") -> None:
-    """At most 5 filters, each ``{"pattern": "<JSON object>"}`` of at most 4096 characters.
+def check_filters(scope: Construct, filters: Any, source: Source = "dynamodb") -> None:
+    """At most :data:`MAX_FILTERS` filters, each ``{"pattern": "<JSON object>"}`` that Lambda
+    accepts (:mod:`cdk_streams.streams.filter_grammar`) and that can match a record of
+    ``source`` (:mod:`cdk_streams.streams.filter_fields`).
 
-    Accepts what ``aws_lambda.FilterCriteria.filter(...)`` returns, or the same
-    dicts written by hand.
+    Accepts what ``aws_lambda.FilterCriteria.filter(...)`` returns, or the same dicts written
+    by hand. A pattern that is still a CDK token is left to the service.
     """
     if filters is None:
         return
     if isinstance(filters, (str, bytes, Mapping)) or not isinstance(filters, Sequence):
         raise _fail(scope, "filters", "a list of filter dicts", f"{type(filters).__name__}")
     if len(filters) > MAX_FILTERS:
-        raise _fail(scope, "filters", f"at most {MAX_FILTERS} patterns", f"{len(filters)}")
+        raise _fail(
+            scope,
+            "filters",
+            f"at most {MAX_FILTERS} patterns (Lambda's default quota)",
+            f"{len(filters)}",
+        )
     for index, entry in enumerate(filters):
         prop = f"filters[{index}]"
         if not isinstance(entry, Mapping) or set(entry) != {"pattern"}:
@@ -154,84 +125,10 @@ def check_filters(scope: Construct, filters: Any, source: str = "dynamodb") -> N
             continue
         if not isinstance(pattern, str):
             raise _fail(scope, f"{prop}.pattern", "a JSON string", repr(pattern))
-        if len(pattern) > MAX_FILTER_PATTERN_CHARS:
-            raise _fail(
-                scope,
-                f"{prop}.pattern",
-                f"at most {MAX_FILTER_PATTERN_CHARS} characters",
-                f"{len(pattern)} characters",
-            )
         try:
-            parsed = json.loads(pattern)
-        except ValueError as error:
-            raise _fail(scope, f"{prop}.pattern", "valid JSON", f"{pattern!r} ({error})") from None
-        if not isinstance(parsed, dict) or not parsed:
-            raise _fail(scope, f"{prop}.pattern", "a non-empty JSON object", repr(pattern))
-        if source == "kinesis":
-            _check_keys(scope, f"{prop}.pattern", parsed, KINESIS_RECORD_KEYS)
-            data = parsed.get("data")
-            if isinstance(data, dict):
-                _check_change_keys(scope, f"{prop}.pattern.data", data, KINESIS_CHANGE_RECORD_KEYS)
-        else:
-            _check_change_keys(scope, f"{prop}.pattern", parsed, DYNAMODB_RECORD_KEYS)
-        _check_leaves(scope, f"{prop}.pattern", parsed)
-
-
-def _check_change_keys(
-    scope: Construct, prop: str, pattern: dict, record_keys: frozenset[str]
-) -> None:
-    """Only fields a DynamoDB change record has.
-
-    A misspelt field (``event_name`` for ``eventName``, as in aws-cdk's own
-    Python docs example) is accepted by Lambda and silently drops every record.
-    """
-    _check_keys(scope, prop, pattern, record_keys)
-    change = pattern.get("dynamodb")
-    if isinstance(change, dict):
-        _check_keys(scope, f"{prop}.dynamodb", change, DYNAMODB_CHANGE_KEYS)
-        for image in ("Keys", "NewImage", "OldImage"):
-            if isinstance(change.get(image), dict):
-                _check_no_numeric_on_n(scope, f"{prop}.dynamodb.{image}", change[image])
-
-
-def _check_no_numeric_on_n(scope: Construct, prop: str, node: dict) -> None:
-    """A numeric rule on an image's N value never matches: the value is a JSON string."""
-    for name, value in node.items():
-        path = f"{prop}.{name}"
-        if name == "N" and isinstance(value, list):
-            if any(isinstance(rule, dict) and "numeric" in rule for rule in value):
-                raise _fail(
-                    scope,
-                    path,
-                    "exact string values: stream records carry N values as strings and "
-                    "Lambda's numeric matching only matches JSON numbers, so this filter "
-                    "would drop every record",
-                    json.dumps(value),
-                )
-        elif isinstance(value, dict):
-            _check_no_numeric_on_n(scope, path, value)
-
-
-def _check_keys(scope: Construct, prop: str, node: dict, allowed: frozenset[str]) -> None:
-    unknown = sorted(set(node) - allowed)
-    if unknown:
-        raise _fail(
-            scope,
-            prop,
-            f"limited to the fields Lambda filters on ({', '.join(sorted(allowed))})",
-            ", ".join(unknown),
-        )
-
-
-def _check_leaves(scope: Construct, prop: str, node: Any) -> None:
-    for name, value in node.items():
-        path = f"{prop}.{name}"
-        if isinstance(value, dict):
-            if not value:
-                raise _fail(scope, path, "a non-empty object or a list of rules", "{}")
-            _check_leaves(scope, path, value)
-        elif not isinstance(value, list) or not value:
-            raise _fail(scope, path, "a non-empty list of match rules", json.dumps(value))
+            check_fields(compile_pattern(pattern), source)
+        except FilterPatternError as error:
+            raise _fail(scope, f"{prop}.{error.where}", error.allowed, error.got) from None
 
 
 def _is_token(value: Any) -> bool:

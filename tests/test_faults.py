@@ -193,7 +193,8 @@ def test_drain_waits_for_a_get_records_call_slower_than_settle() -> None:
     the 15 records handled, although all 15 were in the stream before it was called.
     """
     from cdk_streams.local.invoker import InvocationResult
-    from cdk_streams.local.runner import EventSourceRunner, MappingConfig, MappingRunner
+    from cdk_streams.local.runner import EventSourceRunner, MappingRunner
+    from cdk_streams.streams.settings import MappingConfig
 
     chunks = [
         [

@@ -21,7 +21,7 @@ from cdk_streams.filters import (
     old_image,
     size_bytes,
 )
-from cdk_streams.local.filters import RecordFilter
+from cdk_streams.streams.filter_grammar import RecordFilter
 from cdk_streams.testing import StreamEventFactory
 from tests.stacks import new_stack, only, orders_table
 
@@ -187,27 +187,29 @@ def test_builder_errors(build, message):
         ),
         (
             {"pattern": '{"dynamodb":{"newImage":{"a":{"S":["x"]}}}}'},
-            "filters[0].pattern.dynamodb must be limited to the fields Lambda filters on "
+            "filters[0].pattern.dynamodb must be limited to the fields of a change "
             "(ApproximateCreationDateTime, Keys, NewImage, OldImage, SequenceNumber, SizeBytes, "
             "StreamViewType), got newImage",
         ),
         (
             {"pattern": '{"eventName":"INSERT"}'},
-            'filters[0].pattern.eventName must be a non-empty list of match rules, got "INSERT"',
+            "filters[0].pattern.eventName must be an object or a list of rules "
+            '(for an exact match write ["INSERT"]), got "INSERT"',
         ),
         (
             {"pattern": '{"dynamodb":{"NewImage":{}}}'},
-            "filters[0].pattern.dynamodb.NewImage must be a non-empty object or a list of rules, got {}",
+            "filters[0].pattern.dynamodb.NewImage must be a non-empty object, got {}",
         ),
         (
             {"pattern": '{"eventName":[]}'},
-            "filters[0].pattern.eventName must be a non-empty list of match rules, got []",
+            "filters[0].pattern.eventName must be a non-empty list of rules, got []",
         ),
         (
             {"pattern": '{"dynamodb":{"NewImage":{"total":{"N":[{"numeric":[">",100]}]}}}}'},
-            "filters[0].pattern.dynamodb.NewImage.total.N must be exact string values: stream "
-            "records carry N values as strings and Lambda's numeric matching only matches JSON "
-            'numbers, so this filter would drop every record, got [{"numeric": [">", 100]}]',
+            "filters[0].pattern.dynamodb.NewImage.total.N must be a list with a rule that can "
+            "match a string: stream records carry N values as strings, and numeric rules and "
+            "number values only match JSON numbers, so these rules would drop every record "
+            '(match the exact string instead, such as ["42"]), got [{"numeric": [">", 100]}]',
         ),
     ],
 )
@@ -303,3 +305,64 @@ def test_a_numeric_rule_on_an_image_number_never_matches_in_the_local_runner():
     # silently drop every record, as it does on AWS.
     hand_written = [{"pattern": '{"dynamodb":{"NewImage":{"items":{"N":[{"numeric":[">",0]}]}}}}'}]
     assert delivered(hand_written, ORDERS) == []
+
+
+@pytest.mark.parametrize(
+    ("condition", "leaf"),
+    [
+        (new_image("f").ends_with(".png"), {"S": [{"suffix": ".png"}]}),
+        (new_image("f").equals_ignore_case("Done"), {"S": [{"equals-ignore-case": "Done"}]}),
+        (new_image("f").is_none_of("A", "B"), {"S": [{"anything-but": ["A", "B"]}]}),
+        (new_image("f").is_none_of(1.50, 2), {"N": [{"anything-but": ["1.5", "2"]}]}),
+    ],
+)
+def test_string_and_negative_conditions(condition, leaf):
+    assert compiled(condition) == {"dynamodb": {"NewImage": {"f": leaf}}}
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: new_image("f").ends_with(""), "f: ends_with needs a non-empty string, got ''"),
+        (
+            lambda: new_image("f").equals_ignore_case(1),
+            "f: equals_ignore_case needs a string, got 1",
+        ),
+        (lambda: new_image("f").is_none_of(), "f: is_none_of needs at least one value, got none"),
+        (
+            lambda: new_image("f").is_none_of("a", 1),
+            "f: is_none_of values must be all strings or all numbers, got ['N', 'S']",
+        ),
+        (
+            lambda: new_image("f").is_none_of(True),
+            "f: is_none_of values must be all strings or all numbers, got ['BOOL']",
+        ),
+    ],
+)
+def test_string_and_negative_condition_errors(build, message):
+    with pytest.raises(FilterError) as error:
+        build()
+    assert str(error.value) == message
+
+
+def test_negative_and_suffix_conditions_in_the_local_runner():
+    filters = filter_criteria(
+        Pattern(new_image("status").is_none_of("PLACED", "DRAFT")),
+        Pattern(key("orderId").ends_with("-1"), event_name("REMOVE")),
+    )
+    # Only the MODIFY to SHIPPED has a status other than PLACED or DRAFT; the REMOVE has
+    # no new image, so is_none_of cannot match it, but the second pattern does.
+    assert delivered(filters, ORDERS) == ["MODIFY:eu-1", "REMOVE:us-1"]
+
+
+def test_the_module_doc_example_builds():
+    import cdk_streams.filters as module
+
+    example = module.__doc__.split("::\n")[1].split("\nDynamoDB values")[0]
+    code = "\n".join(line[4:] for line in example.splitlines() if "StreamProcessor" not in line)
+    namespace: dict = {}
+    exec(code, namespace)
+    assert [json.loads(f["pattern"])["eventName"] for f in namespace["filters"]] == [
+        ["INSERT"],
+        ["MODIFY"],
+    ]

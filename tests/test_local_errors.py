@@ -8,7 +8,9 @@ import pytest
 
 from cdk_streams.local import Deployment, LocalCloud, LocalCloudError, Resource
 from cdk_streams.local.destinations import OnFailureSender
-from cdk_streams.local.runner import DrainReport, RunnerError
+from cdk_streams.local.runner import RunnerError
+from cdk_streams.streams.counts import DrainReport
+from cdk_streams.streams.on_failure import FailedBatch
 
 
 def test_missing_cdk_cli_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,10 +64,24 @@ def test_find_names_what_was_deployed() -> None:
     )
 
 
+FAILED = FailedBatch(
+    mapping_uuid="m",
+    function_arn="arn:aws:lambda:us-east-1:1:function:f",
+    stream_arn="arn:aws:dynamodb:us-east-1:1:table/T/stream/x",
+    shard_id="s",
+    records=[{"dynamodb": {"SequenceNumber": "1"}}],
+    condition="RetryAttemptsExhausted",
+    invoke_count=1,
+    request_id="r",
+    function_error="Unhandled",
+    failed_at=0.0,
+)
+
+
 def test_unsupported_on_failure_destination_is_refused() -> None:
     sender = OnFailureSender(lambda service: None)
     with pytest.raises(RunnerError, match="must be an SQS queue, SNS topic or S3 bucket ARN"):
-        sender("arn:aws:kinesis:us-east-1:1:stream/s", {}, {})
+        sender("arn:aws:kinesis:us-east-1:1:stream/s", FAILED)
 
 
 def test_report_for_an_unknown_function_names_the_known_ones() -> None:

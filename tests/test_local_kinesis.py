@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from cdk_streams.local import Deployment, LocalCloud
-from cdk_streams.local.kinesis import change_document
+from cdk_streams.streams.records import change_document
 
 pytestmark = pytest.mark.slow
 

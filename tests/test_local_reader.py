@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from cdk_streams.local.events import lambda_record
 from cdk_streams.local.reader import StreamReader, StreamReaderError
+from cdk_streams.streams.records import lambda_record
 
 ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/T/stream/2026-01-01T00:00:00.000"
 

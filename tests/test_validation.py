@@ -6,12 +6,13 @@ import json
 import re
 
 import pytest
-from aws_cdk import Duration
+from aws_cdk import CfnParameter, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Template
 
 from cdk_streams import StreamPipeline, StreamProcessor, StreamsValidationError
-from tests.stacks import new_stack, orders_table
+from tests.stacks import new_stack, only, orders_table
 
 PATH = "Test/Processor"
 
@@ -71,22 +72,26 @@ def test_out_of_range_props_name_path_prop_range_and_value(props, message):
 @pytest.mark.parametrize(
     ("props", "expected"),
     [
-        ({"batch_size": 1}, None),
-        ({"batch_size": 10000}, None),
-        ({"max_batching_window": Duration.seconds(0)}, None),
-        ({"max_batching_window": Duration.minutes(5)}, None),
-        ({"retry_attempts": -1}, None),
-        ({"retry_attempts": 0}, None),
-        ({"retry_attempts": 10000}, None),
-        ({"max_record_age": Duration.seconds(60)}, None),
-        ({"max_record_age": Duration.days(7)}, None),
-        ({"max_record_age": None}, None),
-        ({"parallelization_factor": 10}, None),
-        ({"tumbling_window": Duration.seconds(900)}, None),
+        ({"batch_size": 1}, {"BatchSize": 1}),
+        ({"batch_size": 10000}, {"BatchSize": 10000}),
+        ({"max_batching_window": Duration.seconds(0)}, {"MaximumBatchingWindowInSeconds": 0}),
+        ({"max_batching_window": Duration.minutes(5)}, {"MaximumBatchingWindowInSeconds": 300}),
+        ({"retry_attempts": -1}, {"MaximumRetryAttempts": -1}),
+        ({"retry_attempts": 0}, {"MaximumRetryAttempts": 0}),
+        ({"retry_attempts": 10000}, {"MaximumRetryAttempts": 10000}),
+        ({"max_record_age": Duration.seconds(60)}, {"MaximumRecordAgeInSeconds": 60}),
+        ({"max_record_age": Duration.days(7)}, {"MaximumRecordAgeInSeconds": 604800}),
+        ({"max_record_age": None}, {"MaximumRecordAgeInSeconds": None}),
+        ({"parallelization_factor": 10}, {"ParallelizationFactor": 10}),
+        ({"tumbling_window": Duration.seconds(900)}, {"TumblingWindowInSeconds": 900}),
     ],
 )
 def test_range_edges_are_accepted(props, expected):
-    assert build(**props).event_source_mapping is not None
+    """Each edge synthesizes as given; None in ``expected`` means the property is left out."""
+    processor = build(**props)
+    mapping = only(Template.from_stack(Stack.of(processor)), "AWS::Lambda::EventSourceMapping")
+    rendered = {name: mapping["Properties"].get(name) for name in expected}
+    assert rendered == expected
 
 
 def _filter(pattern: str) -> dict:
@@ -99,10 +104,10 @@ def _filter(pattern: str) -> dict:
         (
             [lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.is_equal("INSERT")})]
             * 6,
-            "filters must be at most 5 patterns, got 6",
+            "filters must be at most 5 patterns (Lambda's default quota), got 6",
         ),
         ([_filter("{not json")], "filters[0].pattern must be valid JSON, got '{not json'"),
-        ([_filter("[]")], "filters[0].pattern must be a non-empty JSON object, got '[]'"),
+        ([_filter("[]")], "filters[0].pattern must be a JSON object, got []"),
         ([{"Pattern": "{}"}], 'filters[0] must be a dict with one key, "pattern"'),
         ("eventName", "filters must be a list of filter dicts, got str"),
     ],
@@ -124,12 +129,70 @@ def test_filter_pattern_over_4096_characters():
 
 
 def test_five_filters_are_accepted_and_rendered():
+    names = ("INSERT", "MODIFY", "REMOVE", "INSERT", "MODIFY")
     filters = [
-        lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.is_equal(name)})
-        for name in ("INSERT", "MODIFY", "REMOVE", "INSERT", "MODIFY")
+        lambda_.FilterCriteria.filter(
+            {"eventName": lambda_.FilterRule.is_equal(name), "eventID": [f"id-{index}"]}
+        )
+        for index, name in enumerate(names)
     ]
     processor = build(filters=filters)
-    assert processor.event_source_mapping is not None
+    mapping = only(Template.from_stack(Stack.of(processor)), "AWS::Lambda::EventSourceMapping")
+    rendered = mapping["Properties"]["FilterCriteria"]["Filters"]
+    assert [json.loads(f["Pattern"]) for f in rendered] == [
+        {"eventName": [name], "eventID": [f"id-{index}"]} for index, name in enumerate(names)
+    ]
+
+
+# -- props that are CDK tokens pass validation and reach the template as tokens ----------
+
+
+@pytest.fixture(scope="module")
+def token_mapping() -> dict:
+    stack = new_stack()
+    table = orders_table(stack).table
+
+    def number(name: str) -> float:
+        return CfnParameter(stack, name, type="Number").value_as_number
+
+    event_name = CfnParameter(stack, "EventName", type="String").value_as_string
+    StreamProcessor(
+        stack,
+        "Processor",
+        table=table,
+        batch_size=number("BatchSize"),
+        max_batching_window=Duration.seconds(number("Window")),
+        retry_attempts=number("Retries"),
+        parallelization_factor=number("Parallel"),
+        tumbling_window=Duration.seconds(number("Tumbling")),
+        filters=[
+            {"pattern": CfnParameter(stack, "Pattern", type="String").value_as_string},
+            {"pattern": json.dumps({"eventName": [event_name]})},
+        ],
+    )
+    return only(Template.from_stack(stack), "AWS::Lambda::EventSourceMapping")["Properties"]
+
+
+@pytest.mark.parametrize(
+    ("prop", "parameter"),
+    [
+        ("BatchSize", "BatchSize"),
+        ("MaximumBatchingWindowInSeconds", "Window"),
+        ("MaximumRetryAttempts", "Retries"),
+        ("ParallelizationFactor", "Parallel"),
+        ("TumblingWindowInSeconds", "Tumbling"),
+    ],
+)
+def test_number_props_from_parameters_synthesize_as_references(token_mapping, prop, parameter):
+    assert token_mapping[prop] == {"Ref": parameter}
+
+
+def test_filter_patterns_from_parameters_synthesize_as_references(token_mapping):
+    whole, embedded = token_mapping["FilterCriteria"]["Filters"]
+    assert whole == {"Pattern": {"Ref": "Pattern"}}
+    assert embedded == {
+        "Pattern": {"Fn::Join": ["", ['{"eventName": ["', {"Ref": "EventName"}, '"]}']]}
+    }
 
 
 def test_table_without_stream_is_refused_with_the_fix():

@@ -30,8 +30,8 @@ from typing import Any, NoReturn
 
 from botocore.exceptions import ClientError
 
-from ..local.events import lambda_record
 from ..local.reader import MAX_LIMIT, STARTING_POSITIONS, StreamReader
+from ..streams.records import lambda_record
 from .leases import Lease, LeaseTable, check_lease_table, ensure_lease_table, plan_leases
 from .runtime import ConsumerContext, LambdaHandler, change_record_class
 

@@ -8,30 +8,20 @@ and Lambda's DynamoDB-stream event-source mappings emulated on top.
         print(cloud.drain())
 
 Needs the ``local`` extra (moto[server]). Parts usable on their own:
-:class:`StreamReader` (any stream, real or local), :mod:`.filters` (Lambda's
+:class:`StreamReader` (any stream, real or local), :class:`RecordFilter` (Lambda's
 filter-pattern matching), :class:`FunctionRuntime` (run a handler in a worker
-process as Lambda would), :class:`ShardDelivery` (Lambda's retry rules).
+process as Lambda would). Lambda's stream rules themselves (settings, batching,
+delivery, on-failure records, record shapes) are in :mod:`cdk_streams.streams`.
 """
 
+from ..streams.filter_grammar import FilterPatternError, RecordFilter, compile_pattern
 from .cloud import Deployment, LocalCloud, LocalCloudError, Resource
-from .filters import FilterPatternError, RecordFilter, compile_pattern
 from .invoker import FunctionConfig, FunctionRuntime, InvocationResult, InvokerError
 from .reader import ShardRecords, StreamReader, StreamReaderError
-from .runner import (
-    DrainReport,
-    DrainTimeout,
-    EventSourceRunner,
-    MappingConfig,
-    MappingCounts,
-    MappingReport,
-    MappingRunner,
-    RunnerError,
-    ShardDelivery,
-)
+from .runner import DrainTimeout, EventSourceRunner, MappingRunner, RunnerError
 
 __all__ = [
     "Deployment",
-    "DrainReport",
     "DrainTimeout",
     "EventSourceRunner",
     "FilterPatternError",
@@ -41,14 +31,10 @@ __all__ = [
     "InvokerError",
     "LocalCloud",
     "LocalCloudError",
-    "MappingConfig",
-    "MappingCounts",
-    "MappingReport",
     "MappingRunner",
     "RecordFilter",
     "Resource",
     "RunnerError",
-    "ShardDelivery",
     "ShardRecords",
     "StreamReader",
     "StreamReaderError",

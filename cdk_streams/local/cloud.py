@@ -39,18 +39,14 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from ..streams.counts import DrainReport
+from ..streams.settings import MappingConfig
 from . import moto_patch
 from .destinations import OnFailureSender
 from .invoker import FunctionConfig, FunctionRuntime, InvocationResult, LogSink
 from .kinesis import KinesisReader, KinesisStreamingDestination
 from .reader import StreamReader
-from .runner import (
-    DEFAULT_POLL_INTERVAL,
-    DrainReport,
-    EventSourceRunner,
-    MappingConfig,
-    MappingRunner,
-)
+from .runner import DEFAULT_POLL_INTERVAL, EventSourceRunner, MappingRunner
 
 #: The account moto answers STS GetCallerIdentity with.
 ACCOUNT = "123456789012"

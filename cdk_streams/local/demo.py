@@ -18,8 +18,8 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
+from ..streams.counts import MappingCounts
 from .cloud import LocalCloud, LocalCloudError
-from .runner import MappingCounts
 
 _serialize = TypeSerializer().serialize
 

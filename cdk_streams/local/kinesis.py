@@ -5,54 +5,25 @@ moto deploys the Kinesis stream and the table, but ignores the table's
 ``KinesisStreamSpecification`` (it implements no streaming destination), so
 nothing would ever reach the Kinesis stream. :class:`KinesisStreamingDestination`
 does what DynamoDB does: it reads the table's own stream and puts each change
-into the Kinesis stream, in the Kinesis Data Streams for DynamoDB JSON format
-(``ApproximateCreationDateTime`` in milliseconds, ``tableName``,
-``recordFormat``), with the item's keys as the partition key so that one key's
-changes stay in order on one shard. :class:`KinesisReader` then reads the
+into the Kinesis stream as :func:`cdk_streams.streams.records.change_document`
+builds it, partitioned by the item's keys
+(:func:`~cdk_streams.streams.records.partition_key`) so that one key's changes
+stay in order on one shard. :class:`KinesisReader` then reads the
 Kinesis stream through the public Kinesis API, as a mapping's poller does.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from .events import _image
+from ..streams.records import change_data, change_document, partition_key
 from .reader import ShardRecords, StreamReader, check_reader_settings
 
 #: GetRecords on Kinesis returns at most this many records.
 MAX_LIMIT = 10_000
-
-
-def change_document(record: dict[str, Any], *, table_name: str, region: str) -> dict[str, Any]:
-    """One DynamoDB stream record (as boto3 returns it) as DynamoDB writes it to Kinesis."""
-    stream = record["dynamodb"]
-    created = stream.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        created = created.timestamp()
-    change: dict[str, Any] = {
-        "ApproximateCreationDateTime": int(float(created or 0) * 1000),
-        "Keys": _image(stream.get("Keys", {})),
-        "SizeBytes": stream.get("SizeBytes", 0),
-    }
-    for name in ("NewImage", "OldImage"):
-        if name in stream:
-            change[name] = _image(stream[name])
-    return {
-        "awsRegion": region,
-        "eventID": record["eventID"],
-        "eventName": record["eventName"],
-        "userIdentity": record.get("userIdentity"),
-        "recordFormat": "application/json",
-        "tableName": table_name,
-        "dynamodb": change,
-        "eventSource": "aws:dynamodb",
-    }
 
 
 class KinesisStreamingDestination:
@@ -99,11 +70,10 @@ class KinesisStreamingDestination:
                     document = change_document(
                         record, table_name=self._table_name, region=self._region
                     )
-                    keys = json.dumps(document["dynamodb"]["Keys"], sort_keys=True)
                     self._kinesis.put_record(
                         StreamName=self.kinesis_stream_name,
-                        Data=json.dumps(document).encode(),
-                        PartitionKey=hashlib.md5(keys.encode()).hexdigest(),
+                        Data=change_data(document),
+                        PartitionKey=partition_key(record["dynamodb"].get("Keys", {})),
                     )
                     put += 1
             self.forwarded += put

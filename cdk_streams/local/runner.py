@@ -1,58 +1,38 @@
-"""Event-source-mapping emulation: poll a stream, batch, invoke, retry, bisect, give up.
+"""The polling runner of the local cloud's event-source mappings: poll a stream,
+cut batches, hand them to Lambda's delivery rules.
 
-:class:`ShardDelivery` holds the rules Lambda applies to one shard's batches
-(pure logic, no AWS, tested against a fake invoker); :class:`MappingRunner`
-feeds it from a :class:`~cdk_streams.local.reader.StreamReader` with the
-batching rules of one mapping; :class:`EventSourceRunner` runs every mapping
-of an account in threads and drains them.
-
-What a mapping's settings do here, as in Lambda:
-
-* ``StartingPosition``: fixed when the runner starts the mapping (LATEST means
-  changes after that moment).
-* ``BatchSize`` / ``MaximumBatchingWindowInSeconds``: a shard's batch is
-  invoked when it is full, when the window (counted from the first buffered
-  record) has passed, or when it reaches the 6 MB payload limit.
-* ``FilterCriteria``: records no filter matches are dropped before batching.
-* ``FunctionResponseTypes: [ReportBatchItemFailures]``: the lowest reported
-  sequence number is the checkpoint; records before it count as processed and
-  the rest are retried. A null, empty or unknown identifier fails the batch.
-* ``BisectBatchOnFunctionError``: a failing batch of more than one record is
-  split in two halves, first half first; splitting uses no retry attempts.
-* ``MaximumRetryAttempts`` / ``MaximumRecordAgeInSeconds``: when either runs
-  out, the batch is skipped and, with ``DestinationConfig.OnFailure``, Lambda's
-  on-failure record (shard and sequence range, not the records) goes to the
-  SQS queue, SNS topic or S3 bucket.
+The rules themselves live in the stream package: :mod:`cdk_streams.streams.settings`
+(what a mapping's settings mean), :mod:`~cdk_streams.streams.batching` (when a
+batch is cut: batch size, batching window, 6 MB payload) and
+:mod:`~cdk_streams.streams.delivery` (retry, bisect, partial batch, record age,
+on-failure). This module adds what needs real time and threads:
+:class:`MappingRunner` feeds one mapping from a stream reader, and
+:class:`EventSourceRunner` runs every mapping of an account in threads and
+drains them.
 
 Per shard, batches go one at a time and in order; a child shard waits until its
-parent's records are all handled.
+parent's records are all handled. ``starting_position`` is fixed when the runner
+starts the mapping (LATEST means changes after that moment), and records no
+filter matches are dropped before batching.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import uuid
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
-from .filters import RecordFilter
-from .invoker import InvocationResult
-from .reader import StreamReader
-from .shapes import RecordShape, shape_of
+from ..streams.batching import BatchBuffer
+from ..streams.counts import DrainReport, MappingCounts, MappingReport
+from ..streams.delivery import Invoke, SendOnFailure, ShardDelivery, Stopped
+from ..streams.filter_grammar import RecordFilter
+from ..streams.settings import MappingConfig
+from .reader import ShardRecords
 
-#: Lambda's limit on a synchronous invocation payload (6 MB).
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 #: How often Lambda polls a DynamoDB stream shard: 4 times a second.
 DEFAULT_POLL_INTERVAL = 0.25
-
-Invoke = Callable[[dict[str, Any]], InvocationResult]
-#: Sends an on-failure record: (destination ARN, the record, the invocation event).
-SendOnFailure = Callable[[str, dict[str, Any], dict[str, Any]], None]
 
 
 class RunnerError(RuntimeError):
@@ -63,371 +43,29 @@ class DrainTimeout(RunnerError):
     """The streams did not become idle within the time given to drain()."""
 
 
-class Stopped(Exception):
-    """The runner is stopping: a delivery gives up between attempts (nothing is checkpointed)."""
+class MappingReader(Protocol):
+    """What the runner needs of a stream reader (DynamoDB or Kinesis)."""
 
+    def start(self) -> None:
+        """Fix the starting position now."""
 
-@dataclass(frozen=True)
-class MappingConfig:
-    """One event-source mapping's settings, as Lambda's API returns them.
+    def readable(self) -> list[str]:
+        """Shards that may be read now (parents read to their end first)."""
+        ...
 
-    Defaults are Lambda's own for a DynamoDB stream mapping.
-    """
+    def parent_of(self, shard_id: str) -> str | None:
+        """The shard's parent, when the reader knows it."""
+        ...
 
-    uuid: str
-    function_arn: str
-    event_source_arn: str
-    starting_position: str = "TRIM_HORIZON"
-    batch_size: int = 100
-    batching_window: float = 0.0
-    record_filter: RecordFilter = field(default_factory=RecordFilter)
-    report_batch_item_failures: bool = False
-    bisect_on_error: bool = False
-    maximum_retry_attempts: int = -1
-    maximum_record_age: int = -1
-    on_failure_arn: str | None = None
-    enabled: bool = True
-
-    @property
-    def function_name(self) -> str:
-        return self.function_arn.split(":")[6]
-
-    @property
-    def shape(self) -> RecordShape:
-        """The kind of records the event source holds: DynamoDB stream or Kinesis."""
-        return shape_of(self.event_source_arn)
-
-    @property
-    def table_name(self) -> str:
-        return self.event_source_arn.split(":")[5].split("/")[1]
-
-    @classmethod
-    def from_api(cls, mapping: Mapping[str, Any]) -> MappingConfig:
-        """From one entry of ``list_event_source_mappings()["EventSourceMappings"]``."""
-        return cls(
-            uuid=mapping["UUID"],
-            function_arn=mapping["FunctionArn"],
-            event_source_arn=mapping["EventSourceArn"],
-            starting_position=mapping.get("StartingPosition") or "TRIM_HORIZON",
-            batch_size=int(mapping.get("BatchSize") or 100),
-            batching_window=float(mapping.get("MaximumBatchingWindowInSeconds") or 0),
-            record_filter=RecordFilter.from_filter_criteria(mapping.get("FilterCriteria")),
-            report_batch_item_failures="ReportBatchItemFailures"
-            in (mapping.get("FunctionResponseTypes") or []),
-            bisect_on_error=bool(mapping.get("BisectBatchOnFunctionError")),
-            maximum_retry_attempts=int(mapping.get("MaximumRetryAttempts", -1)),
-            maximum_record_age=int(mapping.get("MaximumRecordAgeInSeconds", -1)),
-            on_failure_arn=(mapping.get("DestinationConfig") or {})
-            .get("OnFailure", {})
-            .get("Destination"),
-            enabled=mapping.get("State", "Enabled") in ("Enabled", "Enabling", "Creating"),
-        )
+    def read(self) -> Sequence[ShardRecords]:
+        """One GetRecords round over the readable shards."""
+        ...
 
 
 @dataclass
-class MappingCounts:
-    """What a mapping did with the records of its stream."""
-
-    #: Records read from the stream.
-    read: int = 0
-    #: Dropped by FilterCriteria, never delivered.
-    filtered: int = 0
-    #: Distinct records handed to the function at least once.
-    delivered: int = 0
-    #: Records the function processed (checkpointed after a successful invocation).
-    succeeded: int = 0
-    #: Records given up on: retries exhausted or too old.
-    failed: int = 0
-    #: Of the failed records, those described in an on-failure record.
-    sent_to_on_failure: int = 0
-    #: On-failure records sent (one per skipped batch).
-    on_failure_messages: int = 0
-    invocations: int = 0
-    function_errors: int = 0
-    retries: int = 0
-    bisections: int = 0
-    #: Succeeded records by eventName (INSERT, MODIFY, REMOVE).
-    by_event: Counter[str] = field(default_factory=Counter)
-
-    def __sub__(self, other: MappingCounts) -> MappingCounts:
-        out = MappingCounts()
-        for f in fields(self):
-            if f.name == "by_event":
-                out.by_event = self.by_event - other.by_event
-            else:
-                setattr(out, f.name, getattr(self, f.name) - getattr(other, f.name))
-        return out
-
-    def __add__(self, other: MappingCounts) -> MappingCounts:
-        out = MappingCounts()
-        for f in fields(self):
-            if f.name == "by_event":
-                out.by_event = self.by_event + other.by_event
-            else:
-                setattr(out, f.name, getattr(self, f.name) + getattr(other, f.name))
-        return out
-
-    def copy(self) -> MappingCounts:
-        return self - MappingCounts()
-
-    def __str__(self) -> str:
-        events = ", ".join(f"{name} {count}" for name, count in sorted(self.by_event.items()))
-        return (
-            f"read {self.read}, filtered {self.filtered}, delivered {self.delivered}, "
-            f"succeeded {self.succeeded}" + (f" ({events})" if events else "") + ", "
-            f"failed {self.failed}, to on-failure {self.sent_to_on_failure} "
-            f"in {self.on_failure_messages} message(s); "
-            f"{self.invocations} invocation(s), {self.function_errors} function error(s), "
-            f"{self.retries} retr{'y' if self.retries == 1 else 'ies'}, "
-            f"{self.bisections} bisection(s)"
-        )
-
-
-@dataclass
-class MappingReport:
-    """One mapping's counts over a drain."""
-
-    uuid: str
-    function_name: str
-    table_name: str
-    counts: MappingCounts
-
-    def __str__(self) -> str:
-        return f"{self.table_name} -> {self.function_name}: {self.counts}"
-
-
-@dataclass
-class DrainReport:
-    """What every mapping did during one :meth:`EventSourceRunner.drain`."""
-
-    mappings: list[MappingReport]
-    seconds: float
-
-    @property
-    def totals(self) -> MappingCounts:
-        total = MappingCounts()
-        for mapping in self.mappings:
-            total = total + mapping.counts
-        return total
-
-    def for_function(self, name_part: str) -> MappingCounts:
-        """The summed counts of the mappings whose function name contains ``name_part``."""
-        total = MappingCounts()
-        matched = False
-        for mapping in self.mappings:
-            if name_part in mapping.function_name:
-                total, matched = total + mapping.counts, True
-        if not matched:
-            known = ", ".join(m.function_name for m in self.mappings) or "none"
-            raise KeyError(f"no mapping's function name contains {name_part!r}; known: {known}")
-        return total
-
-    def __str__(self) -> str:
-        lines = [f"drained {len(self.mappings)} mapping(s) in {self.seconds:.1f} s"]
-        lines += [f"  {mapping}" for mapping in self.mappings]
-        return "\n".join(lines)
-
-
-def _iso(epoch: float, *, millis: bool = False) -> str:
-    moment = datetime.fromtimestamp(epoch, UTC)
-    if millis:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class ShardDelivery:
-    """Lambda's delivery rules for the batches of one shard of one mapping.
-
-    :param config: the mapping's settings.
-    :param shard_id: the shard the batches come from.
-    :param invoke: runs the function on an event; returns its outcome.
-    :param send_on_failure: delivers an on-failure record to the mapping's
-        destination. @default - none (skipped batches leave no trace, as in
-        Lambda without a destination).
-    :param counts: where to count what happens. @default - a new MappingCounts.
-    :param wall_clock: epoch seconds, replaceable in tests. @default time.time.
-    :param stopping: when it returns True, a delivery raises :class:`Stopped`
-        before its next attempt, so endless retries cannot hold up shutdown.
-        @default - never.
-    """
-
-    def __init__(
-        self,
-        config: MappingConfig,
-        shard_id: str,
-        invoke: Invoke,
-        *,
-        send_on_failure: SendOnFailure | None = None,
-        counts: MappingCounts | None = None,
-        wall_clock: Callable[[], float] = time.time,
-        stopping: Callable[[], bool] = lambda: False,
-    ) -> None:
-        self.config = config
-        self.shard_id = shard_id
-        self._invoke = invoke
-        self._send = send_on_failure
-        self.counts = counts if counts is not None else MappingCounts()
-        self._now = wall_clock
-        self._stopping = stopping
-        self._highest_delivered = -1
-        self._shape = config.shape
-        #: Every batch handed to the function, in order (sequence numbers), for tests.
-        self.invocation_log: list[list[str]] = []
-
-    # -- the rules ---------------------------------------------------------
-
-    def deliver(self, batch: Sequence[dict[str, Any]]) -> None:
-        """Deliver one batch to completion: processed, or skipped to the destination."""
-        if batch:
-            self._deliver(list(batch), retries_used=0, invoke_count=0)
-
-    def _deliver(self, batch: list[dict[str, Any]], retries_used: int, invoke_count: int) -> None:
-        last: InvocationResult | None = None
-        while batch:
-            batch = self._drop_expired(batch, invoke_count, last)
-            if not batch:
-                return
-            last = self._call(batch)
-            invoke_count += 1
-            failed_from = self._failed_from(batch, last)
-            if failed_from is None:
-                self._succeed(batch)
-                return
-            if failed_from > 0:
-                # Checkpoint before the lowest reported failure; retry the rest.
-                self._succeed(batch[:failed_from])
-                batch = batch[failed_from:]
-            if self.config.bisect_on_error and len(batch) > 1:
-                self.counts.bisections += 1
-                middle = len(batch) // 2
-                self._deliver(batch[:middle], retries_used, invoke_count)
-                self._deliver(batch[middle:], retries_used, invoke_count)
-                return
-            limit = self.config.maximum_retry_attempts
-            if limit != -1 and retries_used >= limit:
-                self._give_up(batch, "RetryAttemptsExhausted", invoke_count, last)
-                return
-            retries_used += 1
-            self.counts.retries += 1
-
-    def _call(self, batch: list[dict[str, Any]]) -> InvocationResult:
-        if self._stopping():
-            raise Stopped
-        for record in batch:
-            number = int(self._shape.sequence(record))
-            if number > self._highest_delivered:
-                self._highest_delivered = number
-                self.counts.delivered += 1
-        self.invocation_log.append([self._shape.sequence(r) for r in batch])
-        self.counts.invocations += 1
-        result = self._invoke({"Records": batch})
-        if not result.ok:
-            self.counts.function_errors += 1
-        return result
-
-    def _failed_from(self, batch: list[dict[str, Any]], result: InvocationResult) -> int | None:
-        """None when the batch succeeded, else the index of the first record to retry."""
-        if not result.ok:
-            return 0
-        if not self.config.report_batch_item_failures:
-            return None
-        payload = result.payload
-        if not isinstance(payload, Mapping):
-            # A null or non-object response counts as "no failures reported".
-            return None
-        failures = payload.get("batchItemFailures")
-        if not failures:
-            return None
-        if not isinstance(failures, list):
-            return 0
-        index = {self._shape.sequence(record): i for i, record in enumerate(batch)}
-        positions = []
-        for failure in failures:
-            identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
-            if not isinstance(identifier, str) or identifier not in index:
-                # Null, empty or unknown identifier: Lambda fails the whole batch.
-                return 0
-            positions.append(index[identifier])
-        return min(positions)
-
-    def _succeed(self, records: list[dict[str, Any]]) -> None:
-        self.counts.succeeded += len(records)
-        self.counts.by_event.update(self._shape.event_name(record) for record in records)
-
-    def _drop_expired(
-        self, batch: list[dict[str, Any]], invoke_count: int, last: InvocationResult | None
-    ) -> list[dict[str, Any]]:
-        limit = self.config.maximum_record_age
-        if limit == -1:
-            return batch
-        now = self._now()
-        expired = 0
-        for record in batch:
-            created = self._shape.created(record)
-            if created is None or now - created <= limit:
-                break
-            expired += 1
-        if expired:
-            self._give_up(batch[:expired], "RecordAgeExceeded", invoke_count, last)
-        return batch[expired:]
-
-    def _give_up(
-        self,
-        batch: list[dict[str, Any]],
-        condition: str,
-        invoke_count: int,
-        last: InvocationResult | None,
-    ) -> None:
-        self.counts.failed += len(batch)
-        destination = self.config.on_failure_arn
-        if destination is None or self._send is None:
-            return
-        record = self.on_failure_record(batch, condition, invoke_count, last)
-        self._send(destination, record, {"Records": batch})
-        self.counts.sent_to_on_failure += len(batch)
-        self.counts.on_failure_messages += 1
-
-    def on_failure_record(
-        self,
-        batch: list[dict[str, Any]],
-        condition: str,
-        invoke_count: int,
-        last: InvocationResult | None,
-    ) -> dict[str, Any]:
-        """Lambda's on-failure record for a skipped batch: where it is, not what it holds."""
-        response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
-        if last is not None and last.function_error:
-            response["functionError"] = last.function_error
-        shape = self._shape
-        first, final = batch[0], batch[-1]
-        return {
-            "requestContext": {
-                "requestId": last.request_id if last is not None else str(uuid.uuid4()),
-                "functionArn": self.config.function_arn,
-                "condition": condition,
-                "approximateInvokeCount": invoke_count,
-            },
-            "responseContext": response,
-            "version": "1.0",
-            "timestamp": _iso(self._now(), millis=True),
-            shape.batch_info_key: {
-                "shardId": self.shard_id,
-                "startSequenceNumber": shape.sequence(first),
-                "endSequenceNumber": shape.sequence(final),
-                "approximateArrivalOfFirstRecord": _iso(shape.created(first) or 0.0),
-                "approximateArrivalOfLastRecord": _iso(shape.created(final) or 0.0),
-                "batchSize": len(batch),
-                "streamArn": self.config.event_source_arn,
-            },
-        }
-
-
-@dataclass
-class _ShardBuffer:
-    records: list[dict[str, Any]] = field(default_factory=list)
-    #: Monotonic time the oldest buffered record was seen: the batching window's start.
-    since: float = 0.0
-    delivery: ShardDelivery | None = None
+class _Shard:
+    buffer: BatchBuffer
+    delivery: ShardDelivery
 
 
 class MappingRunner:
@@ -437,14 +75,18 @@ class MappingRunner:
     :param reader: a reader on ``config.event_source_arn`` (not started yet).
     :param invoke: runs the mapping's function.
     :param send_on_failure: delivers on-failure records. @default - none.
-    :param clock: monotonic seconds. @default time.monotonic.
-    :param wall_clock: epoch seconds. @default time.time.
+    :param clock: monotonic seconds: the batching window runs on it.
+        @default time.monotonic.
+    :param wall_clock: epoch seconds: record ages and on-failure timestamps.
+        @default time.time.
+    :param stopping: when it returns True, deliveries stop between attempts.
+        @default - never.
     """
 
     def __init__(
         self,
         config: MappingConfig,
-        reader: StreamReader,
+        reader: MappingReader,
         invoke: Invoke,
         *,
         send_on_failure: SendOnFailure | None = None,
@@ -459,8 +101,9 @@ class MappingRunner:
         self._send = send_on_failure
         self._clock = clock
         self._wall = wall_clock
+        self._filter = RecordFilter(config.filters)
         self.counts = MappingCounts()
-        self._buffers: dict[str, _ShardBuffer] = {}
+        self._shards: dict[str, _Shard] = {}
         #: Completed polls (one GetRecords round over the readable shards).
         self.polls = 0
         self.busy = False
@@ -472,29 +115,35 @@ class MappingRunner:
         self.reader.start()
         self.started = True
 
-    def _buffer(self, shard_id: str) -> _ShardBuffer:
-        buffer = self._buffers.get(shard_id)
-        if buffer is None:
-            buffer = self._buffers[shard_id] = _ShardBuffer()
-            buffer.delivery = ShardDelivery(
-                self.config,
-                shard_id,
-                self._invoke,
-                send_on_failure=self._send,
-                counts=self.counts,
-                wall_clock=self._wall,
-                stopping=lambda: self.stopping(),
+    def _shard(self, shard_id: str) -> _Shard:
+        shard = self._shards.get(shard_id)
+        if shard is None:
+            shard = self._shards[shard_id] = _Shard(
+                BatchBuffer(self.config.batch_size, self.config.max_batching_window),
+                ShardDelivery(
+                    self.config,
+                    shard_id,
+                    self._invoke,
+                    clock=self._wall,
+                    send_on_failure=self._send,
+                    counts=self.counts,
+                    stopping=lambda: self.stopping(),
+                ),
             )
-        return buffer
+        return shard
+
+    def _buffered(self, shard_id: str | None) -> int:
+        shard = self._shards.get(shard_id) if shard_id is not None else None
+        return 0 if shard is None else len(shard.buffer)
 
     @property
     def idle(self) -> bool:
         """Nothing buffered and no step (a read or an invocation) under way."""
-        return not self.busy and not any(b.records for b in self._buffers.values())
+        return not self.busy and not any(s.buffer.records for s in self._shards.values())
 
     def deliveries(self) -> dict[str, ShardDelivery]:
         """The per-shard delivery state (with its invocation log), by shard id."""
-        return {k: b.delivery for k, b in self._buffers.items() if b.delivery is not None}
+        return {shard_id: shard.delivery for shard_id, shard in self._shards.items()}
 
     def _poll(self) -> int:
         """Read the shards whose buffers need records; return how many were read."""
@@ -502,49 +151,28 @@ class MappingRunner:
         shape = self.config.shape
         readable = self.reader.readable()
         if readable and all(
-            len(self._buffers.get(shard_id, _ShardBuffer()).records) >= self.config.batch_size
-            for shard_id in readable
+            self._buffered(shard_id) >= self.config.batch_size for shard_id in readable
         ):
             return 0  # every shard has a full batch waiting: no read-ahead beyond that
-        for shard in self.reader.read():
-            if not shard.records:
+        for result in self.reader.read():
+            if not result.records:
                 continue
-            buffer = self._buffer(shard.shard_id)
-            for raw in shard.records:
+            buffer = self._shard(result.shard_id).buffer
+            now = self._clock()
+            for raw in result.records:
                 read += 1
                 self.counts.read += 1
-                record = shape.to_lambda(raw, self.config.event_source_arn, shard.shard_id)
-                if not self.config.record_filter.matches(shape.filter_view(record)):
+                record = shape.to_lambda(raw, self.config.event_source_arn, result.shard_id)
+                if not self._filter.matches(shape.filter_view(record)):
                     self.counts.filtered += 1
                     continue
-                if not buffer.records:
-                    buffer.since = self._clock()
-                buffer.records.append(record)
+                buffer.add(record, now=now)
         return read
 
-    def _due(self, shard_id: str, buffer: _ShardBuffer) -> bool:
-        if not buffer.records:
-            return False
-        parent = self.reader.parent_of(shard_id)
-        if parent is not None and self._buffers.get(parent, _ShardBuffer()).records:
+    def _due(self, shard_id: str, shard: _Shard) -> bool:
+        if self._buffered(self.reader.parent_of(shard_id)):
             return False  # the parent's records go first, for per-key order
-        if len(buffer.records) >= self.config.batch_size:
-            return True
-        return self._clock() - buffer.since >= self.config.batching_window
-
-    def _take(self, buffer: _ShardBuffer) -> list[dict[str, Any]]:
-        batch: list[dict[str, Any]] = []
-        size = len('{"Records": []}')
-        for record in buffer.records[: self.config.batch_size]:
-            record_size = len(json.dumps(record)) + 2
-            if batch and size + record_size > MAX_PAYLOAD_BYTES:
-                break
-            batch.append(record)
-            size += record_size
-        del buffer.records[: len(batch)]
-        if buffer.records:
-            buffer.since = self._clock()
-        return batch
+        return shard.buffer.due(now=self._clock())
 
     def step(self) -> bool:
         """One poll and every batch that is due; True when anything happened."""
@@ -557,10 +185,9 @@ class MappingRunner:
         try:
             worked = self._poll() > 0
             self.polls += 1
-            for shard_id, buffer in list(self._buffers.items()):
-                while self._due(shard_id, buffer):
-                    assert buffer.delivery is not None
-                    buffer.delivery.deliver(self._take(buffer))
+            for shard_id, shard in list(self._shards.items()):
+                while self._due(shard_id, shard):
+                    shard.delivery.deliver(shard.buffer.take(now=self._clock()))
                     worked = True
             if worked:
                 # Before busy goes False, so drain() never sees idle with a stale time.
@@ -571,12 +198,13 @@ class MappingRunner:
 
     def next_due_in(self) -> float | None:
         """Seconds until a buffered partial batch's window ends, or None when none waits."""
+        now = self._clock()
         waits = [
-            self.config.batching_window - (self._clock() - b.since)
-            for b in self._buffers.values()
-            if b.records
+            wait
+            for shard in self._shards.values()
+            if (wait := shard.buffer.due_in(now=now)) is not None
         ]
-        return max(0.0, min(waits)) if waits else None
+        return min(waits) if waits else None
 
 
 class EventSourceRunner:

@@ -1,0 +1,159 @@
+"""The local cloud's polling runner (cdk_streams.local.runner) over a fake reader
+and a fake function: batch cutting on a fake clock, drains, timeouts and errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cdk_streams.local.reader import ShardRecords
+from cdk_streams.local.runner import (
+    DrainTimeout,
+    EventSourceRunner,
+    MappingRunner,
+    RunnerError,
+)
+from cdk_streams.streams.delivery import InvokeOutcome
+from cdk_streams.streams.settings import MappingConfig
+
+STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/2026-01-01T00:00:00.000"
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:f"
+
+
+class Fake:
+    """A function that succeeds and records the sequence numbers of each batch."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def __call__(self, event: dict[str, Any]) -> InvokeOutcome:
+        self.calls.append([r["dynamodb"]["SequenceNumber"] for r in event["Records"]])
+        return InvokeOutcome("req", True)
+
+
+class FakeReader:
+    """One shard holding ``records``; raises ``error`` on read when given."""
+
+    def __init__(self, records: list[dict[str, Any]], error: Exception | None = None) -> None:
+        self.records, self.error = records, error
+
+    def start(self) -> None:
+        pass
+
+    def readable(self) -> list[str]:
+        return ["s"]
+
+    def parent_of(self, shard_id: str) -> None:
+        return None
+
+    def read(self) -> list[ShardRecords]:
+        if self.error:
+            raise self.error
+        out, self.records = self.records, []
+        return [ShardRecords("s", out)]
+
+
+def raw(n: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "eventID": str(i),
+            "eventName": "INSERT",
+            "dynamodb": {"SequenceNumber": str(i), "Keys": {}},
+        }
+        for i in range(n)
+    ]
+
+
+def test_drain_times_out_on_a_record_that_blocks_its_shard() -> None:
+    config = MappingConfig(uuid="m", function_arn=FUNCTION, event_source_arn=STREAM)
+    runner = EventSourceRunner(poll_interval=0.01, settle=0.05)
+    failing = lambda event: InvokeOutcome("r", False)  # noqa: E731
+    runner.add(MappingRunner(config, FakeReader(raw(1)), failing))
+    try:
+        with pytest.raises(DrainTimeout) as error:
+            runner.drain(timeout=0.3)
+    finally:
+        runner.stop()
+    assert "drain: not idle after 0 s; still busy: T -> f." in str(error.value)
+    assert "MaximumRetryAttempts -1 blocks its shard" in str(error.value)
+
+
+def test_a_failing_aws_call_stops_the_mapping_and_drain_says_why() -> None:
+    config = MappingConfig(uuid="m", function_arn=FUNCTION, event_source_arn=STREAM)
+    runner = EventSourceRunner(poll_interval=0.01, settle=0.05)
+    runner.add(MappingRunner(config, FakeReader([], OSError("connection refused")), Fake()))
+    try:
+        with pytest.raises(RunnerError, match=r"mapping m \(T -> f\) stopped: OSError: connection"):
+            runner.drain(timeout=5)
+    finally:
+        runner.stop()
+
+
+def test_batches_follow_batch_size_and_drain_reports_since_the_last_drain() -> None:
+    config = MappingConfig(uuid="m", function_arn=FUNCTION, event_source_arn=STREAM, batch_size=4)
+    fake = Fake()
+    runner = EventSourceRunner(poll_interval=0.01, settle=0.05)
+    runner.add(MappingRunner(config, FakeReader(raw(10)), fake))
+    try:
+        first = runner.drain(timeout=5)
+        second = runner.drain(timeout=5)
+    finally:
+        runner.stop()
+    assert [len(call) for call in fake.calls] == [4, 4, 2]
+    assert (first.totals.succeeded, second.totals.succeeded) == (10, 0)
+    assert "drained 1 mapping(s)" in str(first) and "T -> f: read 10" in str(first)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_full_batches_go_at_once_and_the_partial_one_waits_for_the_window() -> None:
+    # batch_size 10, a 1 s window, 25 records read in one poll at t=0.
+    config = MappingConfig(
+        uuid="m",
+        function_arn=FUNCTION,
+        event_source_arn=STREAM,
+        batch_size=10,
+        max_batching_window=1.0,
+    )
+    clock, fake = Clock(), Fake()
+    runner = MappingRunner(config, FakeReader(raw(25)), fake, clock=clock, wall_clock=lambda: 0.0)
+    assert runner.step() is True
+    assert [len(call) for call in fake.calls] == [10, 10]
+    assert runner.next_due_in() == 1.0  # the 5 left over opened a new window
+    clock.now = 0.99
+    assert runner.step() is False and len(fake.calls) == 2
+    assert runner.next_due_in() == pytest.approx(0.01)
+    clock.now = 1.0
+    assert runner.step() is True
+    assert [len(call) for call in fake.calls] == [10, 10, 5]
+    assert fake.calls[2] == [str(n) for n in range(20, 25)]
+    assert runner.idle and runner.next_due_in() is None
+
+
+def test_without_a_window_a_partial_batch_goes_at_the_first_poll() -> None:
+    config = MappingConfig(uuid="m", function_arn=FUNCTION, event_source_arn=STREAM, batch_size=10)
+    fake = Fake()
+    runner = MappingRunner(config, FakeReader(raw(3)), fake, clock=Clock(), wall_clock=lambda: 0.0)
+    runner.step()
+    assert fake.calls == [["0", "1", "2"]]
+
+
+def test_filters_drop_records_before_batching() -> None:
+    config = MappingConfig(
+        uuid="m",
+        function_arn=FUNCTION,
+        event_source_arn=STREAM,
+        filters=('{"dynamodb": {"SequenceNumber": ["1"]}}',),
+    )
+    fake = Fake()
+    runner = MappingRunner(config, FakeReader(raw(3)), fake, clock=Clock(), wall_clock=lambda: 0.0)
+    runner.step()
+    assert fake.calls == [["1"]]
+    assert (runner.counts.read, runner.counts.filtered, runner.counts.succeeded) == (3, 2, 1)
