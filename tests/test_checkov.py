@@ -348,6 +348,14 @@ def test_the_log_group_key_policy_lets_only_cloudwatch_logs_of_this_account_use_
     (key,) = [r for r in resources.values() if r["Type"] == "AWS::KMS::Key"]
     (log_group,) = [r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
     assert log_group["Properties"]["KmsKeyId"]["Fn::GetAtt"][1] == "Arn"
+    # The function itself only decrypts what it reads from the stream.
+    (policy,) = [r for r in resources.values() if r["Type"] == "AWS::IAM::Policy"]
+    kms_grants = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "kms:Decrypt" in s["Action"]
+    ]
+    assert [s["Action"] for s in kms_grants] == [["kms:Decrypt", "kms:DescribeKey"]]
     logs_statements = [
         s
         for s in key["Properties"]["KeyPolicy"]["Statement"]
