@@ -2,7 +2,8 @@
 
 Every template is synthesized once, written to one directory, and scanned by
 ONE offline checkov run (its start-up costs seconds). checkov's pins clash with
-ours, so it runs from the virtualenv ``make setup`` builds (``.venv-checkov``).
+ours, so it runs from the virtualenv ``make setup`` builds (``.venv-checkov``;
+set ``CHECKOV=/path/to/checkov`` to use another).
 
 A skip must carry its specific reason from :mod:`cdk_streams.acknowledgements`;
 turning a hardening option on must remove its skip and make the check pass.
