@@ -30,6 +30,7 @@ from app import OrdersStack
 from cdk_streams import (
     AlarmThresholds,
     StreamDashboard,
+    StreamHandlerCode,
     StreamPipeline,
     StreamProcessor,
     StreamTable,
@@ -53,8 +54,8 @@ KEPT_WARNINGS = {
 
 def _defaults(stack: cdk.Stack) -> None:
     table = StreamTable(stack, "Table", partition_key=KEY)
-    StreamProcessor(stack, "Processor", table=table.table)
-    StreamPipeline(stack, "Pipeline", partition_key=KEY)
+    StreamProcessor(stack, "Processor", table=table.table, code=StreamHandlerCode.sample())
+    StreamPipeline(stack, "Pipeline", partition_key=KEY, code=StreamHandlerCode.sample())
 
 
 def _variants(stack: cdk.Stack) -> None:
@@ -94,6 +95,7 @@ def _variants(stack: cdk.Stack) -> None:
         filters=[
             lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.is_equal("INSERT")})
         ],
+        code=StreamHandlerCode.sample(),
     )
     StreamProcessor(
         stack,
@@ -105,6 +107,7 @@ def _variants(stack: cdk.Stack) -> None:
         memory_size=10_240,
         timeout=cdk.Duration.seconds(900),
         starting_position=lambda_.StartingPosition.LATEST,
+        code=StreamHandlerCode.sample(),
     )
     function = lambda_.Function(
         stack,

@@ -21,7 +21,7 @@ from aws_cdk.aws_lambda_event_sources import DynamoEventSource, SqsDlq
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from app import OrdersStack
-from cdk_streams import StreamPipeline, StreamProcessor, nag
+from cdk_streams import StreamHandlerCode, StreamPipeline, StreamProcessor, nag
 from cdk_streams.processor import newest_python_runtime
 from tests.stacks import new_stack, orders_table
 
@@ -99,15 +99,15 @@ def _table_only(stack):
 
 
 def _processor(stack):
-    StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
 
 
 def _pipeline(stack):
-    StreamPipeline(stack, "Pipeline", partition_key=KEY)
+    StreamPipeline(stack, "Pipeline", partition_key=KEY, code=StreamHandlerCode.sample())
 
 
 def _processor_with_dashboard(stack):
-    StreamProcessor(stack, "Processor", table=orders_table(stack).table, dashboard_enabled=True)
+    StreamProcessor(stack, "Processor", table=orders_table(stack).table, dashboard_enabled=True, code=StreamHandlerCode.sample())
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_a_real_synth_with_both_packs_registered_passes():
     app = cdk.App()
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     OrdersStack(app, "Orders")
-    StreamPipeline(new_stack(app, "Pipeline"), "Pipeline", partition_key=KEY)
+    StreamPipeline(new_stack(app, "Pipeline"), "Pipeline", partition_key=KEY, code=StreamHandlerCode.sample())
     assembly = app.synth()
     assert {stack.stack_name for stack in assembly.stacks} == {"Orders", "Pipeline"}
 
@@ -163,7 +163,7 @@ TURNED_OFF = {
     ),
     "dead_letter_queue_enabled=False": (
         lambda stack: StreamProcessor(
-            stack, "Processor", table=orders_table(stack).table, dead_letter_queue_enabled=False
+            stack, "Processor", table=orders_table(stack).table, dead_letter_queue_enabled=False, code=StreamHandlerCode.sample()
         ),
         {
             "Serverless-LambdaDLQ": ["Test/Processor/Function/Resource"],
@@ -178,6 +178,7 @@ TURNED_OFF = {
             "Processor",
             table=orders_table(stack).table,
             tracing=lambda_.Tracing.DISABLED,
+            code=StreamHandlerCode.sample(),
         ),
         {"Serverless-LambdaTracing": ["Test/Processor/Function/Resource"]},
     ),
@@ -218,7 +219,7 @@ def _acknowledged(construct) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def processor() -> StreamProcessor:
     stack = new_stack()
-    return StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    return StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
 
 
 def test_acknowledgements_sit_on_the_exact_resources_with_their_reasons(processor):

@@ -29,7 +29,13 @@ from aws_cdk import aws_lambda as lambda_
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cdk_streams import AlarmThresholds, StreamProcessor, StreamsValidationError, StreamTable
+from cdk_streams import (
+    AlarmThresholds,
+    StreamHandlerCode,
+    StreamProcessor,
+    StreamsValidationError,
+    StreamTable,
+)
 from cdk_streams.alarms import QUEUE_RETENTION_SECONDS, STREAM_RETENTION_SECONDS
 
 SETTINGS = settings(
@@ -78,6 +84,8 @@ def _processor(stack: cdk.Stack, props: dict[str, Any]) -> StreamProcessor:
             ),
             **props,
         }
+    else:
+        props = {"code": StreamHandlerCode.sample(), **props}
     return StreamProcessor(stack, "Processor", table=table, **props)
 
 
