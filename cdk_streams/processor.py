@@ -564,13 +564,14 @@ class StreamProcessor(Construct):
         if table_stream.is_table_v2(table) and not table_stream.has_stream(table):
             # TableV2 always offers a stream-ARN token; the deploy would fail.
             raise v.StreamsValidationError(
-                f"{self.node.path}: table must have a stream, got a TableV2 without one. "
-                "Pass dynamo_stream=StreamViewType.NEW_AND_OLD_IMAGES to aws_dynamodb.TableV2"
+                f"{self.node.path}: table must be a table with a stream, got a TableV2 "
+                "without one. Pass dynamo_stream=StreamViewType.NEW_AND_OLD_IMAGES to "
+                "aws_dynamodb.TableV2"
             )
         stream_arn = getattr(table, "table_stream_arn", None)
         if not stream_arn:
             raise v.StreamsValidationError(
-                f"{self.node.path}: table must have a stream, got a table without one. "
+                f"{self.node.path}: table must be a table with a stream, got one without. "
                 "Create it with StreamTable, pass stream=StreamViewType.NEW_AND_OLD_IMAGES "
                 "to aws_dynamodb.Table (dynamo_stream= to aws_dynamodb.TableV2), or import it "
                 "with Table.from_table_attributes(table_arn=..., table_stream_arn=...)"

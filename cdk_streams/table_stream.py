@@ -8,6 +8,9 @@ carry no view type at all.
 
 from __future__ import annotations
 
+import jsii
+import jsii.errors
+from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 
 
@@ -24,12 +27,14 @@ def view_type(table: object) -> str | None:
         return None
     resource = table.node.default_child
     try:
-        spec = getattr(resource, "stream_specification", None)
-    except RuntimeError:
-        # jsii cannot deserialize TableV2's spec when dynamo_stream is unset
-        # (its view type is undefined): there is no stream.
+        # cfnProperties, not the typed stream_specification getter: TableV2
+        # derives its spec lazily from its replicas, and jsii cannot
+        # deserialize that getter's struct. The untyped map resolves.
+        properties = jsii.get(resource, "cfnProperties")
+        spec = Stack.of(table).resolve(properties.get("streamSpecification"))
+    except (RuntimeError, jsii.errors.JSIIError):
         return None
-    value = getattr(spec, "stream_view_type", None)
+    value = spec.get("streamViewType") if isinstance(spec, dict) else None
     return value if isinstance(value, str) and value in _VIEW_TYPES else None
 
 

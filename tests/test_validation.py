@@ -144,7 +144,7 @@ def test_table_without_stream_is_refused_with_the_fix():
     with pytest.raises(StreamsValidationError) as error:
         StreamProcessor(stack, "Processor", table=table, code=StreamHandlerCode.sample())
     message = str(error.value)
-    assert message.startswith(f"{PATH}: table must have a stream, got a table without one.")
+    assert message.startswith(f"{PATH}: table must be a table with a stream, got one without.")
     assert "StreamTable" in message
     assert "table_stream_arn" in message
 
@@ -153,7 +153,7 @@ def test_imported_table_without_stream_arn_is_refused():
     stack = new_stack()
     table = dynamodb.Table.from_table_name(stack, "Imported", "orders")
     with pytest.raises(
-        StreamsValidationError, match=re.escape(f"{PATH}: table must have a stream")
+        StreamsValidationError, match=re.escape(f"{PATH}: table must be a table with a stream")
     ):
         StreamProcessor(stack, "Processor", table=table, code=StreamHandlerCode.sample())
 
