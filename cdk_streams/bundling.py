@@ -46,9 +46,20 @@ DEFAULT_ARCHITECTURE = lambda_.Architecture.ARM_64
 #: The file in a handler directory whose packages go into the asset.
 REQUIREMENTS_FILE = "requirements.txt"
 
-_IGNORED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".venv", ".git"})
+# cdk.out: an app kept inside its handler directory must not bundle its own output.
+_IGNORED_DIRS = frozenset(
+    {"__pycache__", ".pytest_cache", ".mypy_cache", ".venv", ".git", "cdk.out"}
+)
 _IGNORED_SUFFIXES = (".pyc",)
-_EXCLUDE = ["**/__pycache__", "**/*.pyc", ".pytest_cache", ".mypy_cache", ".venv", ".git"]
+_EXCLUDE = [
+    "**/__pycache__",
+    "**/*.pyc",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".venv",
+    ".git",
+    "cdk.out",
+]
 
 
 def newest_python_runtime() -> lambda_.Runtime:
