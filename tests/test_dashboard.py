@@ -198,3 +198,34 @@ def test_bad_props_raise_the_house_message(kwargs, message):
     with pytest.raises(StreamsValidationError) as caught:
         StreamDashboard(stack, "Ops", **{"processor": processor, **kwargs})
     assert str(caught.value) == message
+
+
+def test_alarms_hand_their_thresholds_to_the_widgets_that_chart_them(built):
+    _, body = built
+    by_title = {w["properties"].get("title"): w["properties"] for w in body["widgets"]}
+    lost = by_title["Records dropped or sent on failure"]
+    assert [m[1] for m in lost["metrics"]] == [
+        "DroppedEventCount",
+        "OnFailureDestinationDeliveredEventCount",
+        "DestinationDeliveryFailures",
+    ]
+    assert [a["label"].split(" ")[0] for a in lost["annotations"]["horizontal"]] == [
+        "DroppedEventCount",
+        "DestinationDeliveryFailures",
+    ]
+    queue = by_title["On-failure queue (skipped batches)"]["annotations"]["horizontal"]
+    assert [(a["yAxis"], a["value"]) for a in queue] == [("left", 0), ("right", 6 * 3600)]
+    errors = by_title["Invocations, errors and throttles"]["annotations"]["horizontal"]
+    assert [a["label"].split(" ")[0] for a in errors] == ["Errors", "Throttles"]
+
+
+def test_mapping_counts_per_mapping(built):
+    _, body = built
+    counts = _metrics(body)["Mapping: records polled, filtered out, invoked"]
+    assert [m[1] for m in counts] == [
+        "PolledEventCount",
+        "FilteredOutEventCount",
+        "InvokedEventCount",
+        "FailedInvokeEventCount",
+    ]
+    assert all(m[2] == "EventSourceMappingUUID" for m in counts)
