@@ -643,8 +643,8 @@ class StreamProcessor(Construct):
         if handler_dir is None:
             if handler is not None:
                 raise v.StreamsValidationError(
-                    f"{self.node.path}: handler needs handler_dir, got handler={handler!r} "
-                    "without it"
+                    f"{self.node.path}: handler must be given with handler_dir, got "
+                    f"handler={handler!r} without it"
                 )
             raise v.StreamsValidationError(
                 f"{self.node.path}: handler_dir or function must be set, got neither. Pass "

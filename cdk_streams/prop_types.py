@@ -12,12 +12,15 @@ interface is recognised by an attribute every implementation has.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from constructs import Construct
 
 from .validation import StreamsValidationError
+
+_ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 def fail(
@@ -74,8 +77,13 @@ def check_string_map(scope: Construct, prop: str, value: Any) -> None:
     if not isinstance(value, Mapping):
         raise fail(scope, prop, "a dict of str to str", value)
     for key, item in value.items():
-        if not isinstance(key, str) or not key:
-            raise fail(scope, f"{prop} keys", "non-empty strings", key)
+        if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
+            raise fail(
+                scope,
+                f"{prop}[{key!r}]",
+                "named by a letter then letters, digits or '_' (Lambda's rule for keys)",
+                key,
+            )
         if not isinstance(item, str):
             raise fail(
                 scope,

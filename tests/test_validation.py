@@ -163,7 +163,7 @@ def test_imported_table_without_stream_arn_is_refused():
     [
         (
             {"handler": "app.handler"},
-            "handler needs handler_dir, got handler='app.handler' without it",
+            "handler must be given with handler_dir, got handler='app.handler' without it",
         ),
         (
             {"handler_dir": "/no/such/dir", "handler": "app.handler"},
