@@ -64,7 +64,7 @@ def test_neither_handler_dir_nor_function_shows_both_ways():
 def users_cdc(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("users_cdc")
     (directory / "users_cdc.py").write_text(
-        "from stream_runtime import Router\n\nrouter = Router()\nhandler = router.handler\n"
+        "from stream_runtime import StreamRouter\n\nrouter = StreamRouter()\nhandler = router.handler\n"
     )
     return directory
 

@@ -315,7 +315,7 @@ def test_requirements_error_carries_package_and_platform(offline, tmp_path):
 def test_from_directory_code_serves_a_function_you_build(tmp_path):
     source = tmp_path / "src"
     source.mkdir()
-    (source / "app.py").write_text("from stream_runtime import Router\nhandler = Router().handler\n")
+    (source / "app.py").write_text("from stream_runtime import StreamRouter\nhandler = StreamRouter().handler\n")
     app = cdk.App(outdir=str(tmp_path / "out"))
     stack = new_stack(app)
     code = StreamHandlerCode.from_directory(source, handler="app.handler")
