@@ -17,6 +17,7 @@ os.environ.setdefault("CDK_VALIDATION", "false")
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -127,6 +128,34 @@ def _variants(stack: cdk.Stack) -> None:
         max_batching_window=cdk.Duration.seconds(300),
     )
     StreamDashboard(stack, "Dashboard", processor=with_topic, dashboard_name="orders-cdc")
+    # Imported: a new Vpc would bring CDK's placeholder AZs (cfn-lint W3010).
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Vpc",
+        vpc_id="vpc-0123456789abcdef0",
+        availability_zones=["us-east-1a", "us-east-1b"],
+        isolated_subnet_ids=["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+    )
+    StreamProcessor(
+        stack,
+        "Settings",
+        table=keyed.table,
+        code=StreamHandlerCode.sample(),
+        runtime=lambda_.Runtime.PYTHON_3_12,
+        architecture=lambda_.Architecture.X86_64,
+        layers=[
+            lambda_.LayerVersion.from_layer_version_arn(
+                stack, "Layer", "arn:aws:lambda:us-east-1:123456789012:layer:tools:3"
+            )
+        ],
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        reserved_concurrent_executions=4,
+        function_name="orders-settings",
+        description="every function setting",
+        on_failure=sqs.Queue(stack, "PlainQueue", enforce_ssl=True),
+        event_count_metrics=False,
+    )
 
 
 def _lint(template: dict) -> list:
