@@ -13,6 +13,7 @@ os.environ.setdefault("CDK_VALIDATION", "false")
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
@@ -181,6 +182,56 @@ TURNED_OFF = {
             code=StreamHandlerCode.sample(),
         ),
         {"Serverless-LambdaTracing": ["Test/Processor/Function/Resource"]},
+    ),
+    # A pinned runtime that is not the newest is a choice cdk-nag flags.
+    "runtime=PYTHON_3_12": (
+        lambda stack: StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
+            runtime=lambda_.Runtime.PYTHON_3_12,
+        ),
+        {
+            "AwsSolutions-L1": ["Test/Processor/Function/Resource"],
+            "Serverless-LambdaLatestVersion": ["Test/Processor/Function/Resource"],
+        },
+    ),
+    # In a VPC the role needs the network-interface permissions of AWS's
+    # managed VPC policy, which AwsSolutions-IAM4 reports.
+    "vpc=<a VPC>": (
+        lambda stack: StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
+            vpc=ec2.Vpc.from_vpc_attributes(
+                stack,
+                "Vpc",
+                vpc_id="vpc-0123456789abcdef0",
+                availability_zones=["us-east-1a"],
+                isolated_subnet_ids=["subnet-0123456789abcdef0"],
+            ),
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        ),
+        {
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaVPCAccessExecutionRole]": ["Test/Processor/ServiceRole/Resource"],
+        },
+    ),
+    # The other function settings change nothing cdk-nag looks at.
+    "architecture, concurrency, name, description": (
+        lambda stack: StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
+            architecture=lambda_.Architecture.X86_64,
+            reserved_concurrent_executions=2,
+            function_name="orders-cdc",
+            description="Orders change data capture",
+        ),
+        {},
     ),
     # The user's function and role are theirs to judge: the processor does not
     # acknowledge anything on them, not even the ListStreams grant it adds.
