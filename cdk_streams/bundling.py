@@ -193,11 +193,14 @@ class StreamHandlerCode:
         requirements_hash = b""
         if self.requirements is not None:
             arch, version = architecture.name, python_version(runtime)
+            # What the asset holds depends on the requirements and the
+            # platform, not on where pip found the wheels (pip options, PIP_*
+            # environment): those stay out of the asset hash.
             requirements_hash = requirements_key(
                 self.requirements.read_bytes(),
                 architecture=arch,
                 python_version=version,
-                pip_options=self.pip_options,
+                environ={},
             ).encode()
             try:
                 packages = install_requirements(
@@ -207,6 +210,11 @@ class StreamHandlerCode:
                     pip_options=self.pip_options,
                 )
             except RequirementsError as error:
+                if error.package is None:
+                    raise StreamsValidationError(
+                        f"{where}: handler_dir's {REQUIREMENTS_FILE} must install with pip "
+                        f"for {error.platform}, got {error}"
+                    ) from None
                 raise StreamsValidationError(
                     f"{where}: handler_dir's {REQUIREMENTS_FILE} must name packages with a "
                     f"wheel for {error.platform} (pip --only-binary=:all:), got {error}. Pin "

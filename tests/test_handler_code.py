@@ -332,3 +332,30 @@ def test_from_directory_code_serves_a_function_you_build(tmp_path):
     assert (asset / "stream_runtime" / "router.py").is_file()
     assert function["Handler"] == "app.handler"
     assert function["Architectures"] == ["arm64"]
+
+
+def test_pip_failing_for_another_reason_is_reported_as_such(offline, tmp_path):
+    handler_dir = tmp_path / "handler"
+    handler_dir.mkdir()
+    (handler_dir / "requirements.txt").write_text("this is not a requirement !!\n")
+    (handler_dir / "app.py").write_text("def handler(event, context): ...\n")
+    code = StreamHandlerCode.from_directory(
+        handler_dir, handler="app.handler", pip_options=offline["pip_options"]
+    )
+    with pytest.raises(StreamsValidationError) as caught:
+        code.to_code()
+    message = str(caught.value)
+    assert message.startswith(
+        "StreamHandlerCode.to_code: handler_dir's requirements.txt must install with pip for "
+        "manylinux2014_aarch64 (Python 3."
+    )
+    assert "got pip failed for manylinux2014_aarch64" in message
+
+
+def test_where_pip_finds_wheels_does_not_change_the_asset(
+    offline, bundled, tmp_path_factory, monkeypatch
+):
+    (first, _), _ = bundled
+    monkeypatch.setenv("PIP_DEFAULT_TIMEOUT", "30")  # a different cache key, same content
+    second, _ = _synth_with_requirements(offline, tmp_path_factory.mktemp("out3"))
+    assert first["Code"]["S3Key"] == second["Code"]["S3Key"]
