@@ -40,7 +40,7 @@ from .alarms import (
     ITERATOR_AGE,
     THROTTLES,
 )
-from .interfaces import IStreamAlarms, IStreamProcessor
+from .interfaces import IStreamProcessor
 
 #: The write operations that put changes on a stream.
 WRITE_OPERATIONS = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
@@ -111,7 +111,7 @@ def pipeline_widgets(
         # Each alarm hands its threshold line to the widget charting its metric.
         if alarms is None:
             return None
-        return _annotations(alarms, alarm_ids) or None
+        return alarms.annotations(*alarm_ids) or None
 
     rows.append(
         [
@@ -203,12 +203,6 @@ def pipeline_widgets(
     if last:
         rows.append(last)
     return rows
-
-
-def _annotations(
-    alarms: IStreamAlarms, alarm_ids: tuple[str, ...]
-) -> list[cloudwatch.HorizontalAnnotation]:
-    return [alarms.alarms[name].to_annotation() for name in alarm_ids if name in alarms.alarms]
 
 
 class StreamDashboard(Construct):

@@ -35,6 +35,10 @@ class IStreamAlarms(Protocol):
         """Run ``actions`` when any of the alarms goes to ALARM."""
         ...
 
+    def annotations(self, *alarm_ids: str) -> list[cloudwatch.HorizontalAnnotation]:
+        """The threshold lines of these alarms (those created), for a graph widget."""
+        ...
+
 
 @runtime_checkable
 class IStreamProcessor(Protocol):
