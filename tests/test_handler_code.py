@@ -26,7 +26,7 @@ from aws_cdk.assertions import Template
 from cdk_streams import StreamHandlerCode, StreamProcessor, StreamsValidationError
 from cdk_streams.handler_entry import check_handler, module_level_names
 from cdk_streams.local.invoker import FunctionConfig, FunctionRuntime
-from cdk_streams.requirements import RequirementsError, install_requirements
+from cdk_streams.requirements import install_requirements
 from tests.stacks import new_stack, only, orders_table
 
 # -- the handler check --------------------------------------------------------
@@ -296,20 +296,6 @@ def test_a_missing_wheel_names_the_package_and_the_platform(offline, tmp_path):
         "has no wheel for manylinux2014_aarch64 (Python 3.13). Pin a version that ships such "
         "a wheel, pick the other architecture, or vendor a pure-Python copy into handler_dir"
     )
-
-
-def test_requirements_error_carries_package_and_platform(offline, tmp_path):
-    requirements = tmp_path / "requirements.txt"
-    requirements.write_text("nosuchpkg\n")
-    with pytest.raises(RequirementsError) as caught:
-        install_requirements(
-            requirements,
-            architecture="x86_64",
-            python_version="3.14",
-            pip_options=offline["pip_options"],
-        )
-    assert caught.value.package == "nosuchpkg"
-    assert caught.value.platform == "manylinux2014_x86_64 (Python 3.14)"
 
 
 def test_from_directory_code_serves_a_function_you_build(tmp_path):
