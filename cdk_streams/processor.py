@@ -236,6 +236,16 @@ class StreamProcessor(Construct):
         dashboard_enabled: bool = False,
     ) -> None:
         super().__init__(scope, id)
+        inner = getattr(table, "table", None)
+        if not hasattr(table, "table_name") and hasattr(inner, "table_name"):
+            # StreamTable(...) itself instead of its .table: the likeliest slip.
+            raise t.fail(
+                self,
+                "table",
+                "an aws_dynamodb.ITable",
+                table,
+                shown=f"{type(table).__name__} {table.node.path}; pass its .table",
+            )
         t.check_interface(self, "table", table, "table_name", "an aws_dynamodb.ITable")
         if table is None:
             raise t.fail(self, "table", "an aws_dynamodb.ITable", table)

@@ -349,3 +349,13 @@ def test_pipeline_with_an_unknown_prop():
         "Test/Orders: batchsize must be a StreamProcessor keyword argument (or go in "
         "table_props= for the table), got batchsize"
     )
+
+
+def test_a_stream_table_instead_of_its_table_names_dot_table():
+    def build(stack):
+        StreamProcessor(stack, "Processor", table=orders_table(stack), **SAMPLE)
+
+    assert _error(build) == (
+        "Test/Processor: table must be an aws_dynamodb.ITable, got StreamTable Test/Orders; "
+        "pass its .table"
+    )
