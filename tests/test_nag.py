@@ -14,6 +14,7 @@ os.environ.setdefault("CDK_VALIDATION", "false")
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -23,7 +24,7 @@ from aws_cdk.aws_lambda_event_sources import DynamoEventSource, SqsDlq
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from app import OrdersStack
-from cdk_streams import StreamPipeline, StreamProcessor, acknowledgements
+from cdk_streams import StreamHandlerCode, StreamPipeline, StreamProcessor, acknowledgements
 from cdk_streams.processor import newest_python_runtime
 from tests.stacks import new_stack, orders_table
 
@@ -101,15 +102,15 @@ def _table_only(stack):
 
 
 def _processor(stack):
-    StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
 
 
 def _pipeline(stack):
-    StreamPipeline(stack, "Pipeline", partition_key=KEY)
+    StreamPipeline(stack, "Pipeline", partition_key=KEY, code=StreamHandlerCode.sample())
 
 
 def _processor_with_dashboard(stack):
-    StreamProcessor(stack, "Processor", table=orders_table(stack).table, dashboard_enabled=True)
+    StreamProcessor(stack, "Processor", table=orders_table(stack).table, dashboard_enabled=True, code=StreamHandlerCode.sample())
 
 
 def _processor_on_customer_managed_key(stack):
@@ -152,7 +153,7 @@ def test_a_real_synth_with_both_packs_registered_passes():
     app = cdk.App()
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     OrdersStack(app, "Orders")
-    StreamPipeline(new_stack(app, "Pipeline"), "Pipeline", partition_key=KEY)
+    StreamPipeline(new_stack(app, "Pipeline"), "Pipeline", partition_key=KEY, code=StreamHandlerCode.sample())
     assembly = app.synth()
     assert {stack.stack_name for stack in assembly.stacks} == {"Orders", "Pipeline"}
 
@@ -189,7 +190,7 @@ TURNED_OFF = {
     ),
     "dead_letter_queue_enabled=False": (
         lambda stack: StreamProcessor(
-            stack, "Processor", table=orders_table(stack).table, dead_letter_queue_enabled=False
+            stack, "Processor", table=orders_table(stack).table, dead_letter_queue_enabled=False, code=StreamHandlerCode.sample()
         ),
         {
             "Serverless-LambdaDLQ": ["Test/Processor/Function/Resource"],
@@ -204,8 +205,59 @@ TURNED_OFF = {
             "Processor",
             table=orders_table(stack).table,
             tracing=lambda_.Tracing.DISABLED,
+            code=StreamHandlerCode.sample(),
         ),
         {"Serverless-LambdaTracing": ["Test/Processor/Function/Resource"]},
+    ),
+    # A pinned runtime that is not the newest is a choice cdk-nag flags.
+    "runtime=PYTHON_3_12": (
+        lambda stack: StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
+            runtime=lambda_.Runtime.PYTHON_3_12,
+        ),
+        {
+            "AwsSolutions-L1": ["Test/Processor/Function/Resource"],
+            "Serverless-LambdaLatestVersion": ["Test/Processor/Function/Resource"],
+        },
+    ),
+    # In a VPC the role needs the network-interface permissions of AWS's
+    # managed VPC policy, which AwsSolutions-IAM4 reports.
+    "vpc=<a VPC>": (
+        lambda stack: StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
+            vpc=ec2.Vpc.from_vpc_attributes(
+                stack,
+                "Vpc",
+                vpc_id="vpc-0123456789abcdef0",
+                availability_zones=["us-east-1a"],
+                isolated_subnet_ids=["subnet-0123456789abcdef0"],
+            ),
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        ),
+        {
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaVPCAccessExecutionRole]": ["Test/Processor/ServiceRole/Resource"],
+        },
+    ),
+    # The other function settings change nothing cdk-nag looks at.
+    "architecture, concurrency, name, description": (
+        lambda stack: StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
+            architecture=lambda_.Architecture.X86_64,
+            reserved_concurrent_executions=2,
+            function_name="orders-cdc",
+            description="Orders change data capture",
+        ),
+        {},
     ),
     # The user's function and role are theirs to judge: the processor does not
     # acknowledge anything on them, not even the ListStreams grant it adds.
@@ -244,7 +296,7 @@ def _acknowledged(construct) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def processor() -> StreamProcessor:
     stack = new_stack()
-    return StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    return StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
 
 
 def test_acknowledgements_sit_on_the_exact_resources_with_their_reasons(processor):

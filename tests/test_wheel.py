@@ -37,7 +37,8 @@ APP = textwrap.dedent(
         partition_key=dynamodb.Attribute(name="orderId", type=dynamodb.AttributeType.STRING),
     )
     compute = cdk.Stack(app, "Compute")
-    StreamProcessor(compute, "Billing", table=orders.table)
+    StreamProcessor(compute, "Billing", table=orders.table,
+                    code=cdk_streams.StreamHandlerCode.sample())
     StreamProcessor(compute, "Shipping", table=orders.table,
                     handler_dir="handlers", handler="shipping.handler")
     app.synth()
