@@ -24,8 +24,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aws_cdk import Acknowledgment, Validations
+import aws_cdk
 from constructs import IConstruct
+
+# cdk-nag 3 reads acknowledgements through aws-cdk-lib's policy-validation API,
+# which older aws-cdk-lib releases lack; cdk-nag 3 cannot run on those releases
+# either, so there is nothing to acknowledge there.
+_VALIDATIONS = getattr(aws_cdk, "Validations", None)
+_ACKNOWLEDGMENT = getattr(aws_cdk, "Acknowledgment", None)
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,12 @@ STREAM_FUNCTION_HAS_ON_FAILURE_DESTINATION = Reason(
 
 
 def acknowledge(scope: IConstruct, reasons: Iterable[Reason]) -> None:
-    """Acknowledge each finding on ``scope`` (the exact resource that raises it)."""
-    Validations.of(scope).acknowledge(
-        *(Acknowledgment(id=item.rule_id, reason=item.reason) for item in reasons)
+    """Acknowledge each finding on ``scope`` (the exact resource that raises it).
+
+    A no-op on an aws-cdk-lib without ``Validations`` (where cdk-nag 3 cannot run).
+    """
+    if _VALIDATIONS is None or _ACKNOWLEDGMENT is None:
+        return
+    _VALIDATIONS.of(scope).acknowledge(
+        *(_ACKNOWLEDGMENT(id=item.rule_id, reason=item.reason) for item in reasons)
     )
