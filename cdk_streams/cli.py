@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .cdk_cli import CdkCliError, find_cdk
+from .optional import MissingExtraError
 from .handler_code import RUNTIME_PACKAGE, SAMPLE_HANDLER, bundled_code_dir
 from .summary import summarize_assembly
 
@@ -383,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except CliError as error:
         print(f"cdk-streams: {error}", file=sys.stderr)
+        return 2
+    except MissingExtraError as error:
+        print(error, file=sys.stderr)
         return 2
 
 

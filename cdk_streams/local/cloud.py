@@ -40,6 +40,7 @@ import boto3
 from botocore.config import Config
 
 from ..cdk_cli import CdkCliError, find_cdk
+from ..optional import require
 from . import moto_patch
 from .destinations import OnFailureSender
 from .invoker import FunctionConfig, FunctionRuntime, InvocationResult, LogSink
@@ -177,6 +178,8 @@ class LocalCloud:
 
     def start(self) -> LocalCloud:
         """Start the emulator (empty) on a free port. Raises if one already runs here."""
+        # Before anything that stop() would have to undo: a missing moto is one line.
+        moto_server = require("moto.server", "local", "the local cloud")
         if not _RUNNING.acquire(blocking=False):
             raise LocalCloudError(
                 "another LocalCloud is already running in this process; moto's backends are "
@@ -184,8 +187,6 @@ class LocalCloud:
             )
         self._owns_lock = True
         try:
-            from moto.server import ThreadedMotoServer
-
             for name in _QUIET_LOGGERS:
                 logger = logging.getLogger(name)
                 self._saved_levels[name] = logger.level
@@ -194,7 +195,9 @@ class LocalCloud:
             moto_patch.take_over_stream_delivery()
             moto_patch.reset_backends()
             self._workdir = Path(tempfile.mkdtemp(prefix="cdk-streams-local-"))
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._server = moto_server.ThreadedMotoServer(
+                ip_address="127.0.0.1", port=0, verbose=False
+            )
             self._server.start()
             _, port = self._server.get_host_and_port()
             # "localhost", not 127.0.0.1: moto cannot find the CDK's bucket by IP host.
