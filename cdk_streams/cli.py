@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from .cdk_cli import CdkCliError, find_cdk
-from .optional import MissingExtraError
 from .handler_code import RUNTIME_PACKAGE, SAMPLE_HANDLER, bundled_code_dir
+from .optional import MissingExtraError
 from .summary import summarize_assembly
 
 
