@@ -18,9 +18,11 @@ Markers, on the line right before the block's opening fence:
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import re
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +30,8 @@ import pytest
 
 from tests.conftest import REPO
 
-_FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+# A fence may be indented (inside a list item); its code is dedented.
+_FENCE = re.compile(r"^([ \t]*)```python[ \t]*\n(.*?)^\1```[ \t]*$", re.MULTILINE | re.DOTALL)
 _MARKER = re.compile(r"<!--\s*(file|no-run)\s*:?\s*(.*?)\s*-->\s*$")
 
 
@@ -57,7 +60,7 @@ def blocks_of(path: Path) -> list[Block]:
             Block(
                 path,
                 line,
-                match.group(1),
+                textwrap.dedent(match.group(2)),
                 write_to=argument if kind == "file" else None,
                 skip_reason=(argument or "") if kind == "no-run" else None,
             )
@@ -65,12 +68,45 @@ def blocks_of(path: Path) -> list[Block]:
     return blocks
 
 
+class _Snapshot:
+    """Stands in for syrupy's ``snapshot`` fixture so a snapshot test's body runs:
+    it equals the first value compared with it, and every later one must match."""
+
+    def __init__(self) -> None:
+        self.values: list[object] = []
+
+    def __call__(self, **_: object) -> _Snapshot:
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        self.values.append(other)
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+#: Fixtures a docs example's test function may take.
+_FIXTURES = {"snapshot": _Snapshot}
+
+
+def _arguments(function: object) -> dict[str, object] | None:
+    """The fixtures to call ``function`` with, or None if it needs others."""
+    try:
+        parameters = inspect.signature(function).parameters.values()  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if any(p.name not in _FIXTURES for p in parameters if p.default is p.empty):
+        return None
+    return {p.name: _FIXTURES[p.name]() for p in parameters if p.name in _FIXTURES}
+
+
 def run_blocks(blocks: list[Block], workdir: Path) -> int:
     """Run (or write) each block in ``workdir``; return how many ran."""
     namespace: dict[str, object] = {"__name__": "__docs__"}
     ran = 0
     for block in blocks:
-        where = f"{block.path.relative_to(REPO)}:{block.line}"
+        shown = block.path.relative_to(REPO) if block.path.is_relative_to(REPO) else block.path
+        where = f"{shown}:{block.line}"
         if block.skip_reason is not None:
             assert block.skip_reason, f"{where}: <!-- no-run: --> needs a reason"
             continue
@@ -88,8 +124,9 @@ def run_blocks(blocks: list[Block], workdir: Path) -> int:
             exec(compile(block.code, where, "exec"), namespace)
             for name in sorted(set(namespace) - before):
                 value = namespace[name]
-                if name.startswith("test_") and callable(value):
-                    value()
+                arguments = _arguments(value) if name.startswith("test_") else None
+                if callable(value) and arguments is not None:
+                    value(**arguments)
         except Exception as error:
             raise AssertionError(f"the example at {where} failed: {error!r}") from error
         ran += 1
