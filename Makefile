@@ -50,7 +50,7 @@ $(MINCDK_STAMP): pyproject.toml
 
 $(WHEEL_STAMP): $(PACKAGE_SRC) $(PY_STAMP)
 	rm -rf $(WHEEL_VENV) $(WHEEL_DIR)
-	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w $(WHEEL_DIR) .
+	$(BIN)/hatchling build -t wheel -d $(WHEEL_DIR) > /dev/null
 	$(PYTHON) -m venv --without-pip $(WHEEL_VENV)
 	$(PY) -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" > \
 	  "$$($(WHEEL_VENV)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/borrowed-deps.pth"

@@ -210,3 +210,45 @@ def test_jsii_prints_no_end_of_life_banner_with_the_chosen_environment() -> None
     assert "end-of-life" in noisy_err  # the banner this test is about
     assert quiet.returncode == 0, quiet_err
     assert "end-of-life" not in quiet_err and "!!" not in quiet_err
+
+
+# -- the summary command uses the same search ----------------------------------------
+
+FAKE_SYNTH = """
+PATH=/usr/bin:/bin
+while [ $# -gt 0 ]; do
+  if [ "$1" = --output ]; then shift; out="$1"; fi
+  shift
+done
+cat > "$out/manifest.json" <<'JSON'
+{"artifacts": {"S": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "S.template.json"}}}}
+JSON
+cat > "$out/S.template.json" <<'JSON'
+{"Resources": {"T": {"Type": "AWS::DynamoDB::Table", "Properties": {"KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}], "StreamSpecification": {"StreamViewType": "NEW_IMAGE"}}}}}
+JSON
+"""
+
+
+def test_summary_runs_the_apps_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cdk_streams.cli import main
+
+    _script(tmp_path / "node_modules" / ".bin", "cdk", FAKE_SYNTH)
+    monkeypatch.setenv("PATH", str(_node(tmp_path / "bin", "24.0.0").parent))
+    assert main(["summary", "--app-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == ["S:", "  table    T: keys pk (hash); stream NEW_IMAGE"]
+
+
+def test_summary_without_a_cli_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cdk_streams.cli import main
+
+    monkeypatch.setenv("PATH", str(_node(tmp_path / "bin", "24.0.0").parent))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert main(["summary", "--app-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cdk-streams: no CDK CLI found (none in the app's node_modules")
+    assert err.count("\n") == 1 and "make " not in err
