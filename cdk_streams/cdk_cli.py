@@ -269,4 +269,3 @@ def find_cdk(
     if not cached.is_file():
         cached = install_cached_cli(node, env, target=target, progress=progress, run=run)
     return CdkCli((str(cached),), run_env, "cache", node)
-

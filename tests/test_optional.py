@@ -85,7 +85,9 @@ def test_the_cli_without_moto_prints_one_line_and_exits_2() -> None:
         str(REPO),
     )
     assert done.returncode == 2
-    assert done.stderr == "cdk-streams: the local cloud needs moto: pip install 'cdk-streams[local]'\n"
+    assert (
+        done.stderr == "cdk-streams: the local cloud needs moto: pip install 'cdk-streams[local]'\n"
+    )
 
 
 def test_snapshot_fixture_without_syrupy_names_the_testing_extra(tmp_path: Path) -> None:
