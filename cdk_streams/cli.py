@@ -38,19 +38,24 @@ def _progress(message: str) -> None:
 def _synth_summary(args: argparse.Namespace) -> int:
     """Synthesize the app with the real CDK CLI and print what it would deploy."""
     app_dir = Path(args.app_dir).resolve()
+    # The app's `python3` is this interpreter's, as for the local cloud: the one
+    # cdk-streams is installed in, even when its virtualenv is not activated.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "PATH": path, "CDK_DISABLE_VERSION_CHECK": "1"}
     try:
-        env = {**os.environ, "CDK_DISABLE_VERSION_CHECK": "1"}
         cli = find_cdk(app_dir, env, progress=_progress)
     except CdkCliError as error:
         raise CliError(str(error)) from None
     with tempfile.TemporaryDirectory(prefix="cdk-streams-synth-") as out:
         print(f"synthesizing {app_dir / 'app.py'} with the CDK CLI ...", flush=True)
-        subprocess.run(
-            [*cli.command, "synth", "--quiet", "--output", out],
-            cwd=app_dir,
-            check=True,
-            env=cli.env,
+        done = subprocess.run(
+            [*cli.command, "synth", "--quiet", "--output", out], cwd=app_dir, env=cli.env
         )
+        if done.returncode != 0:
+            raise CliError(
+                f"`cdk synth` in {app_dir} failed with exit status {done.returncode} "
+                "(its output is above)"
+            )
         for line in summarize_assembly(out):
             print(line)
     return 0
