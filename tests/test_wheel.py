@@ -24,6 +24,7 @@ from tests.conftest import REPO
 WHEEL_VENV = REPO / ".venv-wheel"
 WHEEL_DIR = REPO / ".build" / "wheel"
 
+
 APP = textwrap.dedent(
     """
     import json, sys
@@ -75,8 +76,21 @@ HANDLER_TEST = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def wheel() -> Path:
-    if not (WHEEL_VENV / ".installed").is_file():
+    stamp = WHEEL_VENV / ".installed"
+    if not stamp.is_file():
         pytest.fail("the installed-wheel virtualenv .venv-wheel is missing: run `make setup`")
+    # The same files the Makefile rebuilds it from.
+    sources = [REPO / "pyproject.toml", REPO / "README.md"] + [
+        path
+        for root in ("cdk_streams", "lambda_src")
+        for path in (REPO / root).rglob("*")
+        if path.suffix == ".py" or path.name == "py.typed"
+    ]
+    newer = [p.relative_to(REPO) for p in sources if p.stat().st_mtime > stamp.stat().st_mtime]
+    if newer:
+        pytest.fail(
+            f".venv-wheel is older than {newer[0]} (and {len(newer) - 1} more): run `make setup`"
+        )
     (built,) = WHEEL_DIR.glob("cdk_streams-*.whl")
     return built
 
