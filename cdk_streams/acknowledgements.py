@@ -35,13 +35,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aws_cdk import Acknowledgment, CfnResource, Validations
+import aws_cdk
+from aws_cdk import CfnResource
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import IConstruct
+
+# cdk-nag 3 reads acknowledgements through aws-cdk-lib's policy-validation API,
+# which older aws-cdk-lib releases lack; cdk-nag 3 cannot run on those releases
+# either, so there is nothing to acknowledge there.
+_VALIDATIONS = getattr(aws_cdk, "Validations", None)
+_ACKNOWLEDGMENT = getattr(aws_cdk, "Acknowledgment", None)
 
 
 @dataclass(frozen=True)
@@ -173,9 +180,14 @@ class AcknowledgedProcessor(Protocol):
 
 
 def acknowledge(scope: IConstruct, reasons: Iterable[Reason]) -> None:
-    """Acknowledge each cdk-nag finding on ``scope`` (the exact resource that raises it)."""
-    Validations.of(scope).acknowledge(
-        *(Acknowledgment(id=item.rule_id, reason=item.reason) for item in reasons)
+    """Acknowledge each cdk-nag finding on ``scope`` (the exact resource that raises it).
+
+    A no-op on an aws-cdk-lib without ``Validations`` (where cdk-nag 3 cannot run).
+    """
+    if _VALIDATIONS is None or _ACKNOWLEDGMENT is None:
+        return
+    _VALIDATIONS.of(scope).acknowledge(
+        *(_ACKNOWLEDGMENT(id=item.rule_id, reason=item.reason) for item in reasons)
     )
 
 

@@ -21,7 +21,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .cdk_cli import CdkCliError, find_cdk
 from .handler_code import RUNTIME_PACKAGE, SAMPLE_HANDLER, bundled_code_dir
+from .optional import MissingExtraError
 from .summary import summarize_assembly
 
 
@@ -36,17 +38,24 @@ def _progress(message: str) -> None:
 def _synth_summary(args: argparse.Namespace) -> int:
     """Synthesize the app with the real CDK CLI and print what it would deploy."""
     app_dir = Path(args.app_dir).resolve()
-    npx = shutil.which("npx")
-    if npx is None:
-        raise CliError("npx not found; run `make demo`, which installs Node")
+    # The app's `python3` is this interpreter's, as for the local cloud: the one
+    # cdk-streams is installed in, even when its virtualenv is not activated.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "PATH": path, "CDK_DISABLE_VERSION_CHECK": "1"}
+    try:
+        cli = find_cdk(app_dir, env, progress=_progress)
+    except CdkCliError as error:
+        raise CliError(str(error)) from None
     with tempfile.TemporaryDirectory(prefix="cdk-streams-synth-") as out:
         print(f"synthesizing {app_dir / 'app.py'} with the CDK CLI ...", flush=True)
-        subprocess.run(
-            [npx, "--no-install", "cdk", "synth", "--quiet", "--output", out],
-            cwd=app_dir,
-            check=True,
-            env={**os.environ, "CDK_DISABLE_VERSION_CHECK": "1"},
+        done = subprocess.run(
+            [*cli.command, "synth", "--quiet", "--output", out], cwd=app_dir, env=cli.env
         )
+        if done.returncode != 0:
+            raise CliError(
+                f"`cdk synth` in {app_dir} failed with exit status {done.returncode} "
+                "(its output is above)"
+            )
         for line in summarize_assembly(out):
             print(line)
     return 0
@@ -257,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cdk-streams",
         description="DynamoDB Streams change data capture with the AWS CDK.",
-        epilog="`make demo` runs `cdk-streams local demo`: no AWS account, no Docker, no network.",
+        epilog="`cdk-streams local demo` runs the sample app: no AWS account, no Docker, "
+        "no network.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     summary = commands.add_parser(
@@ -273,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = local_commands.add_parser(
         "demo",
         help="deploy the sample app into the local cloud with the CDK CLI and stream a day of "
-        "orders through it (what `make demo` runs)",
+        "orders through it",
     )
     demo.add_argument("--app-dir", default=".", help="directory with cdk.json (default: .)")
     demo.set_defaults(run=_local_demo)
@@ -379,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except CliError as error:
         print(f"cdk-streams: {error}", file=sys.stderr)
+        return 2
+    except MissingExtraError as error:
+        print(error, file=sys.stderr)
         return 2
 
 

