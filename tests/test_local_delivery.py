@@ -321,7 +321,7 @@ class FakeReader:
         return None
 
     def read(self) -> list[Any]:
-        from cdk_streams.local.reader import ShardRecords
+        from cdk_streams.streams.shard_reader import ShardRecords
 
         if self.error:
             raise self.error

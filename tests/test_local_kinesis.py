@@ -161,8 +161,8 @@ def test_change_document_carries_images_in_lambdas_json() -> None:
     ],
 )
 def test_kinesis_reader_refuses_what_the_api_would(settings: dict, message: str) -> None:
-    from cdk_streams.local.kinesis import KinesisReader
-    from cdk_streams.local.reader import StreamReaderError
+    from cdk_streams.streams.kinesis_reader import KinesisReader
+    from cdk_streams.streams.shard_reader import StreamReaderError
 
     with pytest.raises(StreamReaderError) as error:
         KinesisReader(None, "arn:aws:kinesis:us-east-1:1:stream/s", **settings)
@@ -192,7 +192,7 @@ class _FakeKinesis:
 
 
 def test_kinesis_reader_lists_shards_once_a_second_and_at_once_after_a_shard_closes() -> None:
-    from cdk_streams.local.kinesis import KinesisReader
+    from cdk_streams.streams.kinesis_reader import KinesisReader
 
     now = [0.0]
     client = _FakeKinesis()

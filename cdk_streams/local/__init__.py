@@ -13,10 +13,11 @@ filter-pattern matching), :class:`FunctionRuntime` (run a handler in a worker
 process as Lambda would), :class:`ShardDelivery` (Lambda's retry rules).
 """
 
+from ..streams.dynamodb_reader import StreamReader
+from ..streams.shard_reader import ShardRecords, StreamReaderError
 from .cloud import Deployment, LocalCloud, LocalCloudError, Resource
 from .filters import FilterPatternError, RecordFilter, compile_pattern
 from .invoker import FunctionConfig, FunctionRuntime, InvocationResult, InvokerError
-from .reader import ShardRecords, StreamReader, StreamReaderError
 from .runner import (
     DrainReport,
     DrainTimeout,

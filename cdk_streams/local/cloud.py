@@ -39,11 +39,13 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from ..streams.dynamodb_reader import StreamReader
+from ..streams.kinesis_reader import KinesisReader
+from ..streams.shard_reader import ShardReader
 from . import moto_patch
 from .destinations import OnFailureSender
 from .invoker import FunctionConfig, FunctionRuntime, InvocationResult, LogSink
-from .kinesis import KinesisReader, KinesisStreamingDestination
-from .reader import StreamReader
+from .kinesis import KinesisStreamingDestination
 from .runner import (
     DEFAULT_POLL_INTERVAL,
     DrainReport,
@@ -585,7 +587,7 @@ class LocalCloud:
                 if config.uuid in self.runner.runners or not config.enabled:
                     continue
                 if ":dynamodb:" in config.event_source_arn:
-                    reader: StreamReader | KinesisReader = StreamReader(
+                    reader: ShardReader = StreamReader(
                         self.client("dynamodbstreams"),
                         config.event_source_arn,
                         starting_position=config.starting_position,

@@ -2,7 +2,7 @@
 
 :class:`ShardDelivery` holds the rules Lambda applies to one shard's batches
 (pure logic, no AWS, tested against a fake invoker); :class:`MappingRunner`
-feeds it from a :class:`~cdk_streams.local.reader.StreamReader` with the
+feeds it from a :class:`~cdk_streams.streams.shard_reader.ShardReader` with the
 batching rules of one mapping; :class:`EventSourceRunner` runs every mapping
 of an account in threads and drains them.
 
@@ -40,9 +40,9 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from ..streams.shard_reader import ShardReader
 from .filters import RecordFilter
 from .invoker import InvocationResult
-from .reader import StreamReader
 from .shapes import RecordShape, shape_of
 
 #: Lambda's limit on a synchronous invocation payload (6 MB).
@@ -444,7 +444,7 @@ class MappingRunner:
     def __init__(
         self,
         config: MappingConfig,
-        reader: StreamReader,
+        reader: ShardReader,
         invoke: Invoke,
         *,
         send_on_failure: SendOnFailure | None = None,

@@ -1,4 +1,4 @@
-"""StreamReader against a fake Streams API: lineage order, starting positions, expiry."""
+"""The DynamoDB Streams reader against a fake Streams API: lineage order, starting positions, expiry."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cdk_streams.local.events import lambda_record
-from cdk_streams.local.reader import StreamReader, StreamReaderError
+from cdk_streams.streams.dynamodb_reader import StreamReader
+from cdk_streams.streams.shard_reader import StreamReaderError
 
 ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/T/stream/2026-01-01T00:00:00.000"
 
@@ -100,7 +101,7 @@ def test_children_are_read_only_after_their_parent_is_exhausted() -> None:
     child_first = min(i for i, (s, _) in enumerate(got) if s == "child")
     assert parent_done < child_first
     assert sorted(seq for _, seq in got) == [10, 11, 12, 20, 21, 30]
-    assert reader.shards["parent"].exhausted and reader.parent_of("child") == "parent"
+    assert reader.shard("parent").exhausted and reader.parent_of("child") == "parent"
 
 
 def test_latest_starts_after_what_is_there_and_skips_closed_shards() -> None:
@@ -114,7 +115,7 @@ def test_latest_starts_after_what_is_there_and_skips_closed_shards() -> None:
     fake.add_shard("new", [7], parent="open")  # a shard that appears later: read from its start
     reader.rediscover_interval = 0
     assert sorted(seq for _, seq in read_all(reader)) == [5, 6, 7]
-    assert reader.shards["old"].skipped
+    assert reader.shard("old").skipped
 
 
 def test_checkpoints_resume_after_the_sequence_number() -> None:
