@@ -224,7 +224,7 @@ class LeaseCoordinator:
                 try:
                     self.renew_all()
                 except Exception:  # a bug or a refusal: the run loop's own calls report it
-                    log.warning("lease renewal failed", exc_info=True)
+                    log.warning("lease renewal failed", exc_info=log.isEnabledFor(logging.DEBUG))
 
         self._renewer = threading.Thread(target=loop, name="lease-renewal", daemon=True)
         self._renewer.start()

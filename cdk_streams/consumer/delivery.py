@@ -237,7 +237,7 @@ class BatchDelivery:
                     len(batch),
                     _sequence_number(batch[0]),
                     exc,
-                    exc_info=True,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
                 )
                 failed: int | None = 0
             else:
