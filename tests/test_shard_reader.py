@@ -194,3 +194,84 @@ def test_lambda_record_has_the_runtime_shape() -> None:
     assert stream["NewImage"]["l"] == {"L": [{"B": "eQ=="}]}
     assert record["userIdentity"]["principalId"] == "dynamodb.amazonaws.com"
     assert raw["dynamodb"]["Keys"] == {"pk": {"B": b"\x00\x01"}}  # the input is not changed
+
+
+# -- the ShardReader verbs: seek and forget ----------------------------------------------
+
+
+def test_both_readers_satisfy_the_shard_reader_protocol() -> None:
+    from cdk_streams.streams.kinesis_reader import KinesisReader
+    from cdk_streams.streams.shard_reader import ShardReader
+
+    assert isinstance(StreamReader(FakeStreams(), ARN), ShardReader)
+    assert isinstance(KinesisReader(None, "arn:aws:kinesis:us-east-1:1:stream/s"), ShardReader)
+
+
+def test_seek_resumes_right_after_a_checkpoint_whatever_was_read_before() -> None:
+    fake = FakeStreams()
+    fake.add_shard("a", [1, 2, 3, 4, 5])
+    reader = StreamReader(fake, ARN, limit=4)
+    assert [s for _, s in read_all(reader, rounds=1)] == [1, 2, 3, 4]
+    assert reader.seek("a", "2") is True  # another reader checkpointed only up to 2
+    assert [int(r["dynamodb"]["SequenceNumber"]) for r in reader.read_shard("a").records] == [
+        3,
+        4,
+        5,
+    ]
+    assert reader.shard("a").last_sequence_number == "5"
+
+
+def test_seek_without_a_checkpoint_starts_at_the_given_position() -> None:
+    fake = FakeStreams()
+    fake.add_shard("a", [1, 2])
+    reader = StreamReader(fake, ARN)
+    reader.start()
+    assert reader.seek("a", None, starting_position="LATEST")
+    assert reader.read_shard("a").records == []  # LATEST is resolved at the first read
+    fake.shards["a"]["seqs"].append(3)
+    assert [r["eventID"] for r in reader.read_shard("a").records] == ["3"]
+    with pytest.raises(StreamReaderError, match="got 'AT_TIMESTAMP'"):
+        reader.seek("a", None, starting_position="AT_TIMESTAMP")
+
+
+def test_seek_keeps_the_latest_iterator_fixed_at_start() -> None:
+    fake = FakeStreams()
+    fake.add_shard("a", [1])
+    reader = StreamReader(fake, ARN, starting_position="LATEST")
+    reader.start()  # "from now on" means now: after record 1
+    fake.shards["a"]["seqs"] += [2, 3]
+    assert reader.seek("a", None, starting_position="LATEST")  # a lease taken later
+    assert [r["eventID"] for r in reader.read_shard("a").records] == ["2", "3"]
+
+
+def test_seek_reports_a_shard_that_is_gone() -> None:
+    fake = FakeStreams()
+    fake.add_shard("a", [1])
+    reader = StreamReader(fake, ARN)
+    reader.start()
+    assert reader.seek("trimmed", "7") is False
+    assert fake.describe_calls == 2  # it looked again before saying so
+
+
+def test_a_forgotten_shard_is_not_read_until_sought() -> None:
+    fake = FakeStreams()
+    fake.add_shard("a", [1, 2])
+    fake.add_shard("b", [3])
+    reader = StreamReader(fake, ARN)
+    reader.start()
+    reader.forget("a")
+    assert reader.readable() == ["b"]
+    with pytest.raises(StreamReaderError, match="shard a was forgotten; seek it before reading"):
+        reader.read_shard("a")
+    reader.seek("a", "1")
+    assert [r["eventID"] for r in reader.read_shard("a").records] == ["2"]
+
+
+def test_reading_a_closed_shard_to_its_end_says_so() -> None:
+    fake = FakeStreams()
+    fake.add_shard("a", [1], closed=True)
+    reader = StreamReader(fake, ARN)
+    reader.start()
+    first = reader.read_shard("a")
+    assert first.end and reader.shard("a").done and reader.shard("a").closed
+    assert reader.read_shard("a").records == []
