@@ -444,3 +444,25 @@ def test_importing_the_consumer_loads_neither_moto_nor_the_local_cloud() -> None
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_a_worker_asks_for_one_lease_at_a_time_and_gets_it_between_batches(env: Env) -> None:
+    from test_consumer import FakeStreams  # several shards: the emulator gives one
+
+    streams = FakeStreams({f"shard-{i}": ([i * 10 + 1], None, False) for i in range(1, 5)})
+    a = env.consumer(callback=print, worker_id="A", dynamodbstreams=streams)
+    b = env.consumer(callback=print, worker_id="B", dynamodbstreams=streams)
+    a.coordinate()
+    assert len(a.held_shards) == 4
+    for _ in range(3):  # B is below its share of 2 in every round, but asks only once
+        b.coordinate()
+    rows = env.ddb.scan(TableName=env.lease_table, ConsistentRead=True)["Items"]
+    assert [r["shardId"]["S"] for r in rows if r.get("wantedBy", {}).get("S") == "B"] == ["shard-4"]
+    assert b.stats.leases_stolen == 1 and b.held_shards == []
+    a.run_once()  # A delivers its batches and, in the same round, learns of the request
+    a.run_once()  # between batches: the hand-over
+    b.coordinate()
+    assert b.held_shards == ["shard-4"] and len(a.held_shards) == 3
+    assert a.stats.leases_lost == 0
+    a.close()
+    b.close()

@@ -135,7 +135,12 @@ class LeaseCoordinator:
                 self.stats.leases_taken += 1
                 self._hold(lease)
                 acquired.append(lease)
-        if plan.steal is not None:
+        # One request at a time: asking again before the answer could move more
+        # leases than the fair share and make them bounce.
+        pending = any(
+            r.wanted_by == self.worker_id and r.owner != self.worker_id for r in rows.values()
+        )
+        if plan.steal is not None and not pending:
             shard_id, owner = plan.steal
             asked = self.aws.call(
                 "UpdateItem asking for a lease", self.leases.request_handoff, shard_id, owner
