@@ -287,6 +287,41 @@ def test_an_outage_of_5_s_is_survived_with_nothing_lost_and_the_lease_kept(env: 
     a.close()
 
 
+def test_a_batch_read_just_before_an_outage_is_read_again_not_skipped(env: Env) -> None:
+    """The lease runs out by this worker's clock between GetRecords and the callback."""
+    outage = {"until": float("-inf")}
+    ddb = Flaky(env.ddb, lambda: env.clock.now < outage["until"])
+    reads = {"n": 0}
+
+    class Streams:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(env.streams, name)
+
+        def get_records(self, **kwargs: Any) -> Any:
+            response = env.streams.get_records(**kwargs)
+            reads["n"] += 1
+            if reads["n"] == 2:  # AWS goes away right after this read, past the lease
+                env.clock.sleep(1.5)
+                outage["until"] = env.clock.now + 3
+            return response
+
+    got: list[str] = []
+    a = env.consumer(
+        callback=lambda records: got.extend(order_ids(records)),
+        worker_id="A",
+        dynamodb=ddb,
+        dynamodbstreams=Streams(),
+        batch_size=2,
+        lease_duration=1.0,
+    )
+    env.put("o-1", "o-2", "o-3", "o-4", "o-5", "o-6")
+    for _ in range(10):
+        a.run_once()
+    assert got == ["o-1", "o-2", "o-3", "o-4", "o-5", "o-6"]
+    assert a.stats.leases_lost == 0 and ddb.refused > 0
+    a.close()
+
+
 def test_an_outage_longer_than_give_up_after_raises_and_close_does_not_mask_it(
     env: Env,
 ) -> None:

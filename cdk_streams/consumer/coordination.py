@@ -36,6 +36,8 @@ class HeldLease:
     expires_at_ms: int
     renewed_at_ms: int
     checkpoint: str | None = None
+    #: Where the shard starts when it has no checkpoint yet.
+    starting_position: str = "TRIM_HORIZON"
     #: Another worker asked for the lease: hand it over after the current batch.
     wanted_by: str | None = None
 
@@ -159,6 +161,7 @@ class LeaseCoordinator:
                 expires_at_ms=now + self.lease_duration_ms,
                 renewed_at_ms=now,
                 checkpoint=lease.checkpoint,
+                starting_position=lease.starting_position,
             )
 
     # -- keeping -------------------------------------------------------------------

@@ -429,17 +429,20 @@ class Consumer:
             self._adopt(lease)
         self._forget_lost()
 
-    def _adopt(self, lease: Lease) -> None:
+    def _seek(self, shard_id: str, checkpoint: str | None, starting_position: str) -> bool:
         # LATEST only when both the row and this worker say so: a LATEST iterator
         # fixed by start() then means "when this worker started".
-        latest = lease.starting_position == "LATEST" == self.reader.starting_position
-        found = self.aws.call(
+        latest = starting_position == "LATEST" == self.reader.starting_position
+        return self.aws.call(
             "DescribeStream",
             self.reader.seek,
-            lease.shard_id,
-            lease.checkpoint,
+            shard_id,
+            checkpoint,
             starting_position="LATEST" if latest else "TRIM_HORIZON",
         )
+
+    def _adopt(self, lease: Lease) -> None:
+        found = self._seek(lease.shard_id, lease.checkpoint, lease.starting_position)
         if not found:
             # Gone from DescribeStream: trimmed after 24 h. Nothing is left to read.
             log.warning("shard %s is no longer in the stream; marking it finished", lease.shard_id)
@@ -483,6 +486,11 @@ class Consumer:
                 self.coordinator.abandon(shard_id)
                 raise
             if not delivered:
+                held = self.coordinator.held(shard_id)
+                if held is not None:
+                    # Still ours (an outage, or stopping): the reader is past records
+                    # that were not processed; read them again after the checkpoint.
+                    self._seek(shard_id, held.checkpoint, held.starting_position)
                 return len(batch)
         if result.end and self.coordinator.held(shard_id) is not None:
             self._finish(shard_id)
