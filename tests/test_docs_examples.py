@@ -11,6 +11,8 @@ Markers, on the line right before the block's opening fence:
 - ``<!-- file: handlers/orders.py -->`` writes the block to that path (under
   the working directory) instead of running it, and puts its directory on
   ``sys.path``: the way to show a handler module that later blocks import.
+  A block whose first line is a comment naming a ``.py`` path (``# src/users.py``)
+  is written there the same way, so a page can show the file name to the reader.
 - ``<!-- no-run: REASON -->`` skips the block. Only for blocks that need a real
   AWS account; the reason is required.
 """
@@ -33,6 +35,7 @@ from tests.conftest import REPO
 # A fence may be indented (inside a list item); its code is dedented.
 _FENCE = re.compile(r"^([ \t]*)```python[ \t]*\n(.*?)^\1```[ \t]*$", re.MULTILINE | re.DOTALL)
 _MARKER = re.compile(r"<!--\s*(file|no-run)\s*:?\s*(.*?)\s*-->\s*$")
+_FILE_COMMENT = re.compile(r"^# (\S+\.py)\n")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ def blocks_of(path: Path) -> list[Block]:
         before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
         marker = _MARKER.search(before)
         kind, argument = (marker.group(1), marker.group(2)) if marker else (None, "")
+        named = _FILE_COMMENT.match(textwrap.dedent(match.group(2)))
+        if kind is None and named:
+            kind, argument = "file", named.group(1)
         blocks.append(
             Block(
                 path,

@@ -27,7 +27,7 @@ LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
 
 class HandlerSpecError(ValueError):
-    """A ``module:function`` handler spec is malformed or names nothing callable."""
+    """A ``module.function`` handler spec is malformed or names nothing callable."""
 
 
 def _importable(module: str) -> bool:
@@ -60,26 +60,39 @@ def change_record_class() -> type:
     return ChangeRecord
 
 
-def load_handler(spec: str) -> LambdaHandler:
-    """Import a handler named ``module:function`` (e.g. ``process_order_changes:handler``).
+def parse_handler_spec(spec: str) -> tuple[str, str]:
+    """Split ``module.function`` (Lambda's form) or ``module:function`` into its two names.
 
-    The module is looked up on ``sys.path``, then among the bundled handlers,
-    so the sample ``process_order_changes:handler`` loads with no set-up.
-
-    :raises HandlerSpecError: the spec is not ``module:function``, the module
-        does not import, or the attribute is missing or not callable.
+    :raises HandlerSpecError: the spec has no separator or an empty part.
     """
-    module_name, sep, function_name = spec.partition(":")
-    if not sep or not module_name.strip() or not function_name.strip() or ":" in function_name:
-        hint = ""
-        if not sep and "." in spec:
-            module_part, _, function_part = spec.rpartition(".")
-            hint = f" (did you mean {module_part}:{function_part}?)"
-        raise HandlerSpecError(
-            f"handler must be module:function, e.g. process_order_changes:handler; got {spec!r}"
-            + hint
-        )
+    text = spec.strip()
+    if ":" in text:
+        module_name, _, function_name = text.partition(":")
+        bad = ":" in function_name or "." in function_name
+    else:
+        module_name, _, function_name = text.rpartition(".")
+        bad = False
     module_name, function_name = module_name.strip(), function_name.strip()
+    if bad or not module_name or not function_name or not function_name.isidentifier():
+        raise HandlerSpecError(
+            "handler must be module.function (as in Lambda), e.g. "
+            f"process_order_changes.handler; got {spec!r}"
+        )
+    return module_name, function_name
+
+
+def load_handler(spec: str) -> LambdaHandler:
+    """Import a handler named ``module.function``, as Lambda names it (``module:function`` too).
+
+    ``process_order_changes.handler`` and ``process_order_changes:handler``
+    name the same function; a dotted module path works with both
+    (``app.handlers.orders.handle``). The module is looked up on ``sys.path``,
+    then among the bundled handlers, so the sample loads with no set-up.
+
+    :raises HandlerSpecError: the spec is malformed, the module does not
+        import, or the attribute is missing or not callable.
+    """
+    module_name, function_name = parse_handler_spec(spec)
     ensure_runtime_importable()
     top = module_name.split(".")[0]
     if not _importable(top) and (bundled_code_dir() / f"{top}.py").is_file():
@@ -101,7 +114,7 @@ def load_handler(spec: str) -> LambdaHandler:
         raise HandlerSpecError(
             f"{spec!r} is a {type(function).__name__}, not a function taking (event, context)"
         )
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 class ConsumerContext:

@@ -14,10 +14,11 @@ process as Lambda would). Lambda's stream rules themselves (settings, batching,
 delivery, on-failure records, record shapes) are in :mod:`cdk_streams.streams`.
 """
 
+from ..streams.dynamodb_reader import StreamReader
 from ..streams.filter_grammar import FilterPatternError, RecordFilter, compile_pattern
+from ..streams.shard_reader import ShardRecords, StreamReaderError
 from .cloud import Deployment, LocalCloud, LocalCloudError, Resource
 from .invoker import FunctionConfig, FunctionRuntime, InvocationResult, InvokerError
-from .reader import ShardRecords, StreamReader, StreamReaderError
 from .runner import DrainTimeout, EventSourceRunner, MappingRunner, RunnerError
 
 __all__ = [

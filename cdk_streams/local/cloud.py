@@ -42,12 +42,14 @@ from botocore.config import Config
 from ..cdk_cli import CdkCliError, find_cdk
 from ..optional import require
 from ..streams.counts import DrainReport
+from ..streams.dynamodb_reader import StreamReader
+from ..streams.kinesis_reader import KinesisReader
 from ..streams.settings import MappingConfig
+from ..streams.shard_reader import ShardReader
 from . import moto_patch
 from .destinations import OnFailureSender
 from .invoker import FunctionConfig, FunctionRuntime, InvocationResult, LogSink
-from .kinesis import KinesisReader, KinesisStreamingDestination
-from .reader import StreamReader
+from .kinesis import KinesisStreamingDestination
 from .runner import DEFAULT_POLL_INTERVAL, EventSourceRunner, MappingRunner
 
 #: The account moto answers STS GetCallerIdentity with.
@@ -571,7 +573,7 @@ class LocalCloud:
                 if config.uuid in self.runner.runners or not config.enabled:
                     continue
                 if ":dynamodb:" in config.event_source_arn:
-                    reader: StreamReader | KinesisReader = StreamReader(
+                    reader: ShardReader = StreamReader(
                         self.client("dynamodbstreams"),
                         config.event_source_arn,
                         starting_position=config.starting_position,
