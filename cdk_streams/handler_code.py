@@ -13,6 +13,10 @@ from pathlib import Path
 SAMPLE_HANDLER = "process_order_changes.handler"
 #: The handler runtime's package name.
 RUNTIME_PACKAGE = "stream_runtime"
+#: Template metadata on a function whose code comes from a ``handler_dir``: that
+#: directory, relative to the app directory. The local cloud reloads the
+#: function's code from there (``cdk-streams local up --watch``).
+HANDLER_DIR_METADATA = "cdk_streams:handler_dir"
 
 
 def bundled_code_dir() -> Path:

