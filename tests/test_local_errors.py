@@ -12,11 +12,11 @@ from cdk_streams.local.runner import DrainReport, RunnerError
 
 
 def test_missing_cdk_cli_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cdk_streams.local import cloud as cloud_module
+    from cdk_streams.local import cdk_driver
 
     # Nowhere to find it: not above the app, the working directory or the checkout.
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cloud_module, "CHECKOUT", tmp_path)
+    monkeypatch.setattr(cdk_driver, "CHECKOUT", tmp_path)
     with pytest.raises(LocalCloudError, match="the CDK CLI is not installed above"):
         LocalCloud()._cdk_command(tmp_path, {"PATH": str(tmp_path)})
 
@@ -24,11 +24,11 @@ def test_missing_cdk_cli_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_the_checkouts_cdk_cli_serves_an_app_outside_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cdk_streams.local import cloud as cloud_module
+    from cdk_streams.local import cdk_driver
 
     monkeypatch.chdir(tmp_path)
     (command,) = LocalCloud()._cdk_command(tmp_path, {"PATH": str(tmp_path)})
-    assert command == str(cloud_module.CHECKOUT / "node_modules" / ".bin" / "cdk")
+    assert command == str(cdk_driver.CHECKOUT / "node_modules" / ".bin" / "cdk")
 
 
 def test_a_failing_synth_shows_the_cli_output(tmp_path: Path) -> None:
