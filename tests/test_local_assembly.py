@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -155,8 +155,8 @@ def test_supported_shapes_pass() -> None:
 class _FakeDriver:
     """Stands in for the CDK CLI: synth writes a prepared assembly; deploy must not run."""
 
-    template: dict[str, Any] = {}
-    deployed: list[str] = []
+    template: ClassVar[dict[str, Any]] = {}
+    deployed: ClassVar[list[str]] = []
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         pass
