@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -64,30 +65,51 @@ class CdkDriver:
         self.env = dict(env)
         self.timeout = timeout
         self._progress = progress or (lambda message: None)
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[str]] = set()
+        self._cancelled = False
 
     def run(self, args: Sequence[str], *, cwd: Path | None, step: str) -> str:
         """Run ``cdk ARGS --no-notices`` in ``cwd``; its output, or :class:`CdkCliError`."""
         command = [*self.command, *args, "--no-notices"]
         started = time.monotonic()
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        with self._lock:
+            self._running.add(process)
         try:
-            done = subprocess.run(
-                command,
-                cwd=cwd,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=self.timeout,
-            )
+            output, _ = process.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired as error:
             raise CdkCliError(f"{step}: `cdk {args[0]}` took over {self.timeout:.0f} s") from error
-        output = (done.stdout or "") + (done.stderr or "")
-        if done.returncode != 0:
-            tail = "\n".join(output.strip().splitlines()[-25:])
+        finally:
+            with self._lock:
+                self._running.discard(process)
+            if process.poll() is None:  # interrupted, or timed out
+                _end(process)
+        if self._cancelled:
+            raise CdkCliError(f"{step}: `cdk {args[0]}` was cancelled")
+        if process.returncode != 0:
+            tail = "\n".join((output or "").strip().splitlines()[-25:])
             raise CdkCliError(
-                f"{step}: `cdk {' '.join(args)}` failed with exit code {done.returncode}:\n{tail}"
+                f"{step}: `cdk {' '.join(args)}` failed with exit code {process.returncode}:"
+                f"\n{tail}"
             )
         self._progress(f"{step}: done in {time.monotonic() - started:.1f} s")
-        return output
+        return output or ""
+
+    def cancel(self) -> None:
+        """End every CLI process still running (another thread's step, on Ctrl-C)."""
+        self._cancelled = True
+        with self._lock:
+            running = list(self._running)
+        for process in running:
+            _end(process)
 
     def bootstrap(self, environment: str, *, cwd: Path) -> None:
         """``cdk bootstrap aws://ACCOUNT/REGION``, run in ``cwd``.
@@ -125,6 +147,16 @@ class CdkDriver:
             cwd=app_dir,
             step="deploy",
         )
+
+
+def _end(process: subprocess.Popen[str]) -> None:
+    """Terminate a CLI process, then kill it if it lingers."""
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _context_args(context: Mapping[str, str]) -> list[str]:

@@ -389,10 +389,15 @@ class LocalCloud:
             cdk.synth(app_dir, out, context)
 
         # Bootstrap needs no synth (the environment is explicit), so both run at once.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = [pool.submit(bootstrap), pool.submit(synth)]
-            for future in futures:
-                future.result()
+        # On Ctrl-C the CLI processes end at once rather than running to completion.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            booting = pool.submit(bootstrap)
+            try:
+                synth()
+                booting.result()
+            except BaseException:
+                cdk.cancel()
+                raise
         self._bootstrapped = True
 
         assembly = CloudAssembly.read(out)
