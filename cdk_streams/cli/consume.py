@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from .consumer import (
+    from ..consumer import (
         Consumer,
         ConsumerError,
         DeliveryError,
