@@ -26,7 +26,7 @@ from . import validation as v
 from .alarms import AlarmThresholds, StreamAlarms, check_actions, check_thresholds
 from .bundling import SAMPLE_HANDLER, handler_dir_code, sample_handler_code
 from .dashboard import StreamDashboard
-from .handler_code import HANDLER_DIR_METADATA
+from .handler_code import HANDLER_DIR_CONTEXT, HANDLER_DIR_METADATA
 from .handler_spec import HandlerSpecError, parse_handler
 
 DEFAULT_BATCH_SIZE = 100
@@ -442,10 +442,12 @@ class StreamProcessor(Construct):
             log_group=self.log_group,
             role=self.role,
         )
-        if handler_dir is not None:
+        if handler_dir is not None and self.node.try_get_context(HANDLER_DIR_CONTEXT) in (
+            True,
+            "true",
+        ):
             # Where the code comes from, for the local cloud's reload on edit. Relative
-            # to the app directory (where the CDK CLI runs the app), so the template
-            # is the same on every machine.
+            # to the app directory (where the CDK CLI runs the app).
             source = os.path.relpath(Path(handler_dir).resolve(), Path.cwd())
             cfn = function.node.default_child
             if isinstance(cfn, lambda_.CfnFunction):

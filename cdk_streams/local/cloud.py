@@ -39,6 +39,7 @@ from typing import Any, cast
 import boto3
 from botocore.config import Config
 
+from ..handler_code import HANDLER_DIR_CONTEXT
 from . import moto_patch
 from .assembly import TABLE_TYPES, AssemblyError, CloudAssembly, StackArtifact
 from .cdk_driver import CHECKOUT, CdkCliError, CdkDriver, find_cdk_command
@@ -386,7 +387,8 @@ class LocalCloud:
 
         def synth() -> None:
             self._progress(f"synthesizing {app_dir.name}/ ...")
-            cdk.synth(app_dir, out, context)
+            # The functions' handler_dir in their metadata: what --watch reloads from.
+            cdk.synth(app_dir, out, {HANDLER_DIR_CONTEXT: "true", **context})
 
         # Bootstrap needs no synth (the environment is explicit), so both run at once.
         # On Ctrl-C the CLI processes end at once rather than running to completion.
