@@ -244,3 +244,28 @@ def test_sigint_stops_cleanly_with_a_final_report(session: Session) -> None:
 def test_ready_time_is_reported(session: Session) -> None:
     (ready,) = re.findall(r"ready in ([0-9.]+) s: 3 mapping\(s\) running", session.err)
     assert float(ready) > 0
+
+
+def test_sigterm_during_the_deploy_ends_the_cdk_cli_and_leaves_nothing(tmp_path: Path) -> None:
+    env = {**os.environ, "TMPDIR": str(tmp_path), "CDK_VALIDATION": "false"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cdk_streams.cli", "local", "up", "--app-dir", str(APP)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stderr is not None
+    progress = []
+    for line in process.stderr:  # both CLI steps are starting
+        progress.append(line)
+        if line.startswith(("bootstrapping", "synthesizing")) and len(progress) >= 2:
+            break
+    process.send_signal(signal.SIGTERM)
+    rest = process.stderr.read()
+    assert process.wait(timeout=DEADLINE) == 130
+    assert rest.strip().splitlines()[-1] == "cdk-streams: interrupted; stopped cleanly"
+    assert "Traceback" not in rest
+    assert list(tmp_path.iterdir()) == []  # the CLI's and jsii's temporary files too
+    leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
+    assert leftover == ""

@@ -4,7 +4,10 @@ subprocess, with its output kept for the error message when a step fails.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -80,6 +83,9 @@ class CdkDriver:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # Its own process group: the CLI runs node, which runs the app, which
+            # starts jsii's node; ending the step must end all of them.
+            start_new_session=True,
         )
         with self._lock:
             self._running.add(process)
@@ -150,13 +156,15 @@ class CdkDriver:
 
 
 def _end(process: subprocess.Popen[str]) -> None:
-    """Terminate a CLI process, then kill it if it lingers."""
-    process.terminate()
-    try:
+    """End a CLI process and everything it started (its process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    # What ignored SIGTERM, or outlived the CLI itself (the app, jsii's node).
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _context_args(context: Mapping[str, str]) -> list[str]:

@@ -191,6 +191,9 @@ class LocalCloud:
         self._runtime_lock = threading.Lock()
         self._bootstrapped = False
         self._owns_lock = False
+        self._patching: threading.Thread | None = None
+        self._patched = False
+        self._patch_error: BaseException | None = None
         self._saved_levels: dict[str, int] = {}
         self.runner = EventSourceRunner(poll_interval=poll_interval)
         self.deployments: list[Deployment] = []
@@ -215,8 +218,11 @@ class LocalCloud:
                 self._saved_levels[name] = logger.level
                 logger.setLevel(logging.ERROR)
             warnings.filterwarnings("ignore", message="Tried to parse AWS::", category=UserWarning)
-            moto_patch.take_over_stream_delivery()
-            moto_patch.reset_backends()
+            # Patching imports moto's CloudFormation (every resource model: seconds on a
+            # busy machine), so it runs beside the rest of the start-up and the synth;
+            # every AWS call of this cloud waits for it (see client()).
+            self._patching = threading.Thread(target=self._patch, name="moto-patch", daemon=True)
+            self._patching.start()
             self._workdir = Path(tempfile.mkdtemp(prefix="cdk-streams-local-"))
             if self.port:
                 _check_port_free(self.port)
@@ -230,8 +236,26 @@ class LocalCloud:
             raise
         return self
 
+    def _patch(self) -> None:
+        try:
+            moto_patch.take_over_stream_delivery()
+            self._patched = True
+            moto_patch.reset_backends()
+        except BaseException as error:  # re-raised by the first AWS call (client())
+            self._patch_error = error
+
+    def _wait_patched(self) -> None:
+        patching = self._patching
+        if patching is not None:
+            patching.join()
+        if self._patch_error is not None:
+            raise self._patch_error
+
     def stop(self) -> None:
         """Stop the mapping threads, the function workers and the emulator. Idempotent."""
+        if self._patching is not None:
+            self._patching.join()
+            self._patching = None
         self.runner.stop()
         for runtime in list(self._runtimes.values()):
             runtime.close()
@@ -243,8 +267,10 @@ class LocalCloud:
             if inner is not None:
                 inner.server_close()
         if self._owns_lock:
-            moto_patch.reset_backends()
-            moto_patch.give_back_stream_delivery()
+            if self._patched:
+                moto_patch.reset_backends()
+                moto_patch.give_back_stream_delivery()
+                self._patched = False
             for name, level in self._saved_levels.items():
                 logging.getLogger(name).setLevel(level)
             self._owns_lock = False
@@ -275,6 +301,7 @@ class LocalCloud:
         Clients are cached: the same object for the same service.
         """
         endpoint = self.endpoint_url
+        self._wait_patched()
         with self._client_lock:
             client = self._clients.get(service)
             if client is None:
@@ -374,7 +401,11 @@ class LocalCloud:
         workdir = self._workdir
         started = time.monotonic()
         out = Path(tempfile.mkdtemp(prefix="assembly-", dir=workdir))
-        cli_env = {**self.environment(), **env}
+        # The CLI's and jsii's own temporary files go under the work directory too,
+        # so stopping the cloud removes them even after an interrupted step.
+        cli_tmp = workdir / "tmp"
+        cli_tmp.mkdir(exist_ok=True)
+        cli_env = {**self.environment(), "TMPDIR": str(cli_tmp), **env}
         cdk = CdkDriver(
             self._cdk_command(app_dir, cli_env), cli_env, timeout=timeout, progress=self._progress
         )
