@@ -135,6 +135,17 @@ def test_shapes_the_local_cloud_cannot_deploy_are_named(stack: StackArtifact, me
     assert "\n" not in problem
 
 
+def test_a_stack_in_another_account_is_named() -> None:
+    stack = _stack({}, environment="aws://111111111111/us-east-1")
+    (problem,) = find_blockers([stack], "us-east-1", _supports, account="123456789012")
+    assert problem.startswith(
+        "stack S is bound to account 111111111111; the local cloud is account 123456789012: "
+        "take the stack's account from CDK_DEFAULT_ACCOUNT"
+    )
+    same = _stack({}, environment="aws://123456789012/us-east-1")
+    assert find_blockers([same], "us-east-1", _supports, account="123456789012") == []
+
+
 def test_supported_shapes_pass() -> None:
     stack = _stack(
         {

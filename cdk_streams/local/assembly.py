@@ -52,6 +52,13 @@ class StackArtifact:
         return resources if isinstance(resources, dict) else {}
 
     @property
+    def account(self) -> str | None:
+        """The stack's account, or None when the stack is environment-agnostic."""
+        parts = self.environment.removeprefix("aws://").split("/")
+        account = parts[0] if len(parts) == 2 else ""
+        return None if not account or account.startswith("unknown-") else account
+
+    @property
     def region(self) -> str | None:
         """The stack's region, or None when the stack is environment-agnostic."""
         region = self.environment.rsplit("/", 1)[-1] if self.environment else ""

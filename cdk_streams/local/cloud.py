@@ -435,7 +435,9 @@ class LocalCloud:
 
         assembly = CloudAssembly.read(out)
         selected = assembly.select(stacks)
-        blockers = find_blockers(selected, self.region, moto_patch.supports_resource_type)
+        blockers = find_blockers(
+            selected, self.region, moto_patch.supports_resource_type, account=ACCOUNT
+        )
         if blockers:
             more = f" (and {len(blockers) - 1} more)" if len(blockers) > 1 else ""
             raise LocalCloudError(f"cannot deploy locally: {blockers[0]}{more}")

@@ -17,10 +17,24 @@ _CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
 Supports = Callable[[str], bool]
 
 
-def find_blockers(stacks: Sequence[StackArtifact], region: str, supports: Supports) -> list[str]:
-    """One line per shape in ``stacks`` that the local cloud (one region) cannot deploy."""
+def find_blockers(
+    stacks: Sequence[StackArtifact],
+    region: str,
+    supports: Supports,
+    *,
+    account: str | None = None,
+) -> list[str]:
+    """One line per shape in ``stacks`` that the local cloud (one account, one region)
+    cannot deploy."""
     problems: list[str] = []
     for stack in stacks:
+        if account is not None and stack.account is not None and stack.account != account:
+            problems.append(
+                f"stack {stack.name} is bound to account {stack.account}; the local cloud is "
+                f"account {account}: take the stack's account from CDK_DEFAULT_ACCOUNT "
+                "(cdk.Environment(account=os.environ.get('CDK_DEFAULT_ACCOUNT'))), which the "
+                "local cloud sets"
+            )
         if stack.region is not None and stack.region != region:
             problems.append(
                 f"stack {stack.name} is bound to region {stack.region}; the local cloud is one "
