@@ -17,7 +17,7 @@ _EXPECTED = (
     ("cdk_streams.cli.errors", "CliError"),
     ("cdk_streams.handler_spec", "HandlerSpecError"),
     ("cdk_streams.validation", "StreamsValidationError"),
-    ("cdk_streams.local.cloud", "LocalCloudError"),
+    ("cdk_streams.local.deployment", "LocalCloudError"),
     ("cdk_streams.local.cdk_driver", "CdkCliError"),
     ("cdk_streams.local.assembly", "AssemblyError"),
     ("cdk_streams.local.moto_patch", "MotoPatchError"),
