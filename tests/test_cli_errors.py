@@ -154,6 +154,7 @@ def test_sigterm_stops_a_command_as_ctrl_c_does(
 
 def test_one_line_of_an_empty_message_is_the_type() -> None:
     assert errors.one_line(ValueError()) == "ValueError"
+    assert errors.one_line(ValueError("cdk-streams: do this")) == "do this"
     assert errors.missing_extra(ModuleNotFoundError("x", name="yaml")) is None
 
 

@@ -27,7 +27,7 @@ def test_the_checkouts_cdk_cli_serves_an_app_outside_it(
     from cdk_streams.local import cdk_driver
 
     monkeypatch.chdir(tmp_path)
-    (command,) = LocalCloud()._cdk_command(tmp_path, {"PATH": str(tmp_path)})
+    (command,), _ = LocalCloud()._cdk_command(tmp_path, {"PATH": str(tmp_path)})
     assert command == str(cdk_driver.CHECKOUT / "node_modules" / ".bin" / "cdk")
 
 

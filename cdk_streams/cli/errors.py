@@ -26,6 +26,8 @@ _EXPECTED = (
     ("cdk_streams.consumer", "ConsumerError"),
     ("cdk_streams.consumer", "LeaseTableError"),
     ("cdk_streams.consumer", "HandlerSpecError"),
+    ("cdk_streams.cdk_cli", "CdkCliError"),
+    ("cdk_streams.optional", "MissingExtraError"),
 )
 
 #: Modules of the ``local`` extra: missing means "install the extra".
@@ -57,7 +59,9 @@ def missing_extra(error: BaseException) -> str | None:
 def one_line(error: BaseException) -> str:
     """The message as one line: its first line, plus the last line of any detail
     (for a failed CDK CLI step, usually the app's own error)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    # Some messages already name the command; it is said once.
+    text = str(error).removeprefix("cdk-streams: ")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         return type(error).__name__
     if len(lines) == 1:

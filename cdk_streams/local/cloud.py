@@ -274,10 +274,13 @@ class LocalCloud:
 
     # -- deploy ------------------------------------------------------------
 
-    def _cdk_command(self, app_dir: Path, env: Mapping[str, str]) -> list[str]:
-        """The CDK CLI this cloud runs (see :func:`~.cdk_driver.find_cdk_command`)."""
+    def _cdk_command(
+        self, app_dir: Path, env: Mapping[str, str]
+    ) -> tuple[list[str], dict[str, str]]:
+        """The CDK CLI this cloud runs (see :func:`~.cdk_driver.find_cdk_command`) and
+        the environment to run it in."""
         try:
-            return find_cdk_command(app_dir, env)
+            return find_cdk_command(app_dir, env), dict(env)
         except CdkCliError as error:
             raise LocalCloudError(str(error)) from None
 
@@ -342,9 +345,8 @@ class LocalCloud:
         cli_tmp = workdir / "tmp"
         cli_tmp.mkdir(exist_ok=True)
         cli_env = {**self.environment(), "TMPDIR": str(cli_tmp), **env}
-        cdk = CdkDriver(
-            self._cdk_command(app_dir, cli_env), cli_env, timeout=timeout, progress=self._progress
-        )
+        command, run_env = self._cdk_command(app_dir, cli_env)
+        cdk = CdkDriver(command, run_env, timeout=timeout, progress=self._progress)
 
         def bootstrap() -> None:
             if self._bootstrapped or self._has_stack("CDKToolkit"):
