@@ -146,6 +146,10 @@ class LocalUp:
     :param watch_interval: seconds between polls of the watched directories.
         @default 1.0 (what a person notices as "at once").
     :param env: extra environment for the CDK CLI. @default - none.
+    :param wait: waits up to N seconds between polls; True means stop.
+        @default - waits for :meth:`stop` (Ctrl-C interrupts it).
+    :param cloud_factory: makes the local cloud from ``log_sink``, ``progress``
+        and ``port``. @default :class:`LocalCloud`.
     """
 
     def __init__(
@@ -160,6 +164,8 @@ class LocalUp:
         clock: Callable[[], float] = time.monotonic,
         watch_interval: float = 1.0,
         env: Mapping[str, str] | None = None,
+        wait: Callable[[float], bool] | None = None,
+        cloud_factory: Callable[..., LocalCloud] = LocalCloud,
     ) -> None:
         self.app_dir = Path(app_dir)
         self.context = dict(context or {})
@@ -171,6 +177,8 @@ class LocalUp:
         self.watch_interval = watch_interval
         self.env = dict(env or {})
         self._stop = threading.Event()
+        self._wait = wait or self._stop.wait
+        self._cloud_factory = cloud_factory
         self._print_lock = threading.Lock()
         #: Seconds from start to the environment lines (the cloud is ready).
         self.ready_seconds: float | None = None
@@ -190,7 +198,9 @@ class LocalUp:
     def run(self) -> int:
         """Deploy, run until stopped, print the final report; the exit status (0)."""
         started = self._clock()
-        with LocalCloud(log_sink=self._log, progress=self._progress, port=self.port) as cloud:
+        with self._cloud_factory(
+            log_sink=self._log, progress=self._progress, port=self.port
+        ) as cloud:
             deployment = cloud.deploy(self.app_dir, context=self.context, env=self.env)
             for line in describe(cloud, deployment):
                 self._say(line)
@@ -204,7 +214,7 @@ class LocalUp:
             )
             watcher = self._watcher(cloud) if self.watch else None
             try:
-                while not self._stop.wait(self.watch_interval):
+                while not self._wait(self.watch_interval):
                     if watcher is not None:
                         watcher.poll()
             except KeyboardInterrupt:
