@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 from cdk_streams.local.deployment import Deployment
 from cdk_streams.local.up import LocalUp, environment_lines, mapping_settings
