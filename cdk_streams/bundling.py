@@ -29,6 +29,7 @@ from aws_cdk import aws_lambda as lambda_
 
 from .handler_code import RUNTIME_PACKAGE, SAMPLE_HANDLER, bundled_code_dir
 from .handler_entry import HandlerProblem, check_handler
+from .handler_spec import parse_handler
 from .requirements import RequirementsError, install_requirements, requirements_key
 from .validation import StreamsValidationError
 
@@ -158,7 +159,10 @@ class StreamHandlerCode:
                 f"{where}: pip_options must be a list of strings, got {pip_options!r}"
             )
         assert isinstance(handler, str)  # check_handler saw to it
-        return cls(handler=handler, directory=path, pip_options=pip_options)
+        # Lambda's Handler setting takes only the module.function form.
+        return cls(
+            handler=parse_handler(handler).lambda_form, directory=path, pip_options=pip_options
+        )
 
     @property
     def is_sample(self) -> bool:

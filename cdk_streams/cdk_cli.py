@@ -46,7 +46,8 @@ Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
 class CdkCliError(RuntimeError):
-    """No CDK CLI or no Node could be found or installed; the message says what to do."""
+    """No CDK CLI or Node could be found or installed, or a CLI step failed; the
+    message says what to do."""
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import ast
 import difflib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-_HANDLER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.[A-Za-z_]\w*$")
+from .handler_spec import HandlerSpecError, parse_handler
 
 
 @dataclass(frozen=True)
@@ -40,10 +39,15 @@ def module_file(directory: Path, module: str) -> Path | None:
 
 
 def check_handler(directory: Path, handler: object) -> HandlerProblem | None:
-    """None when ``handler`` names a function defined in ``directory``; else the problem."""
-    if not isinstance(handler, str) or not _HANDLER.match(handler):
-        return HandlerProblem("handler", "'module.function' inside handler_dir", repr(handler))
-    module, name = handler.rsplit(".", 1)
+    """None when ``handler`` (``module.function`` or ``module:function``) names a
+    function defined in ``directory``; else the problem."""
+    try:
+        spec = parse_handler(handler if isinstance(handler, str) else "")
+    except HandlerSpecError:
+        return HandlerProblem(
+            "handler", "'module.function' (or 'module:function') inside handler_dir", repr(handler)
+        )
+    module, name = spec.module, spec.function
     path = module_file(directory, module)
     if path is None:
         relative = module.replace(".", "/")

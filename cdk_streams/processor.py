@@ -3,6 +3,7 @@ stream, with safe defaults that the anchors leave opt-in."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ from .filter_view_type import check_filters_view_type
 from .log_encryption import table_key_for_logs
 
 __all__ = ["StreamProcessor", "newest_python_runtime"]
+from .handler_code import HANDLER_DIR_CONTEXT, HANDLER_DIR_METADATA
 
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_RETRY_ATTEMPTS = 10
@@ -804,7 +806,7 @@ class StreamProcessor(Construct):
                     "service-role/AWSLambdaVPCAccessExecutionRole"
                 )
             )
-        return lambda_.Function(
+        function = lambda_.Function(
             self,
             "Function",
             runtime=runtime,
@@ -825,6 +827,17 @@ class StreamProcessor(Construct):
             function_name=function_name,
             description=description,
         )
+        if handler_dir is not None and self.node.try_get_context(HANDLER_DIR_CONTEXT) in (
+            True,
+            "true",
+        ):
+            # Where the code comes from, for the local cloud's reload on edit. Relative
+            # to the app directory (where the CDK CLI runs the app).
+            source = os.path.relpath(Path(handler_dir).resolve(), Path.cwd())
+            cfn = function.node.default_child
+            if isinstance(cfn, lambda_.CfnFunction):
+                cfn.add_metadata(HANDLER_DIR_METADATA, source)
+        return function
 
 
 def _has(value: Any, attribute: str) -> bool:

@@ -234,6 +234,8 @@ def test_summary_runs_the_apps_cli(
 ) -> None:
     from cdk_streams.cli import main
 
+    (tmp_path / "cdk.json").write_text("{}")
+
     _script(tmp_path / "node_modules" / ".bin", "cdk", FAKE_SYNTH)
     monkeypatch.setenv("PATH", str(_node(tmp_path / "bin", "24.0.0").parent))
     assert main(["summary", "--app-dir", str(tmp_path)]) == 0
@@ -245,6 +247,8 @@ def test_summary_without_a_cli_is_one_line_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from cdk_streams.cli import main
+
+    (tmp_path / "cdk.json").write_text("{}")
 
     monkeypatch.setenv("PATH", str(_node(tmp_path / "bin", "24.0.0").parent))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -260,6 +264,8 @@ def test_a_failing_synth_in_summary_is_one_line_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from cdk_streams.cli import main
+
+    (tmp_path / "cdk.json").write_text("{}")
 
     _script(tmp_path / "node_modules" / ".bin", "cdk", "echo 'app.py: boom' >&2; exit 3")
     monkeypatch.setenv("PATH", str(_node(tmp_path / "bin", "24.0.0").parent))

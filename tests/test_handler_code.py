@@ -120,8 +120,8 @@ def test_sample_is_the_orders_handler():
         (
             None,
             "app",
-            "StreamHandlerCode.from_directory: handler must be 'module.function' inside "
-            "handler_dir, got 'app'",
+            "StreamHandlerCode.from_directory: handler must be 'module.function' (or "
+            "'module:function') inside handler_dir, got 'app'",
         ),
         (
             None,

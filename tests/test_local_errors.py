@@ -60,7 +60,8 @@ def test_find_names_what_was_deployed() -> None:
     with pytest.raises(LocalCloudError) as error:
         deployment.table_name("Table")
     assert str(error.value) == (
-        "expected one AWS::DynamoDB::Table whose logical id contains 'Table', found 2; "
+        "expected one AWS::DynamoDB::Table or AWS::DynamoDB::GlobalTable whose logical id "
+        "contains 'Table', found 2; "
         "deployed: S/OrdersTable1, S/AuditTable2"
     )
 

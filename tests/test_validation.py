@@ -243,11 +243,12 @@ def test_handler_errors(props, message):
 
 def test_handler_must_be_module_dot_function(tmp_path):
     (tmp_path / "app.py").write_text("def handler(event, context):\n    return {}\n")
-    for bad in (None, "handler", "app:handler", "app."):
+    for bad in (None, "handler", "app:", "app."):
         with pytest.raises(StreamsValidationError) as error:
             build(handler_dir=tmp_path, handler=bad)
         assert str(error.value) == (
-            f"{PATH}: handler must be 'module.function' inside handler_dir, got {bad!r}"
+            f"{PATH}: handler must be 'module.function' (or 'module:function') inside "
+            f"handler_dir, got {bad!r}"
         )
 
 

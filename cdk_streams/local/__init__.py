@@ -7,6 +7,9 @@ and Lambda's DynamoDB-stream event-source mappings emulated on top.
         ...write items with cloud.client("dynamodb")...
         print(cloud.drain())
 
+``cdk-streams local up`` (:class:`~.up.LocalUp`) runs any app this way and keeps
+its mappings running until Ctrl-C.
+
 Needs the ``local`` extra (moto[server]). Parts usable on their own:
 :class:`StreamReader` (any stream, real or local), :class:`RecordFilter` (Lambda's
 filter-pattern matching), :class:`FunctionRuntime` (run a handler in a worker
