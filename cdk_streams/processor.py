@@ -25,6 +25,7 @@ from . import validation as v
 from .alarms import AlarmThresholds, StreamAlarms, check_actions, check_thresholds
 from .bundling import SAMPLE_HANDLER, handler_dir_code, sample_handler_code
 from .dashboard import StreamDashboard
+from .failure_archive import FAILURE_DESTINATIONS, ON_FAILURE_ARCHIVED, FailureArchive
 
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_RETRY_ATTEMPTS = 10
@@ -114,6 +115,14 @@ class StreamProcessor(Construct):
     :param dead_letter_queue_enabled: False to have no on-failure destination at
         all when ``on_failure`` is not given: skipped batches then leave no trace.
         @default True.
+    :param failure_destination: ``"sqs"`` or ``"s3"``: what this construct
+        creates when ``on_failure`` is not given. ``"s3"`` creates a
+        :class:`~cdk_streams.failure_archive.FailureArchive` bucket (exposed as
+        ``failure_archive``) that keeps whole skipped batches, records included,
+        with an ``Alarms/OnFailureArchived`` alarm. @default "sqs", because the
+        queue's alarms come from standard SQS metrics and the skipped data stays
+        in the table's stream instead of being copied; choose "s3" when a
+        skipped batch may not be replayed within the stream's 24 h.
 
     **Alarms and dashboard** (see :mod:`cdk_streams.alarms`):
 
@@ -175,6 +184,7 @@ class StreamProcessor(Construct):
         enabled: bool = True,
         on_failure: lambda_.IEventSourceDlq | None = None,
         dead_letter_queue_enabled: bool = True,
+        failure_destination: str = "sqs",
         alarms_enabled: bool = True,
         alarm_thresholds: AlarmThresholds | None = None,
         alarm_topic: sns.ITopic | None = None,
@@ -233,6 +243,12 @@ class StreamProcessor(Construct):
         else:
             self.function = self._create_function(**function_props)
 
+        self.failure_archive = self._failure_archive(
+            failure_destination, on_failure, dead_letter_queue_enabled
+        )
+        if self.failure_archive is not None:
+            on_failure = self.failure_archive.destination
+
         self.dead_letter_queue: sqs.Queue | None = None
         if on_failure is None and dead_letter_queue_enabled:
             # The on-failure record only names the shard and sequence range of
@@ -268,6 +284,10 @@ class StreamProcessor(Construct):
             tumbling_window=tumbling_window,
             enabled=enabled,
             on_failure=on_failure,
+            # The failure archive's alarm counts OnFailureDestinationDeliveredEventCount.
+            metrics_config=lambda_.MetricsConfig(metrics=[lambda_.MetricType.EVENT_COUNT])
+            if self.failure_archive is not None
+            else None,
         )
         self._acknowledge_inherent_findings(has_on_failure=on_failure is not None)
 
@@ -283,11 +303,39 @@ class StreamProcessor(Construct):
                 alarm_topic=alarm_topic,
                 alarm_actions=alarm_actions,
             )
+        if self.alarms is not None and self.failure_archive is not None:
+            actions = check_actions(self, alarm_topic=alarm_topic, alarm_actions=alarm_actions)
+            self.alarms.alarms[ON_FAILURE_ARCHIVED] = (
+                self.failure_archive.add_alarm(
+                    self.alarms,
+                    self.event_source_mapping,
+                    actions,
+                    actions[:1] if alarm_topic is not None else [],
+                )
+            )
         self.dashboard: StreamDashboard | None = None
         if dashboard_enabled:
             self.dashboard = StreamDashboard(self, "Dashboard", processor=self)
 
     # -- parts -------------------------------------------------------------
+
+    def _failure_archive(
+        self, destination: Any, on_failure: Any, dead_letter_queue_enabled: bool
+    ) -> FailureArchive | None:
+        if destination not in FAILURE_DESTINATIONS:
+            raise v.StreamsValidationError(
+                f"{self.node.path}: failure_destination must be one of "
+                f"{', '.join(FAILURE_DESTINATIONS)}, got {destination!r}"
+            )
+        if destination != "s3":
+            return None
+        if on_failure is not None or not dead_letter_queue_enabled:
+            given = "on_failure" if on_failure is not None else "dead_letter_queue_enabled=False"
+            raise v.StreamsValidationError(
+                f"{self.node.path}: failure_destination='s3' creates the on-failure "
+                f"destination, so it must not be combined with {given}; got both"
+            )
+        return FailureArchive(self, "FailureArchive")
 
     def _validate_alarms(
         self,

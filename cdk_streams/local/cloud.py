@@ -192,6 +192,7 @@ class LocalCloud:
                 logger.setLevel(logging.ERROR)
             warnings.filterwarnings("ignore", message="Tried to parse AWS::", category=UserWarning)
             moto_patch.take_over_stream_delivery()
+            moto_patch.route_invocations(self.invoke)
             moto_patch.reset_backends()
             self._workdir = Path(tempfile.mkdtemp(prefix="cdk-streams-local-"))
             self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -217,6 +218,7 @@ class LocalCloud:
             if inner is not None:
                 inner.server_close()
         if self._owns_lock:
+            moto_patch.route_invocations(None)
             moto_patch.reset_backends()
             moto_patch.give_back_stream_delivery()
             for name, level in self._saved_levels.items():

@@ -13,13 +13,20 @@ Kinesis is the same story: ``put_record`` on a stream with a mapping calls
 per record. The local cloud delivers Kinesis records itself too, so that
 method is replaced the same way (it keeps the records either way).
 
+Invoke is the third: moto runs function code only in Docker. While a local
+cloud routes invocations here (:func:`route_invocations`), ``Invoke`` of a
+deployed function runs its code in the cloud's own worker processes, so
+``aws lambda invoke`` and ``cdk-streams backfill --function`` work locally.
+
 ``tests/test_local_moto_patch.py`` checks that the patched attribute still
 exists with the expected signature and that records survive a mapping.
 """
 
 from __future__ import annotations
 
+import base64
 import inspect
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +43,18 @@ EXPECTED_KINESIS_PARAMETERS = (
     "kinesis_data",
     "kinesis_shard_id",
 )
+
+#: The same for ``invoke``.
+EXPECTED_INVOKE_PARAMETERS = (
+    "self",
+    "function_name",
+    "qualifier",
+    "body",
+    "headers",
+    "response_headers",
+)
+#: Lambda returns at most the last 4 KB of the log with ``LogType=Tail``.
+LOG_TAIL_BYTES = 4096
 
 _lock = threading.Lock()
 #: Method name -> moto's own method, while the patch is on.
@@ -72,11 +91,55 @@ def _skip_kinesis(self: Any, *args: Any, **kwargs: Any) -> None:
     return None
 
 
+#: Runs a function's code: (function name, event) -> an object with ``ok``,
+#: ``payload``, ``error`` and ``logs`` (the local cloud's InvocationResult).
+_invoker: Callable[[str, Any], Any] | None = None
+
+
+def route_invocations(invoker: Callable[[str, Any], Any] | None) -> None:
+    """Run every Lambda ``Invoke`` through ``invoker`` (None: back to moto's own)."""
+    global _invoker
+    _invoker = invoker
+
+
+def _invoke_locally(
+    self: Any,
+    function_name: str,
+    qualifier: str | None,
+    body: Any,
+    headers: Any,
+    response_headers: Any,
+) -> Any:
+    """The Invoke replacement: the function's own code, in the local cloud's workers."""
+    invoker = _invoker
+    if invoker is None:
+        return _originals["invoke"](
+            self, function_name, qualifier, body, headers, response_headers
+        )
+    name = self.get_function(function_name, qualifier).function_name  # moto's 404 if unknown
+    event = json.loads(body) if body else {}
+    kind = headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+    if kind == "DryRun":
+        return b""
+    if kind == "Event":
+        threading.Thread(target=invoker, args=(name, event), daemon=True).start()
+        return b""
+    result = invoker(name, event)
+    if not result.ok:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    answer = json.dumps(result.payload if result.ok else result.error).encode("utf-8")
+    log = "\n".join(result.logs).encode("utf-8")[-LOG_TAIL_BYTES:]
+    response_headers["x-amz-log-result"] = base64.b64encode(log).decode("ascii")
+    response_headers["Content-Length"] = str(len(answer))
+    return answer
+
+
 #: Each method of moto's LambdaBackend the patch replaces: (the parameters it
 #: must still have, what it delivers, its replacement).
-_PATCHED: dict[str, tuple[tuple[str, ...], str, Callable[..., None]]] = {
+_PATCHED: dict[str, tuple[tuple[str, ...], str, Callable[..., Any]]] = {
     "send_dynamodb_items": (EXPECTED_PARAMETERS, "stream records", _keep_records),
     "send_kinesis_message": (EXPECTED_KINESIS_PARAMETERS, "Kinesis records", _skip_kinesis),
+    "invoke": (EXPECTED_INVOKE_PARAMETERS, "function invocations", _invoke_locally),
 }
 
 
