@@ -66,14 +66,12 @@ class ArchiveDestination:
         role = target_handler.role
         policy = role.node.try_find_child("DefaultPolicy") if role is not None else None
         bucket_resource = self.bucket.node.default_child
-        if policy is not None and isinstance(bucket_resource, s3.CfnBucket):
+        policy_resource = policy.node.default_child if policy is not None else None
+        if policy_resource is not None and isinstance(bucket_resource, s3.CfnBucket):
             logical_id = Stack.of(bucket_resource).resolve(
                 Stack.of(bucket_resource).get_logical_id(bucket_resource)
             )
-            nag.acknowledge(
-                policy.node.default_child,
-                [nag.failure_archive_object_write(logical_id)],
-            )
+            nag.acknowledge(policy_resource, [nag.failure_archive_object_write(logical_id)])
         return lambda_.DlqDestinationConfig(destination=self.bucket.bucket_arn)
 
 
@@ -113,7 +111,9 @@ class FailureArchive(Construct):
             ],
             removal_policy=removal_policy,
         )
-        nag.acknowledge(self.bucket.node.default_child, [nag.FAILURE_ARCHIVE_ACCESS_LOGS])
+        bucket_resource = self.bucket.node.default_child
+        assert bucket_resource is not None  # an L2 Bucket always has its CfnBucket
+        nag.acknowledge(bucket_resource, [nag.FAILURE_ARCHIVE_ACCESS_LOGS])
         self.destination: lambda_.IEventSourceDlq = ArchiveDestination(self.bucket)
 
     def add_alarm(

@@ -128,7 +128,13 @@ def _invoke_locally(
     if not result.ok:
         response_headers["x-amz-function-error"] = "Unhandled"
     answer = json.dumps(result.payload if result.ok else result.error).encode("utf-8")
-    log = "\n".join(result.logs).encode("utf-8")[-LOG_TAIL_BYTES:]
+    lines = [
+        f"START RequestId: {result.request_id} Version: $LATEST",
+        *result.logs,
+        f"END RequestId: {result.request_id}",
+        f"REPORT RequestId: {result.request_id}\tDuration: {result.duration_ms:.2f} ms",
+    ]
+    log = "\n".join(lines).encode("utf-8")[-LOG_TAIL_BYTES:]
     response_headers["x-amz-log-result"] = base64.b64encode(log).decode("ascii")
     response_headers["Content-Length"] = str(len(answer))
     return answer

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from .on_failure_source import BatchInfo
 
@@ -89,6 +89,9 @@ def fetch_range(
             if kinesis
             else iterator("AT_SEQUENCE_NUMBER", SequenceNumber=info.start)
         )
+    except ParamValidationError as error:
+        out.problem = f"the recorded range is not a valid stream position: {error}"
+        return out
     except ClientError as error:
         if _code(error) == GONE:
             out.problem = f"the shard or its stream no longer exists ({_code(error)})"
