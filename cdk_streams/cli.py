@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from . import cli_backfill, cli_redrive
 from .handler_code import RUNTIME_PACKAGE, SAMPLE_HANDLER, bundled_code_dir
 from .summary import summarize_assembly
 
@@ -370,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
         "forever (default: 3)",
     )
     consume.set_defaults(run=_consume)
+
+    cli_redrive.register(commands)
+    cli_backfill.register(commands)
     return parser
 
 
