@@ -51,7 +51,7 @@ def test_bucket_is_encrypted_tls_only_private_and_expires(archived) -> None:
 
 
 def test_mapping_sends_failures_to_the_bucket_with_event_count_metrics(archived) -> None:
-    stack, template = archived
+    _, template = archived
     mapping = only(template, "AWS::Lambda::EventSourceMapping")["Properties"]
     bucket_id = next(iter(template.find_resources("AWS::S3::Bucket")))
     assert mapping["DestinationConfig"] == {
