@@ -58,14 +58,19 @@ def fetch_range(
     clients: Callable[[str], Any],
     info: BatchInfo,
     *,
-    limit: int = GET_RECORDS_LIMIT,
+    limit: int | None = None,
     max_empty_reads: int = MAX_EMPTY_READS,
 ) -> RangeRead:
     """Read the records ``info.start`` ..``info.end`` (inclusive) of ``info.shard_id``.
 
     :param clients: returns a boto3 client for a service name (``dynamodbstreams``
         or ``kinesis``, by the stream ARN).
+    :param limit: records per GetRecords call. @default - the batch's size (at
+        most 1000): the range holds at least that many, and reading further
+        ahead only fetches records past its end.
     """
+    if limit is None:
+        limit = max(1, min(GET_RECORDS_LIMIT, info.batch_size))
     shape = info.shape
     kinesis = shape.name == "kinesis"
     client = clients("kinesis" if kinesis else "dynamodbstreams")
