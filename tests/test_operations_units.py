@@ -324,3 +324,62 @@ def test_redrive_uses_the_mappings_batch_size_and_response_types() -> None:
     report = Redrive(source, target, lambda service: OneMapping()).run()
     assert target.batches == [[0, 1], [2, 3], [4]]
     assert (report.succeeded, report.removed) == (5, 1)
+
+
+def test_an_interrupted_redrive_leaves_the_rest_in_place() -> None:
+    class Interrupting(FailingAt):
+        def invoke(self, event: dict[str, Any]) -> InvokeOutcome:
+            if len(self.batches) == 1:
+                raise KeyboardInterrupt
+            return super().invoke(event)
+
+    source = ListSource([s3_message("a", 0, 1), s3_message("b", 5, 6), s3_message("c", 8, 9)])
+    with pytest.raises(KeyboardInterrupt):
+        Redrive(source, Interrupting(None), no_mappings).run()
+    assert (source.removed, source.released) == (["a"], ["b", "c"])
+
+
+def test_fetch_range_reads_a_kinesis_shard_by_stream_name() -> None:
+    kinesis_arn = "arn:aws:kinesis:us-east-1:123456789012:stream/orders-changes"
+    calls: list[dict[str, Any]] = []
+
+    class FakeKinesis:
+        def get_shard_iterator(self, **kwargs: Any) -> dict[str, str]:
+            calls.append(kwargs)
+            return {"ShardIterator": "i"}
+
+        def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:
+            return {
+                "Records": [
+                    {
+                        "SequenceNumber": str(n),
+                        "Data": b"{}",
+                        "PartitionKey": "k",
+                        "ApproximateArrivalTimestamp": 1.7e9,
+                    }
+                    for n in (49590, 49591, 49592)
+                ],
+                "NextShardIterator": "j",
+            }
+
+    record = {
+        "KinesisBatchInfo": {
+            "shardId": "shardId-000000000000",
+            "startSequenceNumber": "49590",
+            "endSequenceNumber": "49591",
+            "batchSize": 2,
+            "approximateArrivalOfFirstRecord": "",
+            "streamArn": kinesis_arn,
+        },
+    }
+    read = fetch_range(lambda service: FakeKinesis(), parse_on_failure_record(record))
+    assert calls == [
+        {
+            "StreamName": "orders-changes",
+            "ShardId": "shardId-000000000000",
+            "ShardIteratorType": "AT_SEQUENCE_NUMBER",
+            "StartingSequenceNumber": "49590",
+        }
+    ]
+    assert [r["kinesis"]["sequenceNumber"] for r in read.records] == ["49590", "49591"]
+    assert read.complete

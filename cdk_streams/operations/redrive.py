@@ -220,11 +220,15 @@ class Redrive:
             f"found {report.messages} message(s): {report.records} record(s) in {report.batches} "
             f"batch(es); oldest record {_age(report.oldest_age)} old"
         )
+        handled = 0
         try:
             for plan in plans:
                 self._handle(plan, report)
+                handled += 1
         finally:
-            for message in unreadable:
+            # Also after Ctrl-C or an error: what was not handled is left in
+            # place, visible again at once, for the next run.
+            for message in [*unreadable, *(p.message for p in plans[handled:])]:
                 self.source.release(message)
         return report
 
