@@ -3,7 +3,8 @@
     cdk-streams backfill --table NAME
         (--function NAME | --handler-dir DIR --handler module.function)
         [--segments N] [--concurrency N] [--batch-size N] [--resume] [--checkpoint FILE]
-        [--retry-attempts N] [--fail-fast] [--endpoint-url URL] [--region R]
+        [--retry-attempts N] [--fail-fast] [--from-export s3://BUCKET/PREFIX]
+        [--endpoint-url URL] [--region R]
 
 A thin layer over :class:`cdk_streams.operations.backfill.Backfill`. Create the
 mapping first, then backfill; the handler must be idempotent on the item's
@@ -35,6 +36,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--table", required=True, help="the table to scan")
     add_target_arguments(parser)
+    parser.add_argument(
+        "--from-export",
+        metavar="S3_URL",
+        help="read a DynamoDB export (DynamoDB JSON) at s3://BUCKET/PREFIX instead of "
+        "scanning the table: no read capacity used",
+    )
     parser.add_argument(
         "--segments", type=int, help="parallel scan segments (default: one per GB, at least 1)"
     )
@@ -87,6 +94,7 @@ def _backfill(args: argparse.Namespace) -> int:
         retry_attempts=args.retry_attempts,
         fail_fast=args.fail_fast,
         progress=lambda line: print(line, file=sys.stderr, flush=True),
+        from_export=args.from_export,
     )
     try:
         report = backfill.run()

@@ -410,3 +410,69 @@ def test_cli_backfill_errors_and_a_run(
     out, err = capsys.readouterr()
     assert "2 of 2 segment(s) to scan" in err and ", 0 failed, " in out
     assert [r["backfill"] for r in env.processed("clibf-0") if r["role"] == "local"] == [True]
+
+
+def test_backfill_from_a_table_export(
+    env: Env, in_process_handler: LocalHandlerTarget, tmp_path: Path
+) -> None:
+    import time
+
+    _write_items(env, "exp-", 12)
+    env.cloud.drain()
+    ddb, s3 = env.ddb, env.cloud.client("s3")
+    s3.create_bucket(Bucket="exports")
+    # The template turns point-in-time recovery on, but the emulator's CloudFormation
+    # does not apply PointInTimeRecoverySpecification; the API call does.
+    ddb.update_continuous_backups(
+        TableName=env.table("Catalog"),
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+    )
+    table_arn = ddb.describe_table(TableName=env.table("Catalog"))["Table"]["TableArn"]
+    export = ddb.export_table_to_point_in_time(
+        TableArn=table_arn, S3Bucket="exports", S3Prefix="catalog", ExportFormat="DYNAMODB_JSON"
+    )["ExportDescription"]
+    for _ in range(200):  # the emulator writes the export in a thread, in milliseconds
+        status = ddb.describe_export(ExportArn=export["ExportArn"])["ExportDescription"]
+        if status["ExportStatus"] != "IN_PROGRESS":
+            break
+        time.sleep(0.01)
+    assert status["ExportStatus"] == "COMPLETED"
+
+    report = Backfill(
+        env.cloud.client,
+        env.table("Catalog"),
+        in_process_handler,
+        batch_size=5,
+        checkpoint=tmp_path / "cp.json",
+        from_export="s3://exports/catalog",
+    ).run()
+
+    backfilled = {r["pk"] for r in env.processed("exp-") if r["backfill"]}
+    assert backfilled == {f"exp-{n:03d}" for n in range(12)}
+    assert report.failed == [] and report.segments == 1
+
+
+def test_backfill_from_export_errors(env: Env, in_process_handler: LocalHandlerTarget) -> None:
+    from cdk_streams.operations.errors import OperationError
+
+    env.cloud.client("s3").create_bucket(Bucket="empty-exports")
+    with pytest.raises(OperationError) as error:
+        Backfill(
+            env.cloud.client,
+            env.table("Catalog"),
+            in_process_handler,
+            from_export="s3://empty-exports/nothing",
+        )
+    assert str(error.value) == (
+        "--from-export s3://empty-exports/nothing: no export data files "
+        "(AWSDynamoDB/<id>/data/*.gz) there; export the table in DYNAMODB_JSON format and "
+        "pass its S3 prefix"
+    )
+    with pytest.raises(OperationError, match="--segments does not apply with --from-export"):
+        Backfill(
+            env.cloud.client,
+            env.table("Catalog"),
+            in_process_handler,
+            segments=2,
+            from_export="s3://empty-exports/nothing",
+        )

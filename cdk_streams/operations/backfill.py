@@ -41,6 +41,7 @@ from ..streams.records import DYNAMODB
 from .backfill_records import backfill_record, item_keys
 from .checkpoint import Checkpoints, SegmentState
 from .errors import OperationError
+from .item_pages import ExportPages, ItemPages, ScanPages
 from .progress import ProgressMeter
 from .targets import Target, first_failure
 
@@ -123,6 +124,9 @@ class Backfill:
         @default time.time.
     :param stop: set it to stop after each segment's current batch (Ctrl-C).
         @default - a new event.
+    :param from_export: ``s3://bucket/prefix`` of a DynamoDB export of the table
+        (DynamoDB JSON) to read instead of scanning: no read capacity used, one
+        segment per data file. @default - scan the table.
     """
 
     def __init__(
@@ -143,6 +147,7 @@ class Backfill:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         stop: threading.Event | None = None,
+        from_export: str | None = None,
     ) -> None:
         if not 1 <= batch_size <= 10_000:
             raise OperationError(f"--batch-size must be 1..10000, got {batch_size}")
@@ -150,6 +155,10 @@ class Backfill:
             raise OperationError(f"--segments must be 1..{MAX_SEGMENTS}, got {segments}")
         if concurrency is not None and concurrency < 1:
             raise OperationError(f"--concurrency must be at least 1, got {concurrency}")
+        if from_export is not None and segments is not None:
+            raise OperationError(
+                "--segments does not apply with --from-export: each export data file is a segment"
+            )
         if retry_attempts < 0:
             raise OperationError(f"--retry-attempts must be 0 or more, got {retry_attempts}")
         self._dynamodb = clients("dynamodb")
@@ -182,10 +191,17 @@ class Backfill:
             )
         self.view_type = str(spec.get("StreamViewType") or "NEW_AND_OLD_IMAGES")
         self.expected_items = int(table.get("ItemCount") or 0) or None
+        export = ExportPages(clients("s3"), from_export) if from_export is not None else None
         self.checkpoints = self._checkpoints(
-            resume, segments, int(table.get("TableSizeBytes") or 0)
+            resume,
+            export.segments if export is not None else segments,
+            int(table.get("TableSizeBytes") or 0),
+            from_export or "scan",
         )
         self.segments = self.checkpoints.total_segments
+        self.pages: ItemPages = (
+            export if export is not None else ScanPages(self._dynamodb, table_name, self.segments)
+        )
         self.concurrency = concurrency or min(self.segments, DEFAULT_CONCURRENCY)
 
     def _describe(self) -> dict[str, Any]:
@@ -201,10 +217,17 @@ class Backfill:
                 ) from error
             raise
 
-    def _checkpoints(self, resume: bool, segments: int | None, size: int) -> Checkpoints:
+    def _checkpoints(
+        self, resume: bool, segments: int | None, size: int, source: str
+    ) -> Checkpoints:
         path = self.checkpoint_path
         if resume:
             found = Checkpoints.load(path)
+            if found.source != source:
+                raise OperationError(
+                    f"--resume: {path} is a checkpoint of a backfill from {found.source}, "
+                    f"not from {source}"
+                )
             if found.table != self.table_name:
                 raise OperationError(
                     f"--resume: {path} is a checkpoint of table {found.table}, "
@@ -227,7 +250,10 @@ class Backfill:
                     "continue it, or delete the file to start over"
                 )
         fresh = Checkpoints(
-            path, table=self.table_name, total_segments=segments or default_segments(size)
+            path,
+            table=self.table_name,
+            total_segments=segments or default_segments(size),
+            source=source,
         )
         fresh.save()
         return fresh
@@ -279,15 +305,7 @@ class Backfill:
         state = self.checkpoints.segments[segment]
         state = SegmentState(state.start_key, state.items, state.done, list(state.failed))
         while not state.done and not self.stop.is_set():
-            kwargs: dict[str, Any] = {
-                "TableName": self.table_name,
-                "Segment": segment,
-                "TotalSegments": self.segments,
-                "Limit": self.batch_size,
-            }
-            if state.start_key is not None:
-                kwargs["ExclusiveStartKey"] = state.start_key
-            page = self._dynamodb.scan(**kwargs)
+            items, position = self.pages.page(segment, state.start_key, self.batch_size)
             created = float(int(self._wall()))
             records = [
                 backfill_record(
@@ -299,7 +317,7 @@ class Backfill:
                     position=state.items + index,
                     created=created,
                 )
-                for index, item in enumerate(page.get("Items", []))
+                for index, item in enumerate(items)
             ]
             failures: list[dict[str, Any]] = []
             invocations = [0]
@@ -311,7 +329,7 @@ class Backfill:
                     report.invocations += invocations[0]
             state.items += len(records)
             state.failed += failures
-            state.start_key = page.get("LastEvaluatedKey")
+            state.start_key = position
             state.done = state.start_key is None
             self.checkpoints.save(segment, state)
             with self._lock:

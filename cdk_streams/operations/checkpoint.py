@@ -38,11 +38,16 @@ class Checkpoints:
     :param path: the file.
     :param table: the table's name (checked on resume).
     :param total_segments: the scan's TotalSegments (checked on resume).
+    :param source: what the items are read from: ``scan`` or the export's
+        ``s3://`` location (checked on resume). @default "scan".
     """
 
-    def __init__(self, path: str | Path, *, table: str, total_segments: int) -> None:
+    def __init__(
+        self, path: str | Path, *, table: str, total_segments: int, source: str = "scan"
+    ) -> None:
         self.path = Path(path)
         self.table = table
+        self.source = source
         self.total_segments = total_segments
         self.segments: dict[int, SegmentState] = {n: SegmentState() for n in range(total_segments)}
         self._lock = threading.Lock()
@@ -53,7 +58,12 @@ class Checkpoints:
         file = Path(path)
         try:
             data = json.loads(file.read_text())
-            out = cls(file, table=data["table"], total_segments=int(data["totalSegments"]))
+            out = cls(
+                file,
+                table=data["table"],
+                total_segments=int(data["totalSegments"]),
+                source=data.get("source", "scan"),
+            )
             for key, state in data["segments"].items():
                 out.segments[int(key)] = SegmentState(**state)
         except FileNotFoundError:
@@ -82,6 +92,7 @@ class Checkpoints:
             data = {
                 "table": self.table,
                 "totalSegments": self.total_segments,
+                "source": self.source,
                 "segments": {str(n): asdict(s) for n, s in sorted(self.segments.items())},
             }
             self.path.parent.mkdir(parents=True, exist_ok=True)
