@@ -145,7 +145,9 @@ def test_poison_record_redriven_to_the_fixed_function_and_removed(env: Env) -> N
     assert (again.messages, again.replayed) == (0, 0)
 
 
-def test_range_no_longer_in_the_stream_is_reported_and_kept(env: Env, tmp_path: Path) -> None:
+def test_range_no_longer_in_the_stream_is_reported_and_kept(
+    env: Env, in_process_handler: LocalHandlerTarget, tmp_path: Path
+) -> None:
     ddb, sqs = env.ddb, env.cloud.client("sqs")
     ddb.create_table(
         TableName="gone",
@@ -187,7 +189,7 @@ def test_range_no_longer_in_the_stream_is_reported_and_kept(env: Env, tmp_path: 
 
     report = Redrive(
         SqsSource(sqs, queue, wait_seconds=0),
-        None,
+        in_process_handler,
         env.cloud.client,
         archive_dir=tmp_path / "archive",
         progress=lines.append,

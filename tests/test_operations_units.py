@@ -383,3 +383,24 @@ def test_fetch_range_reads_a_kinesis_shard_by_stream_name() -> None:
     ]
     assert [r["kinesis"]["sequenceNumber"] for r in read.records] == ["49590", "49591"]
     assert read.complete
+
+
+def test_clients_honour_aws_region_and_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cdk_streams.operations.aws import AwsClients
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://localhost:9")
+    clients = AwsClients()
+    assert (clients.region, clients.endpoint_url) == ("eu-west-1", "http://localhost:9")
+    assert clients("sqs").meta.endpoint_url == "http://localhost:9"
+    explicit = AwsClients(region="us-west-2", endpoint_url="http://localhost:8")
+    assert (explicit.region, explicit("s3").meta.region_name) == ("us-west-2", "us-west-2")
+    assert clients("sqs") is clients("sqs")
+
+
+def test_a_redrive_without_target_must_be_a_dry_run() -> None:
+    from cdk_streams.operations.errors import OperationError
+
+    with pytest.raises(OperationError, match="a redrive needs a target"):
+        Redrive(ListSource([]), None, no_mappings)

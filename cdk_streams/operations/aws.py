@@ -1,6 +1,7 @@
 """boto3 clients for the operations, pointed where the user says.
 
-boto3 itself honours ``AWS_ENDPOINT_URL`` and ``AWS_REGION``; an explicit
+boto3 itself honours ``AWS_ENDPOINT_URL`` and ``AWS_DEFAULT_REGION``; ``AWS_REGION``
+(what the Lambda runtime and most SDKs read) is honoured here too. An explicit
 ``endpoint_url`` or ``region`` wins over them. Against an emulator (an endpoint
 is given) with no credentials configured, dummy credentials are used: an
 emulator accepts any, and real AWS never sees them because the endpoint is not
@@ -24,7 +25,8 @@ class AwsClients:
 
     :param endpoint_url: an AWS endpoint, e.g. ``http://localhost:4566``.
         @default - ``AWS_ENDPOINT_URL``, else AWS itself.
-    :param region: @default - boto3's configuration (``AWS_REGION``, profile).
+    :param region: @default - ``AWS_REGION``, else boto3's configuration
+        (``AWS_DEFAULT_REGION``, the profile).
     :param max_attempts: boto3 retries per call. @default 4.
     """
 
@@ -36,6 +38,7 @@ class AwsClients:
         max_attempts: int = 4,
     ) -> None:
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        region = region or os.environ.get("AWS_REGION") or None
         session = boto3.session.Session(region_name=region)
         if self.endpoint_url and session.get_credentials() is None:
             session = boto3.session.Session(

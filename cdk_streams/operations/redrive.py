@@ -30,6 +30,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..streams.settings import MappingConfig
+from .errors import OperationError
 from .on_failure_source import BatchInfo, FailureMessage, FailureSource
 from .stream_range import fetch_range
 from .targets import Target, first_failure
@@ -114,7 +115,7 @@ class Redrive:
     """One replay run from a source of on-failure records to a target.
 
     :param source: the SQS queue or S3 objects (:func:`.on_failure_source.open_source`).
-    :param target: a deployed function or a local handler.
+    :param target: a deployed function or a local handler; None only for a dry run.
     :param clients: returns a boto3 client for a service name (the streams, and
         ``lambda`` to look the mapping's batch size up).
     :param batch_size: records per invocation. @default - the mapping's, looked
@@ -139,6 +140,8 @@ class Redrive:
         progress: Progress | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if target is None and not dry_run:
+            raise OperationError("a redrive needs a target (a function or a local handler)")
         self.source = source
         self.target = target
         self._clients = clients
@@ -244,7 +247,7 @@ class Redrive:
                 f"{info.where}: {plan.lost} record(s) lost ({plan.problem}); "
                 f"{len(plan.records)} still fetchable; message {plan.message.id} left in place"
             )
-            self._progress(f"  {info.shard_id} {info.start}..{info.end}: {report.problems[-1]}")
+            self._progress(f"  {report.problems[-1]}")
             if self.archive_dir is not None and not self.dry_run:
                 report.archived.append(self._archive(plan))
             self.source.release(plan.message)
@@ -274,7 +277,7 @@ class Redrive:
                 f"{info.where}: record {shape.sequence(record)} failed again ({why}); "
                 f"{failing} record(s) from it on not replayed; message {plan.message.id} kept"
             )
-            self._progress(f"  {info.shard_id} {info.start}..{info.end}: {report.problems[-1]}")
+            self._progress(f"  {report.problems[-1]}")
             report.kept += 1
             self.source.release(plan.message)
             return
