@@ -143,3 +143,27 @@ def _refused(props, message: str) -> None:
     with pytest.raises(StreamsValidationError) as error:
         StreamProcessor(stack, "Processor", table=orders_table(stack).table, **given)
     assert str(error.value) == message
+
+
+def test_alarm_tells_the_topic_and_the_dashboard_still_builds() -> None:
+    from aws_cdk import aws_sns as sns
+
+    stack = new_stack()
+    topic = sns.Topic(stack, "Topic")
+    StreamProcessor(
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        failure_destination="s3",
+        alarm_topic=topic,
+        dashboard_enabled=True,
+    )
+    template = Template.from_stack(stack)
+    topic_ref = {"Ref": stack.resolve(stack.get_logical_id(topic.node.default_child))}
+    (alarm,) = [
+        r["Properties"]
+        for r in template.find_resources("AWS::CloudWatch::Alarm").values()
+        if r["Properties"]["MetricName"] == DELIVERED_METRIC
+    ]
+    assert alarm["AlarmActions"] == [topic_ref] and alarm["OKActions"] == [topic_ref]
+    assert len(template.find_resources("AWS::CloudWatch::Dashboard")) == 1
