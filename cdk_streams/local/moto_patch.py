@@ -25,6 +25,7 @@ exists with the expected signature and that records survive a mapping.
 from __future__ import annotations
 
 import base64
+import contextlib
 import inspect
 import json
 import threading
@@ -102,6 +103,13 @@ def route_invocations(invoker: Callable[[str, Any], Any] | None) -> None:
     _invoker = invoker
 
 
+def _invoke_async(invoker: Callable[[str, Any], Any], name: str, event: Any) -> None:
+    # An Event invocation's outcome reaches no caller (the function's log has it);
+    # a cloud stopping while one runs must not end in a thread traceback.
+    with contextlib.suppress(Exception):
+        invoker(name, event)
+
+
 def _invoke_locally(
     self: Any,
     function_name: str,
@@ -122,7 +130,7 @@ def _invoke_locally(
     if kind == "DryRun":
         return b""
     if kind == "Event":
-        threading.Thread(target=invoker, args=(name, event), daemon=True).start()
+        threading.Thread(target=_invoke_async, args=(invoker, name, event), daemon=True).start()
         return b""
     result = invoker(name, event)
     if not result.ok:
