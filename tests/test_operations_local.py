@@ -282,7 +282,10 @@ def test_backfill_resumes_after_a_kill(
     # Only pages in flight at the kill are delivered twice: at most one per worker.
     assert len(backfilled) - 60 <= 2 * 5
     assert report.failed == [] and not report.stopped
-    assert report.items + len(first) >= 60 > report.items
+    in_table = env.ddb.scan(TableName=env.table("Catalog"), Select="COUNT")["Count"]
+    assert report.items < in_table  # the resumed run did not start over
+    segments = json.loads(checkpoint.read_text())["segments"].values()
+    assert all(s["done"] for s in segments) and sum(s["items"] for s in segments) >= in_table
 
 
 def test_backfill_with_the_deployed_function_alongside_live_writes(
@@ -478,3 +481,87 @@ def test_backfill_from_export_errors(env: Env, in_process_handler: LocalHandlerT
             segments=2,
             from_export="s3://empty-exports/nothing",
         )
+
+
+BLOCKING_HANDLER = """
+import os, pathlib, time
+
+def handler(event, context):
+    state = pathlib.Path(os.environ["GATE_DIR"])
+    (state / "started").touch()
+    for _ in range(3000):  # until the test opens the gate (at most 30 s)
+        if (state / "open").exists():
+            break
+        time.sleep(0.01)
+    return {"batchItemFailures": []}
+"""
+
+
+def test_cli_backfill_stops_cleanly_on_sigterm_and_resumes(env: Env, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _write_items(env, "term-", 30)
+    handler_dir = tmp_path / "handler"
+    handler_dir.mkdir()
+    (handler_dir / "gate.py").write_text(BLOCKING_HANDLER)
+    checkpoint = tmp_path / "cp.json"
+    argv = [
+        sys.executable,
+        "-m",
+        "cdk_streams.cli",
+        "backfill",
+        "--table",
+        env.table("Catalog"),
+        "--handler-dir",
+        str(handler_dir),
+        "--handler",
+        "gate.handler",
+        "--segments",
+        "2",
+        "--batch-size",
+        "10",
+        "--checkpoint",
+        str(checkpoint),
+        "--endpoint-url",
+        env.cloud.endpoint_url,
+        "--region",
+        "us-east-1",
+    ]
+    process_env = {**os.environ, "GATE_DIR": str(tmp_path)}
+    process = subprocess.Popen(
+        argv, env=process_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        for _ in range(3000):
+            if (tmp_path / "started").exists():
+                break
+            time.sleep(0.01)
+        assert (tmp_path / "started").exists()
+        process.send_signal(signal.SIGTERM)
+        assert process.stderr is not None
+        lines = []
+        while not lines or "stopping after the batches in flight" not in lines[-1]:
+            lines.append(process.stderr.readline())
+            assert lines[-1], "".join(lines)  # EOF before the stop was acknowledged
+        (tmp_path / "open").touch()  # the batches in flight may finish now
+        _, rest = process.communicate(timeout=60)
+        err = "".join(lines) + rest
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert f"cdk-streams backfill: stopped; resume with --resume (checkpoint {checkpoint})" in err
+    assert "Traceback" not in err
+    saved = json.loads(checkpoint.read_text())["segments"]
+    assert not all(segment["done"] for segment in saved.values())
+
+    resumed = subprocess.run(
+        [*argv, "--resume"], env=process_env, capture_output=True, text=True, timeout=60
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert all(
+        segment["done"] for segment in json.loads(checkpoint.read_text())["segments"].values()
+    )

@@ -291,6 +291,10 @@ class Backfill:
                 except _FailFast:
                     report.stopped = True
                 except BaseException as error:
+                    if not self.stop.is_set() and isinstance(error, KeyboardInterrupt):
+                        self._progress(
+                            f"backfill {self.table_name}: stopping after the batches in flight"
+                        )
                     self.stop.set()
                     errors.append(error)
         report.seconds = self._clock() - started
