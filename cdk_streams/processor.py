@@ -32,6 +32,7 @@ from .filter_view_type import check_filters_view_type
 from .log_encryption import table_key_for_logs
 
 __all__ = ["StreamProcessor", "newest_python_runtime"]
+from .failure_archive import FAILURE_DESTINATIONS, ON_FAILURE_ARCHIVED, FailureArchive
 from .handler_code import HANDLER_DIR_CONTEXT, HANDLER_DIR_METADATA
 
 DEFAULT_BATCH_SIZE = 100
@@ -165,6 +166,15 @@ class StreamProcessor(Construct):
         dropped and on-failure-delivered events). @default True: DroppedEventCount
         is the only metric that counts records lost without a trace, and it
         exists only with this on. (CloudWatch bills these as custom metrics.)
+    :param failure_destination: ``"sqs"`` or ``"s3"``: what this construct
+        creates when ``on_failure`` is not given. ``"s3"`` creates a
+        :class:`~cdk_streams.failure_archive.FailureArchive` bucket (exposed as
+        ``failure_archive``) that keeps whole skipped batches, records included,
+        with an ``Alarms/OnFailureArchived`` alarm (it needs
+        ``event_count_metrics``). @default "sqs", because the
+        queue's alarms come from standard SQS metrics and the skipped data stays
+        in the table's stream instead of being copied; choose "s3" when a
+        skipped batch may not be replayed within the stream's 24 h.
 
     **Alarms and dashboard** (see :mod:`cdk_streams.alarms`):
 
@@ -235,6 +245,7 @@ class StreamProcessor(Construct):
         on_failure: lambda_.IEventSourceDlq | sqs.IQueue | sns.ITopic | None = None,
         dead_letter_queue_enabled: bool = True,
         event_count_metrics: bool = True,
+        failure_destination: str = "sqs",
         alarms_enabled: bool = True,
         alarm_thresholds: AlarmThresholds | None = None,
         alarm_topic: sns.ITopic | None = None,
@@ -329,6 +340,12 @@ class StreamProcessor(Construct):
         else:
             self.function = self._create_function(**function_props)
 
+        self.failure_archive = self._failure_archive(
+            failure_destination, on_failure, dead_letter_queue_enabled, event_count_metrics
+        )
+        if self.failure_archive is not None:
+            on_failure_destination = self.failure_archive.destination
+
         self.dead_letter_queue: sqs.Queue | None = None
         self.on_failure_queue: sqs.IQueue | None = given_queue
         if on_failure_destination is None and dead_letter_queue_enabled:
@@ -388,6 +405,16 @@ class StreamProcessor(Construct):
                 thresholds=alarm_thresholds,
                 alarm_topic=alarm_topic,
                 alarm_actions=alarm_actions,
+            )
+        if self.alarms is not None and self.failure_archive is not None:
+            actions = check_actions(self, alarm_topic=alarm_topic, alarm_actions=alarm_actions)
+            self.alarms.alarms[ON_FAILURE_ARCHIVED] = (
+                self.failure_archive.add_alarm(
+                    self.alarms,
+                    self.event_source_mapping,
+                    actions,
+                    actions[:1] if alarm_topic is not None else [],
+                )
             )
         self.dashboard: StreamDashboard | None = None
         if dashboard_enabled:
@@ -524,6 +551,35 @@ class StreamProcessor(Construct):
             "S3OnFailureDestination(bucket)) or an sqs.IQueue, sns.ITopic or s3.IBucket",
             value,
         )
+
+    def _failure_archive(
+        self,
+        destination: Any,
+        on_failure: Any,
+        dead_letter_queue_enabled: bool,
+        event_count_metrics: bool,
+    ) -> FailureArchive | None:
+        if destination not in FAILURE_DESTINATIONS:
+            raise v.StreamsValidationError(
+                f"{self.node.path}: failure_destination must be one of "
+                f"{', '.join(FAILURE_DESTINATIONS)}, got {destination!r}"
+            )
+        if destination != "s3":
+            return None
+        if on_failure is not None or not dead_letter_queue_enabled:
+            given = "on_failure" if on_failure is not None else "dead_letter_queue_enabled=False"
+            raise v.StreamsValidationError(
+                f"{self.node.path}: failure_destination='s3' creates the on-failure "
+                f"destination, so it must not be combined with {given}; got both"
+            )
+        if not event_count_metrics:
+            # Its alarm counts OnFailureDestinationDeliveredEventCount, an EventCount metric.
+            raise v.StreamsValidationError(
+                f"{self.node.path}: failure_destination='s3' needs event_count_metrics=True "
+                "(its alarm counts the mapping's on-failure deliveries), got "
+                "event_count_metrics=False"
+            )
+        return FailureArchive(self, "FailureArchive")
 
     def _validate_alarms(
         self,

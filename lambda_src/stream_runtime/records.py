@@ -186,6 +186,13 @@ class ChangeRecord:
             image = self._old_image = None if raw is None else Image(raw)
         return image
 
+    # -- backfill marker (cdk_streams.operations.backfill_records.BACKFILL_MARKER) --
+    @property
+    def is_backfill(self) -> bool:
+        """True for a record ``cdk-streams backfill`` made from an existing item (an
+        INSERT marked ``"cdkStreamsBackfill": true``), not a change from the stream."""
+        return self.raw.get("cdkStreamsBackfill") is True
+
     @property
     def is_ttl_expiry(self) -> bool:
         """True when DynamoDB's TTL process deleted the item (not a user or app)."""
