@@ -14,7 +14,6 @@ from stream_runtime.idempotency import (
     Claim,
     IdempotencyError,
     IdempotencyGuard,
-    IdempotencyKeyError,
     IdempotencyStoreError,
     InMemoryIdempotencyStore,
     RecordInProgressError,

@@ -35,7 +35,7 @@ NOW = 2_000_000_000.0
 def endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    host, port = server.get_host_and_port()
+    _host, port = server.get_host_and_port()
     try:
         yield f"http://localhost:{port}"
     finally:

@@ -156,9 +156,11 @@ def test_a_finaliser_that_raises_fails_the_invocation(f, caplog):
     def publish(window: Window, state: dict) -> None:
         raise ConnectionError("report store down")
 
-    with caplog.at_level(logging.ERROR, logger="stream_runtime"):
-        with pytest.raises(ConnectionError, match="report store down"):
-            router.handler(windowed([], {"n": 1}, final=True), None)
+    with (
+        caplog.at_level(logging.ERROR, logger="stream_runtime"),
+        pytest.raises(ConnectionError, match="report store down"),
+    ):
+        router.handler(windowed([], {"n": 1}, final=True), None)
     [line] = [json.loads(r.getMessage()) for r in caplog.records if "finaliser" in r.getMessage()]
     assert line["message"] == "window finaliser failed"
     assert line["window_start"] == "2026-12-01T10:00:00+00:00"
@@ -217,7 +219,7 @@ def test_check_state_limits_and_messages():
         check_state({"abc": "de"}, limit=10)
     with pytest.raises(WindowStateError, match="must return the new state as a dict"):
         check_state([1, 2])
-    with pytest.raises(WindowStateError, match="not JSON .*Decimal as str"):
+    with pytest.raises(WindowStateError, match=r"not JSON .*Decimal as str"):
         check_state({"x": Decimal("1")})
     with pytest.raises(WindowStateError, match="not JSON"):
         check_state({"x": float("nan")})
