@@ -25,6 +25,8 @@ from . import validation as v
 from .alarms import AlarmThresholds, StreamAlarms, check_actions, check_thresholds
 from .bundling import SAMPLE_HANDLER, handler_dir_code, sample_handler_code
 from .dashboard import StreamDashboard
+from .handler_metrics import namespace_of, processing_lag
+from .idempotency_table import IdempotencyTable, check_idempotency
 
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_RETRY_ATTEMPTS = 10
@@ -80,6 +82,9 @@ class StreamProcessor(Construct):
     :param log_retention: how long the function's logs are kept.
         @default ONE_MONTH, because logs kept forever are a cost nobody chose.
     :param tracing: X-Ray tracing. @default ACTIVE, to see where batch time goes.
+    :param idempotency: True to create an :class:`IdempotencyTable` for the
+        runtime's ``IdempotencyGuard`` (exposed as ``idempotency_table``).
+        @default False: records are processed at least once, as Lambda does.
 
     **The mapping** (validated at synth against the service's limits):
 
@@ -137,7 +142,8 @@ class StreamProcessor(Construct):
 
     Exposes ``function``, ``event_source_mapping``, ``dead_letter_queue`` (None
     when you pass ``on_failure`` or turn it off), ``log_group`` and ``role``
-    (None with ``function=``), ``table``, ``alarms`` (a :class:`StreamAlarms`,
+    (None with ``function=``), ``idempotency_table`` (an :class:`IdempotencyTable`,
+    None unless turned on), ``table``, ``alarms`` (a :class:`StreamAlarms`,
     None when turned off) and ``dashboard`` (None unless turned on).
 
     The function gets a role of its own that may write only to its own log
@@ -162,6 +168,7 @@ class StreamProcessor(Construct):
         environment: Mapping[str, str] | None = None,
         log_retention: logs.RetentionDays | None = None,
         tracing: lambda_.Tracing | None = None,
+        idempotency: bool = False,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_batching_window: Duration | None = None,
         starting_position: lambda_.StartingPosition = lambda_.StartingPosition.TRIM_HORIZON,
@@ -232,6 +239,14 @@ class StreamProcessor(Construct):
             self.function: lambda_.IFunction = function
         else:
             self.function = self._create_function(**function_props)
+        check_idempotency(self, idempotency, function)
+        self.idempotency_table: IdempotencyTable | None = None
+        if idempotency:
+            assert isinstance(self.function, lambda_.Function)
+            self.idempotency_table = IdempotencyTable(
+                self, "IdempotencyTable", function=self.function
+            )
+        self._metrics_namespace = namespace_of(environment)
 
         self.dead_letter_queue: sqs.Queue | None = None
         if on_failure is None and dead_letter_queue_enabled:
@@ -286,6 +301,11 @@ class StreamProcessor(Construct):
         self.dashboard: StreamDashboard | None = None
         if dashboard_enabled:
             self.dashboard = StreamDashboard(self, "Dashboard", processor=self)
+
+    def metric_processing_lag(self, **props: Any) -> cloudwatch.Metric:
+        """The bundled runtime's ``ProcessingLag`` metric for this function (see
+        :func:`cdk_streams.handler_metrics.processing_lag` for ``props``)."""
+        return processing_lag(self.function, self._metrics_namespace, **props)
 
     # -- parts -------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import json
 import logging
 
 import pytest
-import runtime_path  # noqa: F401
+import runtime_path
 from stream_runtime import ChangeRecord, StreamRouter
 from stream_runtime.idempotency import (
     COMPLETED,
@@ -281,3 +281,24 @@ def test_in_progress_claim_answer():
     store.release("k", token="b")  # not the holder: nothing happens
     assert store.items["k"]["token"] == "a"
     assert RecordInProgressError("k", 20).lease_expires == 20
+
+
+def test_importing_the_runtime_and_a_guarded_router_does_not_import_boto3():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, os; os.environ['IDEMPOTENCY_TABLE_NAME'] = 'Claims'; "
+        "import stream_runtime, process_order_changes; "
+        "from stream_runtime.idempotency import IdempotencyGuard; IdempotencyGuard(); "
+        "print('boto3' in sys.modules, 'botocore' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": str(runtime_path.LAMBDA_SRC), "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # boto3 is imported when the store first talks to DynamoDB, not before.
+    assert out.stdout.split() == ["False", "False"]
