@@ -336,3 +336,26 @@ def test_registering_twice_is_refused():
     router.on_window_end(lambda w, s: None)
     with pytest.raises(ValueError, match="window finaliser is already registered"):
         router.on_window_end(lambda w, s: None)
+
+
+def test_the_idempotency_guard_does_not_skip_folded_records(f):
+    from stream_runtime.idempotency import IdempotencyGuard, InMemoryIdempotencyStore
+
+    store = InMemoryIdempotencyStore()
+    router = StreamRouter(idempotency=IdempotencyGuard(store), metrics=False)
+    router.on_window(lambda state, record: {"n": state.get("n", 0) + 1})
+    records = [f.insert(order(1))]
+    # A retry hands the fold the state of its checkpoint: the record must count again.
+    assert router.handler(windowed(records, {}), None)["state"] == {"n": 1}
+    assert router.handler(windowed(records, {}), None)["state"] == {"n": 1}
+    assert store.items == {}
+
+
+def test_window_repr_and_ends(f):
+    window = window_of(windowed([], {"a": 1}, early=True))
+    assert window is not None and window.ends
+    assert repr(window) == (
+        "Window(start=2026-12-01T10:00:00+00:00, end=2026-12-01T10:01:00+00:00, "
+        "shard_id='shardId-000000000001', is_final=False, terminated_early=True, "
+        "state keys=1)"
+    )
