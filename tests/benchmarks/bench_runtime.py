@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_SRC = ROOT / "lambda_src"
 RECORDS = 1000
-REPEAT = 15
+REPEAT = 21
 IMPORT_RUNS = 9
 
 GOAL_FULL = 0.30  # full decode, x boto3 TypeDeserializer
