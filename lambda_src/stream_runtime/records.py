@@ -114,7 +114,7 @@ class ChangeRecord:
             kinesis_record: Any = self
             kinesis_record._init_kinesis(raw, kinesis)
             return
-        if not isinstance(sequence_number, str) or not sequence_number:
+        if sequence_number.__class__ is not str or not sequence_number:
             raise _unidentifiable(raw)
         self.raw = self._change = raw
         self._dynamodb = dynamodb

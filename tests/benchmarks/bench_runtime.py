@@ -14,8 +14,8 @@ Every ratio is the median, over REPEAT interleaved rounds, of the path's time
 divided by boto3's time in the same round, so a burst of load on a shared
 machine hits both sides of a ratio alike. Times are this process's CPU time
 (``time.process_time``), which other processes' load does not inflate, with
-garbage collection off (as timeit does); each timed run follows an untimed run
-of the same path, so it starts with warm CPU caches. Every timed run of the
+garbage collection off (as timeit does); each timed run follows untimed runs
+of the same path, so it starts with warm CPU caches and a settled allocator. Every timed run of the
 runtime starts with an empty number cache, as a batch of new orders would
 (totals are all unique). Import times are medians of fresh interpreters,
 timed inside the interpreter.
@@ -41,6 +41,10 @@ ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_SRC = ROOT / "lambda_src"
 RECORDS = 1000
 REPEAT = 21
+# Untimed runs of a path before each timed run of it: after boto3's runs free
+# some 50 000 dicts, the allocator needs more than one run of a light path to
+# settle, and the first one after boto3 measured up to 30 % slower.
+WARMUP = 2
 IMPORT_RUNS = 9
 
 GOAL_FULL = 0.30  # full decode, x boto3 TypeDeserializer
@@ -84,10 +88,10 @@ def rounds_us_per_record(
 ) -> dict[str, list[float]]:
     """Each path's CPU time in every one of REPEAT interleaved rounds, in us per record.
 
-    In each round every path runs twice and the second run is timed, so that
-    it starts with the CPU caches warm for it, as in back-to-back repeats,
-    whichever path ran before it. ``before`` runs (untimed) just before every
-    timed run.
+    In each round every path runs WARMUP times untimed, then once timed, so
+    that the timed run starts with the CPU caches and the allocator warm for
+    it, as in back-to-back repeats, whichever path ran before it. ``before``
+    runs (untimed) just before every timed run.
     """
     rounds: dict[str, list[float]] = {name: [] for name in paths}
     enabled = gc.isenabled()
@@ -95,7 +99,8 @@ def rounds_us_per_record(
     try:
         for _ in range(REPEAT):
             for name, fn in paths.items():
-                fn()
+                for _ in range(WARMUP):
+                    fn()
                 before()
                 started = time.process_time()
                 fn()
