@@ -302,3 +302,22 @@ def test_importing_the_runtime_and_a_guarded_router_does_not_import_boto3():
     )
     # boto3 is imported when the store first talks to DynamoDB, not before.
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_the_guard_does_not_wait_longer_than_max_wait(f, clock):
+    store = InMemoryIdempotencyStore()
+    record = orders(f, 1)[0]
+    store.claim(
+        record["eventID"],
+        token="crashed",
+        now=clock.now,
+        lease_expires=clock.now + 45,
+        expires_at=int(clock.now) + 86400,
+    )
+    charged: list[str] = []
+    guard = IdempotencyGuard(store, max_wait_seconds=30, clock=clock, sleep=clock.sleep)
+    # 600 s left, but the lease needs 45 s more than the guard may wait: fail now.
+    response = charging_router(guard, charged).handler({"Records": [record]}, Context("r", 600_000))
+    assert response == {"batchItemFailures": seqs([record])}
+    assert clock.slept == []
+    assert charged == []

@@ -50,6 +50,8 @@ COMPLETED = "COMPLETED"
 DEFAULT_TTL_SECONDS = 24 * 3600
 #: The lease when the Lambda context cannot tell the remaining time: Lambda's longest timeout.
 DEFAULT_LEASE_SECONDS = 900.0
+#: The longest the guard waits for another holder's lease to run out.
+DEFAULT_MAX_WAIT_SECONDS = 30.0
 # Kept free at the end of the invocation when waiting for another holder's lease.
 _WAIT_MARGIN_SECONDS = 1.0
 
@@ -185,6 +187,11 @@ class IdempotencyGuard:
     :param lease_seconds: how long a claim holds before another invocation may
         take the record over. @default the invocation's remaining time (from
         the Lambda context), else 900 s.
+    :param max_wait_seconds: wait for another holder's lease to run out when
+        it does within this many seconds (and within the invocation's
+        remaining time); otherwise fail the record at once. @default 30 s:
+        shorter than a retry's round trip, long enough for a crashed
+        invocation's claim with a short timeout.
     :param clock: epoch seconds. @default ``time.time``.
     :param sleep: waits for another holder's lease. @default ``time.sleep``.
     :raises IdempotencyError: no store is given and ``$IDEMPOTENCY_TABLE_NAME``
@@ -198,6 +205,7 @@ class IdempotencyGuard:
         key: Callable[[ChangeRecord], str | None] = event_id_key,
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
         lease_seconds: float | None = None,
+        max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -218,6 +226,7 @@ class IdempotencyGuard:
         self._key = key
         self.ttl_seconds = ttl_seconds
         self.lease_seconds = lease_seconds
+        self.max_wait_seconds = max_wait_seconds
         self.clock = clock
         self.sleep = sleep
         self._token = ""
@@ -279,11 +288,16 @@ class IdempotencyGuard:
             if holder.status == COMPLETED:
                 return None
             expires = holder.lease_expires if holder.lease_expires is not None else deadline
-            if attempt == 2 or expires + _WAIT_MARGIN_SECONDS >= deadline:
+            wait = max(0.0, expires - now)
+            if (
+                attempt == 2
+                or expires + _WAIT_MARGIN_SECONDS >= deadline
+                or wait > self.max_wait_seconds
+            ):
                 break
             # A crashed invocation's claim that runs out while this one still
             # has time: wait it out rather than fail the rest of the batch.
-            self.sleep(max(0.0, expires - now) + 0.001)
+            self.sleep(wait + 0.001)
         raise RecordInProgressError(key, expires)
 
     def complete(self, key: str) -> None:
