@@ -17,8 +17,9 @@ before it runs a record:
 
 A record whose key is ``COMPLETED`` is skipped (and counted in the
 ``DuplicatesSkipped`` metric). A record another invocation holds is waited
-for when its lease ends within this invocation's time, else it fails (and,
-in order, every later record): Lambda retries it, and once the lease has run
+for when its lease ends within this invocation's time and within
+``max_wait_seconds``, else it fails (and, in order, every later record):
+Lambda retries it, and once the lease has run
 out the retry claims it. When a route raises, the claim is released at once
 so the retry need not wait. A store that cannot be reached fails the record
 it was asked about, in order, like a route that raises: nothing is dropped.
