@@ -98,9 +98,14 @@ def test_the_claims_table_is_nag_clean(built):
     assert found == []
 
 
-def test_no_table_by_default():
+@pytest.fixture(scope="module")
+def plain() -> tuple[cdk.Stack, StreamProcessor]:
     stack = new_stack()
-    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    return stack, StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+
+
+def test_no_table_by_default(plain):
+    stack, processor = plain
     assert processor.idempotency_table is None
     variables = only(Template.from_stack(stack), "AWS::Lambda::Function")["Properties"].get(
         "Environment", {"Variables": {}}
@@ -149,9 +154,8 @@ def test_processing_lag_metric_matches_the_runtime(built):
     assert alarm.node.path == "Test/LagAlarm"
 
 
-def test_processing_lag_default_namespace_and_props():
-    stack = new_stack()
-    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+def test_processing_lag_default_namespace_and_props(plain):
+    _, processor = plain
     metric = processor.metric_processing_lag(period=cdk.Duration.minutes(5), statistic="Average")
     assert metric.namespace == "CdkStreams"
     assert metric.period.to_seconds() == 300
