@@ -34,6 +34,8 @@ from .log_encryption import table_key_for_logs
 __all__ = ["StreamProcessor", "newest_python_runtime"]
 from .failure_archive import FAILURE_DESTINATIONS, ON_FAILURE_ARCHIVED, FailureArchive
 from .handler_code import HANDLER_DIR_CONTEXT, HANDLER_DIR_METADATA
+from .handler_metrics import namespace_of, processing_lag
+from .idempotency_table import IdempotencyTable, check_idempotency
 
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_RETRY_ATTEMPTS = 10
@@ -122,6 +124,9 @@ class StreamProcessor(Construct):
     :param function_name: 1..64 letters, digits, ``-`` and ``_``. @default - a
         name CloudFormation generates, so two stacks never clash.
     :param description: up to 256 characters. @default - none.
+    :param idempotency: True to create an :class:`IdempotencyTable` for the
+        runtime's ``IdempotencyGuard`` (exposed as ``idempotency_table``).
+        @default False: records are processed at least once, as Lambda does.
 
     **The mapping** (validated at synth against the service's limits):
 
@@ -196,7 +201,8 @@ class StreamProcessor(Construct):
     queue this construct made; None when you pass ``on_failure`` or turn it
     off), ``on_failure_queue`` (that queue, or the queue you passed as
     ``on_failure``), ``log_group`` and ``role`` (None with ``function=``),
-    ``table``, ``alarms`` (None when turned off), ``dashboard`` (None unless
+    ``idempotency_table`` (an :class:`IdempotencyTable`, None unless turned
+    on), ``table``, ``alarms`` (None when turned off), ``dashboard`` (None unless
     turned on) and the ``metric_*()`` methods.
 
     The function gets a role of its own that may write only to its own log
@@ -231,6 +237,7 @@ class StreamProcessor(Construct):
         reserved_concurrent_executions: int | None = None,
         function_name: str | None = None,
         description: str | None = None,
+        idempotency: bool = False,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_batching_window: Duration | None = None,
         starting_position: lambda_.StartingPosition = lambda_.StartingPosition.TRIM_HORIZON,
@@ -292,6 +299,7 @@ class StreamProcessor(Construct):
             ("event_count_metrics", event_count_metrics),
         ):
             t.check_bool(self, prop, flag)
+        check_idempotency(self, idempotency, function)
         on_failure_destination, given_queue = self._on_failure(on_failure)
         self._validate_alarms(
             alarms_enabled=alarms_enabled,
@@ -339,6 +347,13 @@ class StreamProcessor(Construct):
             self.function: lambda_.IFunction = function
         else:
             self.function = self._create_function(**function_props)
+        self.idempotency_table: IdempotencyTable | None = None
+        if idempotency:
+            assert isinstance(self.function, lambda_.Function)
+            self.idempotency_table = IdempotencyTable(
+                self, "IdempotencyTable", function=self.function
+            )
+        self._metrics_namespace = namespace_of(environment)
 
         self.failure_archive = self._failure_archive(
             failure_destination, on_failure, dead_letter_queue_enabled, event_count_metrics
@@ -529,6 +544,11 @@ class StreamProcessor(Construct):
                 "(dead_letter_queue_enabled=False, or on_failure is not a queue)"
             )
         return self.on_failure_queue
+
+    def metric_processing_lag(self, **props: Any) -> cloudwatch.Metric:
+        """The bundled runtime's ``ProcessingLag`` metric for this function (see
+        :func:`cdk_streams.handler_metrics.processing_lag` for ``props``)."""
+        return processing_lag(self.function, self._metrics_namespace, **props)
 
     # -- parts -------------------------------------------------------------
 
