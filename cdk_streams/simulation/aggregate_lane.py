@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import math
 import random
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from itertools import accumulate
 from typing import Any
 
@@ -85,6 +85,7 @@ class AggregateLane:
         self.per_batch = cut([record_bytes] * config.batch_size, batch_size=config.batch_size)
         self._rng = rng
         self._log_keep = math.log(1 - model.failure_rate) if model.failure_rate else 0.0
+        self._known_poison = sorted(model.poison_writes)
         self.read_count = 0
         self.taken = 0
         self.expired = 0
@@ -192,9 +193,9 @@ class AggregateLane:
             if self._too_old(last, limit):
                 self._skip(n)
             else:
-                self._deliver_records(first, n, self._poison_positions(n))
+                self._deliver_records(first, n, self._poison_positions(first, n))
             return
-        positions = self._poison_positions(n)
+        positions = self._poison_positions(first, n)
         if positions:
             self._deliver_records(first, n, positions)
             return
@@ -221,16 +222,19 @@ class AggregateLane:
             counts.sent_to_on_failure += n
             counts.on_failure_messages += 1
 
-    def _poison_positions(self, n: int) -> list[int]:
-        if self._rng is None:
-            return []
-        positions: list[int] = []
+    def _poison_positions(self, first: int, n: int) -> list[int]:
+        """Where in the batch starting at record ``first`` the poison records are."""
+        known = self._known_poison
+        low = bisect_left(known, first)
+        positions = [known[i] - first for i in range(low, bisect_left(known, first + n))]
+        if self._rng is None or not self._log_keep:
+            return positions
         index = -1
         while True:
             # Geometric gaps between poison records: one draw per poison record, not per record.
             index += 1 + int(math.log(1.0 - self._rng.random()) / self._log_keep)
             if index >= n:
-                return positions
+                return sorted(set(positions))
             positions.append(index)
 
     def _deliver_records(self, first: int, n: int, poison: list[int]) -> None:

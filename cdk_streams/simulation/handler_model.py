@@ -48,12 +48,21 @@ class HandlerModel:
     :param failure_rate: the share of records (0..1) that fail every time they
         are processed (poison records). @default 0.
     :param slow_phase: a period of slower invocations. @default - none.
+    :param poison_writes: sequence numbers (per shard, from 0 in write order)
+        of records that fail every time, on top of ``failure_rate``: to rehearse
+        one known bad record. @default - none.
     """
 
     invocation_ms: float
     record_ms: float
     failure_rate: float = 0.0
     slow_phase: SlowPhase | None = None
+    poison_writes: frozenset[int] = frozenset()
+
+    @property
+    def fails(self) -> bool:
+        """Whether any record can fail."""
+        return self.failure_rate > 0 or bool(self.poison_writes)
 
     def __post_init__(self) -> None:
         for name in ("invocation_ms", "record_ms"):

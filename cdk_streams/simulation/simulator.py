@@ -184,12 +184,12 @@ def simulate(
                     poll_interval=poll_interval,
                     read_limit=read_limit,
                 )
-            elif handler.failure_rate == 0 and span is not members[0]:
+            elif not handler.fails and span is not members[0]:
                 # Identical to the generation's first shard, which was counted for all.
                 done[span.shard_id] = done[members[0].shard_id]
             else:
-                weight = 1 if handler.failure_rate else parallel * len(members)
-                lanes = parallel if handler.failure_rate else 1
+                weight = 1 if handler.fails else parallel * len(members)
+                lanes = parallel if handler.fails else 1
                 done[span.shard_id] = _run_aggregate_shard(
                     result,
                     span,
@@ -241,7 +241,9 @@ def _run_exact_shard(
             stream_record(sequence, key, arrival, item_bytes), stream_arn=STREAM_ARN
         )
         by_lane[lane_of(key, parallel)].append((arrival, record))
-        if handler.failure_rate and rng.random() < handler.failure_rate:
+        if sequence in handler.poison_writes or (
+            handler.failure_rate and rng.random() < handler.failure_rate
+        ):
             poison.add(str(sequence))
     finished: list[float | None] = []
     log: list[list[str]] = []
@@ -298,7 +300,7 @@ def _run_aggregate_shard(
     per_lane = arrivals_per_second(traffic, span.opens, span.closes, span.share / parallel)
     finished: list[float | None] = []
     for index in range(lanes):
-        rng = random.Random(f"{seed}:{span.shard_id}:{index}") if handler.failure_rate else None
+        rng = random.Random(f"{seed}:{span.shard_id}:{index}") if handler.fails else None
         clock = VirtualClock(max(float(span.opens), parent_done or 0.0))
         lane = AggregateLane(
             config,
