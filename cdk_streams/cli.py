@@ -5,6 +5,7 @@ cdk-streams local demo [--app-dir .]
 cdk-streams local invoke --event FILE [--handler-dir DIR --handler module.function]
 cdk-streams generate-event insert|modify|remove --item JSON [--old JSON] [--keys orderId]
 cdk-streams consume --table NAME --handler module:function [--lease-table NAME] ...
+cdk-streams plan --writes-per-second N [--app-dir . | --batch-size N ...] [--json] [--plot FILE]
 """
 
 from __future__ import annotations
@@ -370,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
         "forever (default: 3)",
     )
     consume.set_defaults(run=_consume)
+
+    from . import cli_plan
+
+    cli_plan.register(commands)
     return parser
 
 

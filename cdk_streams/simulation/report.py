@@ -31,9 +31,11 @@ class Outcome:
     iterator_age_p50_seconds: float
     iterator_age_p99_seconds: float
     iterator_age_max_seconds: float
-    #: When the backlog grows: hours until its oldest records would pass the 24 h
-    #: retention and expire unprocessed, if the load went on as in the last half.
-    hours_until_expiry: float | None
+    #: When the backlog grows: hours until its oldest records would reach
+    #: ``loss_age_seconds`` (skipped at the max record age, or expired from the
+    #: stream at 24 h), if the load went on as in the last half.
+    hours_until_loss: float | None
+    loss_age_seconds: float
     monthly_cost_usd: float
     monthly_cost: MonthlyCost
     path: str
@@ -75,7 +77,8 @@ class Outcome:
             iterator_age_p50_seconds=result.iterator_age(0.50),
             iterator_age_p99_seconds=result.iterator_age(0.99),
             iterator_age_max_seconds=result.recorder.max_age,
-            hours_until_expiry=_hours_until_expiry(result),
+            hours_until_loss=_hours_until_loss(result),
+            loss_age_seconds=result.age_limit,
             monthly_cost_usd=round_usd(cost.total_usd),
             monthly_cost=cost,
             path=result.path,
@@ -103,8 +106,8 @@ class Outcome:
         return out
 
 
-def _hours_until_expiry(result: SimulationResult) -> float | None:
-    """Extrapolate the iterator age's growth over the last half to the 24 h retention."""
+def _hours_until_loss(result: SimulationResult) -> float | None:
+    """Extrapolate the iterator age's growth over the last half to the age records are lost."""
     if result.backlog <= 0:
         return None
     ages = result.recorder.age_max
@@ -120,7 +123,7 @@ def _hours_until_expiry(result: SimulationResult) -> float | None:
     slope = (ages[last] - ages[middle]) / ((last - middle) * bucket)
     if slope <= 0.01:  # an age that barely grows never reaches a day within the plan
         return None
-    return max(0.0, (RETENTION - ages[last]) / slope / 3600)
+    return max(0.0, (result.age_limit - ages[last]) / slope / 3600)
 
 
 def outcome_of(
@@ -152,10 +155,15 @@ def _seconds(value: float) -> str:
 def table(outcome: Outcome) -> list[str]:
     """The outcome as aligned ``name  value`` lines."""
     cost = outcome.monthly_cost
-    expiry = (
+    how = (
+        "expire from the stream"
+        if outcome.loss_age_seconds >= RETENTION
+        else f"pass the max record age ({_seconds(outcome.loss_age_seconds)})"
+    )
+    loss = (
         "never (keeps up)"
-        if outcome.hours_until_expiry is None
-        else f"in {outcome.hours_until_expiry:.1f} h at this load"
+        if outcome.hours_until_loss is None
+        else f"{how} {outcome.hours_until_loss:.1f} h after the simulated window"
     )
     rows = [
         (
@@ -176,7 +184,7 @@ def table(outcome: Outcome) -> list[str]:
         ("iterator age p50", _seconds(outcome.iterator_age_p50_seconds)),
         ("iterator age p99", _seconds(outcome.iterator_age_p99_seconds)),
         ("iterator age max", _seconds(outcome.iterator_age_max_seconds)),
-        ("records start to expire", expiry),
+        ("records start to be lost", loss),
         (
             "monthly cost",
             f"${outcome.monthly_cost_usd:,.2f} (duration ${cost.compute_usd:,.2f}, "

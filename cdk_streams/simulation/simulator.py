@@ -70,6 +70,9 @@ class SimulationResult:
     backlog: int
     counts: MappingCounts
     recorder: Recorder
+    #: The age at which records are lost: skipped at ``max_record_age``, or trimmed
+    #: from the stream after 24 hours.
+    age_limit: float = RETENTION
     #: Exact path only: per shard, the sequence numbers of each invocation, in order.
     invocation_logs: dict[str, list[list[str]]] = field(default_factory=dict)
     #: Exact path only: the batches skipped to the on-failure destination.
@@ -159,6 +162,7 @@ def simulate(
         backlog=0,
         counts=MappingCounts(),
         recorder=recorder,
+        age_limit=min(config.max_record_age or RETENTION, RETENTION),
     )
     record_bytes = record_size(
         lambda_record(stream_record(0, "item-0", 0.0, _item_bytes(shards)), stream_arn=STREAM_ARN)
