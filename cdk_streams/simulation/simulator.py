@@ -43,7 +43,7 @@ from .traffic import Traffic, arrival_times, arrivals_per_second
 from .workload import key_of, lane_of, stream_record
 
 #: Above this many records, "auto" takes the aggregate path.
-EXACT_LIMIT = 20_000
+EXACT_LIMIT = 2_000
 #: The stream the simulated records come from (the planner models DynamoDB streams).
 STREAM_ARN = (
     "arn:aws:dynamodb:us-east-1:123456789012:table/Simulated/stream/2027-01-01T00:00:00.000"
