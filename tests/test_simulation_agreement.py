@@ -153,8 +153,16 @@ def test_simulator_agrees_with_the_local_cloud_runner(name: str) -> None:
     mapping, model, rate = CASES[name]
     seconds = 8
     logs, failed, latencies, invocations = run_emulator(mapping, model, rate, seconds, 1.0)
+    # read_interval 0: the local runner reads again right after each invocation.
     result = simulate(
-        Steady(rate), mapping, model, ShardModel(item_kb=1.0), seconds, path="exact", drain=True
+        Steady(rate),
+        mapping,
+        model,
+        ShardModel(item_kb=1.0),
+        seconds,
+        path="exact",
+        drain=True,
+        read_interval=0,
     )
     simulated = result.invocation_logs["shardId-0000-00000"]
     # The same invocations, with the same records in each.
@@ -189,7 +197,14 @@ def test_the_cases_exercise_what_they_claim() -> None:
     assert [b.condition for b in result.failed_batches] == ["RetryAttemptsExhausted"] * 3
     mapping, model, rate = CASES["partial-batch-falling-behind"]
     result = simulate(
-        Steady(rate), mapping, model, ShardModel(item_kb=1.0), 8, path="exact", drain=True
+        Steady(rate),
+        mapping,
+        model,
+        ShardModel(item_kb=1.0),
+        8,
+        path="exact",
+        drain=True,
+        read_interval=0,
     )
     assert max(len(call) for call in result.invocation_logs["shardId-0000-00000"]) == 50
     assert {b.condition for b in result.failed_batches} == {"RetryAttemptsExhausted"}
@@ -256,6 +271,8 @@ def test_steady_load_against_closed_form_throughput(rate: float, keeps_up: bool)
         assert result.iterator_age(0.99) < c0 + batch * c1 + POLL_INTERVAL
         assert result.backlog < rate  # at most about a second of writes in flight
         assert result.counts.succeeded == pytest.approx(rate * seconds, rel=0.01)
+        # At most 4 reads a second, each cut into full batches and one partial one.
+        assert result.invocations <= seconds * (4 + rate / batch)
     else:
         expected_backlog = (rate - capacity) * seconds
         assert result.backlog == pytest.approx(expected_backlog, rel=0.02)

@@ -123,6 +123,7 @@ def simulate(
     seed: int = 0,
     keys: int = 10_000,
     poll_interval: float = POLL_INTERVAL,
+    read_interval: float = POLL_INTERVAL,
     read_limit: int = READ_LIMIT,
     bucket_seconds: float | None = None,
 ) -> SimulationResult:
@@ -133,6 +134,9 @@ def simulate(
         empty; otherwise delivery stops at ``duration`` too. @default False.
     :param seed: the seed of the poison-record draws. @default 0.
     :param keys: distinct partition keys the writes cycle over (exact path). @default 10,000.
+    :param read_interval: the least time between two reads of a lane: Lambda
+        reads a shard at most 4 times a second. 0 reads again right after each
+        invocation, as the local cloud's runner does. @default 0.25 s.
     :param bucket_seconds: resolution of the time series. @default - 1 s up to an
         hour, coarser beyond (at most 3,600 buckets... per hour simulated: 1 s).
     """
@@ -186,6 +190,7 @@ def simulate(
                     seed=seed,
                     keys=keys,
                     poll_interval=poll_interval,
+                    read_interval=read_interval,
                     read_limit=read_limit,
                 )
             elif not handler.fails and span is not members[0]:
@@ -208,6 +213,7 @@ def simulate(
                     parallel=parallel,
                     record_bytes=record_bytes,
                     poll_interval=poll_interval,
+                    read_interval=read_interval,
                     read_limit=read_limit,
                 )
     result.recorder = recorder
@@ -231,6 +237,7 @@ def _run_exact_shard(
     seed: int,
     keys: int,
     poll_interval: float,
+    read_interval: float,
     read_limit: int,
 ) -> float | None:
     counts = arrivals_per_second(traffic, span.opens, span.closes, span.share)
@@ -271,7 +278,7 @@ def _run_exact_shard(
             finished.append(None)
             result.backlog += len(records)
             continue
-        end = run_lane(lane, until=until, poll_interval=poll_interval)
+        end = run_lane(lane, until=until, poll_interval=poll_interval, read_interval=read_interval)
         finished.append(end.finished_at)
         counts_ = lane.delivery.counts
         result.counts = result.counts + counts_
@@ -299,6 +306,7 @@ def _run_aggregate_shard(
     parallel: int,
     record_bytes: int,
     poll_interval: float,
+    read_interval: float,
     read_limit: int,
 ) -> float | None:
     per_lane = arrivals_per_second(traffic, span.opens, span.closes, span.share / parallel)
@@ -325,7 +333,7 @@ def _run_aggregate_shard(
             finished.append(None)
             result.backlog += lane.total * weight
             continue
-        end = run_lane(lane, until=until, poll_interval=poll_interval)
+        end = run_lane(lane, until=until, poll_interval=poll_interval, read_interval=read_interval)
         finished.append(end.finished_at)
         counts = lane.delivery.counts
         result.counts = result.counts + _scaled(counts, weight)
