@@ -40,7 +40,9 @@ def test_kinesis_delivery_is_patched_too(monkeypatch: pytest.MonkeyPatch) -> Non
     from moto.kinesis.models import Stream
 
     original = LambdaBackend.send_kinesis_message
-    assert tuple(inspect.signature(original).parameters) == moto_patch.EXPECTED_KINESIS_PARAMETERS
+    assert (
+        tuple(inspect.signature(original).parameters) == moto_patch.EXPECTED_KINESIS_PARAMETERS
+    )
     # put_record still hands records to it.
     assert "send_kinesis_message" in inspect.getsource(Stream.put_record)
     monkeypatch.setattr(LambdaBackend, "send_kinesis_message", lambda self, name: None)

@@ -103,7 +103,10 @@ def import_ms(statement: str, env: dict[str, str]) -> float:
     """Median wall time of a fresh interpreter running ``statement``, in ms."""
     samples = []
     for _ in range(IMPORT_RUNS):
-        code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+        code = (
+            "import time; t = time.perf_counter(); "
+            f"{statement}; print(time.perf_counter() - t)"
+        )
         out = subprocess.run(
             [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
         )
