@@ -31,6 +31,7 @@ import contextlib
 import math
 import random
 from bisect import bisect_left, bisect_right
+from collections import deque
 from itertools import accumulate
 from typing import Any
 
@@ -86,8 +87,10 @@ class AggregateLane:
         self._rng = rng
         self._log_keep = math.log(1 - model.failure_rate) if model.failure_rate else 0.0
         self._known_poison = sorted(model.poison_writes)
-        self.read_count = 0
-        self.taken = 0
+        #: The first record not read yet; records before it were read or trimmed.
+        self.next_unread = 0
+        self._segments: deque[list[int]] = deque()
+        self._buffered = 0
         self.expired = 0
         self._opened_at: float | None = None
         self._poison: set[str] = set()
@@ -147,27 +150,32 @@ class AggregateLane:
 
     @property
     def buffered(self) -> int:
-        return self.read_count - self.taken
+        return self._buffered
 
     def read(self, now: float) -> int:
         trimmed = self.arrived_by(now - RETENTION)
-        if trimmed > self.read_count:
-            self.expired += trimmed - self.read_count
-            self.read_count = trimmed
-            if self.taken > self.read_count:
-                self.taken = self.read_count
-        if self.buffered >= self._batch_size:
+        if trimmed > self.next_unread:
+            # Unread records older than the retention are gone; those already read stay.
+            self.expired += trimmed - self.next_unread
+            self.next_unread = trimmed
+        if self._buffered >= self._batch_size:
             return 0
-        new = min(self.arrived_by(now) - self.read_count, self._read_limit)
+        new = min(self.arrived_by(now) - self.next_unread, self._read_limit)
         if new <= 0:
             return 0
-        if self.buffered == 0:
+        if self._buffered == 0:
             self._opened_at = now
-        self.read_count += new
+        segments = self._segments
+        if segments and segments[-1][1] == self.next_unread:
+            segments[-1][1] += new
+        else:
+            segments.append([self.next_unread, self.next_unread + new])
+        self.next_unread += new
+        self._buffered += new
         return new
 
     def due(self, now: float) -> bool:
-        buffered = self.buffered
+        buffered = self._buffered
         if buffered == 0:
             return False
         if buffered >= self._batch_size or buffered > self.per_batch:
@@ -175,29 +183,45 @@ class AggregateLane:
         return self.due_in(now) == 0.0
 
     def due_in(self, now: float) -> float | None:
-        if self.buffered == 0 or self._opened_at is None:
+        if self._buffered == 0 or self._opened_at is None:
             return None
         return max(0.0, self._window - (now - self._opened_at))
 
     def next_arrival(self) -> float | None:
-        return self.arrival(self.read_count) if self.read_count < self.total else None
+        return self.arrival(self.next_unread) if self.next_unread < self.total else None
+
+    def _take(self, n: int) -> list[tuple[int, int]]:
+        """The next ``n`` buffered records, as index ranges (more than one only after a trim)."""
+        ranges = []
+        left = n
+        segments = self._segments
+        while left:
+            segment = segments[0]
+            k = min(left, segment[1] - segment[0])
+            ranges.append((segment[0], segment[0] + k))
+            segment[0] += k
+            left -= k
+            if segment[0] == segment[1]:
+                segments.popleft()
+        self._buffered -= n
+        return ranges
 
     def deliver_next(self) -> None:
         now = self.clock.now
-        n = min(self.buffered, self.per_batch)
-        first, last = self.taken, self.taken + n - 1
-        self.taken += n
-        self._opened_at = now if self.buffered else None
+        n = min(self._buffered, self.per_batch)
+        ranges = self._take(n)
+        first, last = ranges[0][0], ranges[-1][1] - 1
+        self._opened_at = now if self._buffered else None
         limit = self._config.max_record_age
         if limit is not None and self._too_old(first, limit):
             if self._too_old(last, limit):
                 self._skip(n)
             else:
-                self._deliver_records(first, n, self._poison_positions(first, n))
+                self._deliver_records(ranges, self._poison_in(ranges, n))
             return
-        positions = self._poison_positions(first, n)
-        if positions:
-            self._deliver_records(first, n, positions)
+        poison = self._poison_in(ranges, n)
+        if poison:
+            self._deliver_records(ranges, poison)
             return
         self.clock.advance(self._model.duration(n, now))
         self._recorder.invocation(
@@ -222,24 +246,32 @@ class AggregateLane:
             counts.sent_to_on_failure += n
             counts.on_failure_messages += 1
 
-    def _poison_positions(self, first: int, n: int) -> list[int]:
-        """Where in the batch starting at record ``first`` the poison records are."""
+    def _poison_in(self, ranges: list[tuple[int, int]], n: int) -> set[int]:
+        """The indexes of the poison records in a batch of ``n`` records."""
         known = self._known_poison
-        low = bisect_left(known, first)
-        positions = [known[i] - first for i in range(low, bisect_left(known, first + n))]
+        poison = {
+            known[i]
+            for low, high in ranges
+            for i in range(bisect_left(known, low), bisect_left(known, high))
+        }
         if self._rng is None or not self._log_keep:
-            return positions
-        index = -1
+            return poison
+        position = -1
         while True:
             # Geometric gaps between poison records: one draw per poison record, not per record.
-            index += 1 + int(math.log(1.0 - self._rng.random()) / self._log_keep)
-            if index >= n:
-                return sorted(set(positions))
-            positions.append(index)
+            position += 1 + int(math.log(1.0 - self._rng.random()) / self._log_keep)
+            if position >= n:
+                return poison
+            offset = position
+            for low, high in ranges:
+                if offset < high - low:
+                    poison.add(low + offset)
+                    break
+                offset -= high - low
 
-    def _deliver_records(self, first: int, n: int, poison: list[int]) -> None:
+    def _deliver_records(self, ranges: list[tuple[int, int]], poison: set[int]) -> None:
         self._poison.clear()
-        self._poison.update(str(first + position) for position in poison)
+        self._poison.update(str(index) for index in poison)
         batch = [
             {
                 "eventName": "INSERT",
@@ -248,7 +280,8 @@ class AggregateLane:
                     "ApproximateCreationDateTime": float(int(EPOCH + self.arrival(index))),
                 },
             }
-            for index in range(first, first + n)
+            for low, high in ranges
+            for index in range(low, high)
         ]
         # When the simulated time is up mid-batch, the rest stays unprocessed.
         with contextlib.suppress(Stopped):

@@ -48,9 +48,10 @@ class HandlerModel:
     :param failure_rate: the share of records (0..1) that fail every time they
         are processed (poison records). @default 0.
     :param slow_phase: a period of slower invocations. @default - none.
-    :param poison_writes: sequence numbers (per shard, from 0 in write order)
-        of records that fail every time, on top of ``failure_rate``: to rehearse
-        one known bad record. @default - none.
+    :param poison_writes: records that fail every time, on top of
+        ``failure_rate``, to rehearse a known bad record: by sequence number,
+        from 0 in write order (the exact path numbers the table's writes shard
+        after shard; the aggregate path a lane's records). @default - none.
     """
 
     invocation_ms: float

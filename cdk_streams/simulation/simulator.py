@@ -73,7 +73,8 @@ class SimulationResult:
     #: The age at which records are lost: skipped at ``max_record_age``, or trimmed
     #: from the stream after 24 hours.
     age_limit: float = RETENTION
-    #: Exact path only: per shard, the sequence numbers of each invocation, in order.
+    #: Exact path only: per shard, the sequence numbers of each invocation, in order
+    #: (lane after lane when the shard has several).
     invocation_logs: dict[str, list[list[str]]] = field(default_factory=dict)
     #: Exact path only: the batches skipped to the on-failure destination.
     failed_batches: list[FailedBatch] = field(default_factory=list)
@@ -246,7 +247,9 @@ def _run_exact_shard(
     by_lane: list[list[tuple[float, dict[str, Any]]]] = [[] for _ in range(parallel)]
     poison: set[str] = set()
     item_bytes = _item_bytes(shards)
-    for sequence, arrival in enumerate(arrival_times(counts, span.opens)):
+    # Sequence numbers run on across shards, so each record has its own.
+    first = result.records_written
+    for sequence, arrival in enumerate(arrival_times(counts, span.opens), start=first):
         key = key_of(sequence, keys)
         record = lambda_record(
             stream_record(sequence, key, arrival, item_bytes), stream_arn=STREAM_ARN
@@ -259,8 +262,7 @@ def _run_exact_shard(
     finished: list[float | None] = []
     log: list[list[str]] = []
     for records in by_lane:
-        written = sum(1 for arrival, _ in records if arrival < span.closes)
-        result.records_written += written
+        result.records_written += len(records)
         clock = VirtualClock(max(float(span.opens), parent_done or 0.0))
         lane = ExactLane(
             config,
