@@ -205,7 +205,7 @@ def test_recorder_percentiles_peaks_and_billing() -> None:
     assert recorder.percentile(0.99) == pytest.approx(99, rel=0.011)
     assert recorder.max_age == 100
     assert recorder.peak[:6] == [1, 1, 4, 4, 4, 0]  # lane b (x3) busy in seconds 2..4
-    assert recorder.busy[3] == pytest.approx(3.0)
+    assert recorder.busy[3] == pytest.approx(3 * 1.0 + 20 * 0.0012)  # b all second; a 20 times
 
 
 def test_monthly_cost_arithmetic() -> None:
