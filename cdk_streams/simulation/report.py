@@ -149,7 +149,9 @@ def _seconds(value: float) -> str:
         return f"{value / 3600:.1f} h"
     if value >= 60:
         return f"{value / 60:.1f} min"
-    return f"{value:.2f} s"
+    if value >= 1:
+        return f"{value:.2f} s"
+    return f"{value * 1000:.0f} ms"
 
 
 def table(outcome: Outcome) -> list[str]:
