@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 import tempfile
@@ -198,6 +199,10 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("cdk-streams: plan interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (`| head`) left; nothing more to say, and nothing to flush at exit.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
 
 
 def _mapping_from_app(args: argparse.Namespace) -> tuple[Any, int, str]:
@@ -391,6 +396,7 @@ def _plan(args: argparse.Namespace) -> int:
                 "monthly_cost_usd": advice.outcome.monthly_cost_usd if advice.outcome else None,
                 "reason": advice.reason,
             },
+            "series": _series(result),
         }
         print(json.dumps(document, indent=2))
         return 0
@@ -421,6 +427,18 @@ def _plan(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"plot: {args.plot}")
     return 0
+
+
+def _series(result: Any, step: float = 60.0) -> dict[str, Any]:
+    """Per-minute iterator age (max) and concurrency (peak) over the simulated window."""
+    recorder = result.recorder
+    per = max(1, round(step / recorder.bucket))
+    buckets = min(len(recorder.age_max), math.ceil(result.duration / recorder.bucket))
+    ages, peaks = [], []
+    for start in range(0, buckets, per):
+        ages.append(round(max(recorder.age_max[start : start + per]), 3))
+        peaks.append(max(recorder.peak[start : start + per]))
+    return {"step_seconds": per * recorder.bucket, "iterator_age_max": ages, "concurrency": peaks}
 
 
 def _settings_line(config: Any) -> str:

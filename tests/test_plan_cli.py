@@ -50,6 +50,10 @@ def test_json_has_the_planning_keys_and_the_numbers_follow_the_arithmetic(
     assert doc["keeps_up"] is False
     assert doc["monthly_cost_usd"] > 0
     assert doc["settings"]["source"] == "StreamProcessor defaults"
+    series = doc["series"]
+    assert series["step_seconds"] == 60 and len(series["iterator_age_max"]) == 10
+    assert series["iterator_age_max"][-1] > series["iterator_age_max"][0]
+    assert set(series["concurrency"]) == {1}
     recommendation = doc["recommendation"]
     assert recommendation["found"] is True
     assert (recommendation["parallelization"], recommendation["batch_size"]) == (3, 100)
