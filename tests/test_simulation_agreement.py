@@ -241,6 +241,7 @@ def test_record_age_skips_whole_batches_the_same_way_on_both_paths() -> None:
     fast = simulate(Steady(60), mapping, model, shards, 150, path="aggregate")
     assert exact.counts.sent_to_on_failure > 1_000
     assert {b.condition for b in exact.failed_batches} == {"RecordAgeExceeded"}
+    assert exact.records_too_old == fast.records_too_old == exact.counts.sent_to_on_failure
     for field in (
         "invocations",
         "succeeded",

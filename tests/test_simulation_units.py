@@ -127,6 +127,16 @@ def test_a_child_shard_waits_until_its_parent_is_done() -> None:
     assert result.backlog == 0
 
 
+def test_a_split_hands_lanes_over_without_counting_both_generations_at_once() -> None:
+    # 800 -> 3,000 writes/s: one shard, then three. Children start after their parent.
+    spike = Spike(base=800, peak=3_000, start=300, length=300)
+    result = simulate(
+        spike, config(batch_size=500), HandlerModel(20, 0.5), ShardModel(item_kb=1), 900
+    )
+    assert (result.generations, result.lanes) == (2, 4)
+    assert result.max_concurrency == 3
+
+
 # --- lanes: parallelization with per-key order ---------------------------------------
 
 
@@ -173,6 +183,24 @@ def test_random_poison_records_are_isolated_and_sent_to_on_failure() -> None:
     assert 130 < result.counts.sent_to_on_failure < 270
     assert result.counts.on_failure_messages == result.counts.sent_to_on_failure
     assert result.counts.succeeded + result.counts.failed + result.backlog == result.records_written
+
+
+def test_without_a_destination_skipped_records_leave_no_on_failure_record() -> None:
+    mapping = config(batch_size=10, retry_attempts=1, bisect_batch_on_error=True)
+    model = HandlerModel(10, 1, poison_writes=frozenset({5, 50}))
+    result = simulate(Steady(20), mapping, model, ShardModel(item_kb=1), 10, path="exact")
+    assert result.counts.failed == 2
+    assert (result.counts.sent_to_on_failure, result.counts.on_failure_messages) == (0, 0)
+    assert result.failed_batches == []
+
+
+def test_records_past_the_max_record_age_mean_the_pipeline_does_not_keep_up() -> None:
+    mapping = config(batch_size=100, max_record_age=60, on_failure=QUEUE)
+    result = simulate(Steady(300), mapping, HandlerModel(0, 10), ShardModel(item_kb=1), 300)
+    outcome = outcome_of(result, mapping, memory_mb=128, architecture="arm64")
+    assert outcome.records_too_old == result.counts.sent_to_on_failure > 0
+    assert not outcome.keeps_up
+    assert "records start to be lost            already (see above)" in table(outcome)
 
 
 def test_records_older_than_the_retention_expire_unread() -> None:

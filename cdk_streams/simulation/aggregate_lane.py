@@ -37,7 +37,7 @@ from typing import Any
 
 from ..streams.batching import cut
 from ..streams.delivery import ShardDelivery, Stopped
-from ..streams.on_failure import FailedBatch
+from ..streams.on_failure import RECORD_AGE_EXCEEDED, FailedBatch
 from ..streams.settings import MappingConfig
 from .clock import EPOCH, VirtualClock
 from .handler_model import HandlerModel, ModelledFunction
@@ -52,6 +52,7 @@ class AggregateLane:
     :param record_bytes: the size of one record in the invocation payload.
     :param rng: draws the poison records; None when the function never fails.
     :param weight: the identical lanes this one stands for.
+    :param mark: the lane's concurrency mark, continued from its parent lane's.
     """
 
     def __init__(
@@ -69,13 +70,16 @@ class AggregateLane:
         rng: random.Random | None,
         weight: int = 1,
         read_limit: int = READ_LIMIT,
+        mark: LaneMark | None = None,
     ) -> None:
         self.clock = clock
         self.weight = weight
         self._config = config
         self._model = model
         self._recorder = recorder
-        self._mark = LaneMark()
+        self.mark = mark or LaneMark()
+        #: Records skipped because they passed ``max_record_age``.
+        self.too_old = 0
         self._counts = arrivals
         self._start = start_second
         self._cumulative = [0, *accumulate(arrivals)]
@@ -213,8 +217,8 @@ class AggregateLane:
         first, last = ranges[0][0], ranges[-1][1] - 1
         self._opened_at = now if self._buffered else None
         limit = self._config.max_record_age
-        if limit is not None and self._too_old(first, limit):
-            if self._too_old(last, limit):
+        if limit is not None and self._older_than(first, limit):
+            if self._older_than(last, limit):
                 self._skip(n)
             else:
                 self._deliver_records(ranges, self._poison_in(ranges, n))
@@ -225,7 +229,7 @@ class AggregateLane:
             return
         self.clock.advance(self._model.duration(n, now))
         self._recorder.invocation(
-            self._mark, now, self.clock.now, n, now - self.arrival(last), self.weight
+            self.mark, now, self.clock.now, n, now - self.arrival(last), self.weight
         )
         counts = self.delivery.counts
         counts.invocations += 1
@@ -235,11 +239,12 @@ class AggregateLane:
 
     # --- the rare paths through ShardDelivery --------------------------------------
 
-    def _too_old(self, index: int, limit: float) -> bool:
+    def _older_than(self, index: int, limit: float) -> bool:
         # ShardDelivery compares with the record's whole-second creation time.
         return self.clock.epoch_seconds() - float(int(EPOCH + self.arrival(index))) > limit
 
     def _skip(self, n: int) -> None:
+        self.too_old += n
         counts = self.delivery.counts
         counts.failed += n
         if self._config.on_failure is not None:
@@ -290,8 +295,10 @@ class AggregateLane:
     def _observe(self, start: float, end: float, records: list[dict[str, Any]], ok: int) -> None:
         last = int(records[-1]["dynamodb"]["SequenceNumber"])
         self._recorder.invocation(
-            self._mark, start, end, len(records), start - self.arrival(last), self.weight
+            self.mark, start, end, len(records), start - self.arrival(last), self.weight
         )
 
     def _sent(self, arn: str, batch: FailedBatch) -> None:
         """On-failure records are counted (by ShardDelivery), not kept."""
+        if batch.condition == RECORD_AGE_EXCEEDED:
+            self.too_old += len(batch.records)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..streams.batching import BatchBuffer
 from ..streams.delivery import ShardDelivery, Stopped
-from ..streams.on_failure import FailedBatch
+from ..streams.on_failure import RECORD_AGE_EXCEEDED, FailedBatch
 from ..streams.settings import MappingConfig
 from .clock import VirtualClock
 from .handler_model import HandlerModel, ModelledFunction
@@ -31,6 +31,7 @@ class ExactLane:
     :param until: virtual time after which no new attempt starts.
     :param is_poison: whether a record (by sequence number) fails every time.
     :param failed_batches: where the on-failure records' batches are collected.
+    :param mark: the lane's concurrency mark, continued from its parent lane's.
     """
 
     def __init__(
@@ -46,13 +47,17 @@ class ExactLane:
         is_poison: Callable[[str], bool],
         failed_batches: list[FailedBatch],
         read_limit: int = READ_LIMIT,
+        mark: LaneMark | None = None,
     ) -> None:
         self.clock = clock
         self._records = records
         self._next = 0
         self._read_limit = read_limit
         self._recorder = recorder
-        self._mark = LaneMark()
+        self.mark = mark or LaneMark()
+        #: Records skipped because they passed ``max_record_age``.
+        self.too_old = 0
+        self._failed_batches = failed_batches
         self._sequence = config.shape.sequence
         self.arrivals = {self._sequence(record): arrival for arrival, record in records}
         #: Seconds from arrival to the end of the invocation that processed it, by sequence number.
@@ -72,7 +77,7 @@ class ExactLane:
             shard_id,
             function,
             clock=clock.epoch_seconds,
-            send_on_failure=lambda arn, batch: failed_batches.append(batch),
+            send_on_failure=self._sent,
             stopping=lambda: clock.now >= until,
         )
 
@@ -118,7 +123,12 @@ class ExactLane:
 
     def _observe(self, start: float, end: float, records: list[dict[str, Any]], ok: int) -> None:
         age = start - self.arrivals[self._sequence(records[-1])]
-        self._recorder.invocation(self._mark, start, end, len(records), age, 1)
+        self._recorder.invocation(self.mark, start, end, len(records), age, 1)
         for record in records[:ok]:
             sequence = self._sequence(record)
             self.latencies[sequence] = end - self.arrivals[sequence]
+
+    def _sent(self, arn: str, batch: FailedBatch) -> None:
+        self._failed_batches.append(batch)
+        if batch.condition == RECORD_AGE_EXCEEDED:
+            self.too_old += len(batch.records)

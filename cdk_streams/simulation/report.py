@@ -27,6 +27,8 @@ class Outcome:
     records_to_on_failure: int
     on_failure_messages: int
     records_expired: int
+    #: Records skipped unprocessed because they passed ``max_record_age``.
+    records_too_old: int
     backlog: int
     iterator_age_p50_seconds: float
     iterator_age_p99_seconds: float
@@ -73,6 +75,7 @@ class Outcome:
             records_to_on_failure=result.counts.sent_to_on_failure,
             on_failure_messages=result.counts.on_failure_messages,
             records_expired=result.records_expired,
+            records_too_old=result.records_too_old,
             backlog=result.backlog,
             iterator_age_p50_seconds=result.iterator_age(0.50),
             iterator_age_p99_seconds=result.iterator_age(0.99),
@@ -86,9 +89,10 @@ class Outcome:
 
     @property
     def keeps_up(self) -> bool:
-        """Nothing expired, and at most about two seconds of writes left in flight."""
+        """Nothing expired or too old, and at most about two seconds of writes in flight."""
         per_second = self.records_written / self.duration_seconds
-        return self.records_expired == 0 and self.backlog <= per_second * 2
+        lost = self.records_expired + self.records_too_old
+        return lost == 0 and self.backlog <= per_second * 2
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -162,11 +166,12 @@ def table(outcome: Outcome) -> list[str]:
         if outcome.loss_age_seconds >= RETENTION
         else f"pass the max record age ({_seconds(outcome.loss_age_seconds)})"
     )
-    loss = (
-        "never (keeps up)"
-        if outcome.hours_until_loss is None
-        else f"{how} {outcome.hours_until_loss:.1f} h after the simulated window"
-    )
+    if outcome.records_too_old or outcome.records_expired:
+        loss = "already (see above)"
+    elif outcome.hours_until_loss is None:
+        loss = "never (keeps up)" if outcome.keeps_up else "not at this load"
+    else:
+        loss = f"{how} {outcome.hours_until_loss:.1f} h after the simulated window"
     rows = [
         (
             "shards",
@@ -181,6 +186,7 @@ def table(outcome: Outcome) -> list[str]:
             "records to on-failure",
             f"{outcome.records_to_on_failure:,} in {outcome.on_failure_messages:,} message(s)",
         ),
+        ("records too old (max record age)", f"{outcome.records_too_old:,}"),
         ("records expired unprocessed (24 h)", f"{outcome.records_expired:,}"),
         ("backlog at the end", f"{outcome.backlog:,}"),
         ("iterator age p50", _seconds(outcome.iterator_age_p50_seconds)),

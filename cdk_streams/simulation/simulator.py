@@ -36,7 +36,7 @@ from .aggregate_lane import AggregateLane
 from .clock import VirtualClock
 from .exact_lane import ExactLane
 from .handler_model import HandlerModel
-from .metrics import Recorder
+from .metrics import LaneMark, Recorder
 from .polling import POLL_INTERVAL, READ_LIMIT, RETENTION, run_lane
 from .shards import ShardModel, ShardSpan
 from .traffic import Traffic, arrival_times, arrivals_per_second
@@ -68,6 +68,8 @@ class SimulationResult:
     records_expired: int
     #: Records written and neither processed, skipped nor expired when the simulation ended.
     backlog: int
+    #: Records skipped unprocessed because they passed ``max_record_age``.
+    records_too_old: int
     counts: MappingCounts
     recorder: Recorder
     #: The age at which records are lost: skipped at ``max_record_age``, or trimmed
@@ -103,12 +105,20 @@ def _scaled(counts: MappingCounts, weight: int) -> MappingCounts:
     return out
 
 
+#: The on-failure destination of a simulated mapping that has none: the simulator
+#: still learns why each batch was skipped, and reports no on-failure records.
+NO_DESTINATION = "arn:aws:sqs:us-east-1:123456789012:simulated-no-destination"
+
+
 def simulation_config(config: MappingConfig) -> MappingConfig:
-    """The mapping as simulated: a DynamoDB stream source, and a 24-hour age limit
+    """The mapping as simulated: a DynamoDB stream source, always an on-failure
+    destination (:data:`NO_DESTINATION` when it has none), and a 24-hour age limit
     when retries are unlimited and no limit is set (records leave the stream then)."""
     changes: dict[str, Any] = {"event_source_arn": STREAM_ARN, "filters": ()}
     if config.retry_attempts == UNLIMITED and config.max_record_age is None:
         changes["max_record_age"] = RETENTION
+    if config.on_failure is None:
+        changes["on_failure"] = NO_DESTINATION
     return replace(config, **changes)
 
 
@@ -145,6 +155,7 @@ def simulate(
         raise ValueError(f"duration must be 1 or more seconds, got {duration}")
     if path not in ("auto", "exact", "aggregate"):
         raise ValueError(f"path must be auto, exact or aggregate, got {path!r}")
+    original_destination = config.on_failure
     config = simulation_config(config)
     spans = shards.spans(traffic, duration)
     parallel = config.parallelization_factor
@@ -165,6 +176,7 @@ def simulate(
         records_written=0,
         records_expired=0,
         backlog=0,
+        records_too_old=0,
         counts=MappingCounts(),
         recorder=recorder,
         age_limit=min(config.max_record_age or RETENTION, RETENTION),
@@ -173,10 +185,19 @@ def simulate(
         lambda_record(stream_record(0, "item-0", 0.0, _item_bytes(shards)), stream_arn=STREAM_ARN)
     )
     done: dict[str, float | None] = {}
+    marks: dict[str, list[LaneMark]] = {}
     for generation in sorted({s.generation for s in spans}):
         members = [s for s in spans if s.generation == generation]
         for span in members:
             parent_done = done.get(span.parent_id, 0.0) if span.parent_id else 0.0
+            # A child lane starts where its parent lane stopped: the two are never busy
+            # at once, so the bucket they share counts one of them.
+            parent_marks = marks.get(span.parent_id or "", [])
+            lane_marks = [
+                LaneMark(parent_marks[i % len(parent_marks)].bucket if parent_marks else -1)
+                for i in range(parallel)
+            ]
+            marks[span.shard_id] = lane_marks
             result.lanes += parallel
             if path == "exact":
                 done[span.shard_id] = _run_exact_shard(
@@ -187,6 +208,7 @@ def simulate(
                     config,
                     handler,
                     shards,
+                    lane_marks,
                     until=until,
                     seed=seed,
                     keys=keys,
@@ -197,6 +219,7 @@ def simulate(
             elif not handler.fails and span is not members[0]:
                 # Identical to the generation's first shard, which was counted for all.
                 done[span.shard_id] = done[members[0].shard_id]
+                marks[span.shard_id] = marks[members[0].shard_id]
             else:
                 weight = 1 if handler.fails else parallel * len(members)
                 lanes = parallel if handler.fails else 1
@@ -207,6 +230,7 @@ def simulate(
                     traffic,
                     config,
                     handler,
+                    lane_marks,
                     until=until,
                     seed=seed,
                     lanes=lanes,
@@ -217,7 +241,9 @@ def simulate(
                     read_interval=read_interval,
                     read_limit=read_limit,
                 )
-    result.recorder = recorder
+    if original_destination is None:
+        result.counts.sent_to_on_failure = result.counts.on_failure_messages = 0
+        result.failed_batches.clear()
     return result
 
 
@@ -233,6 +259,7 @@ def _run_exact_shard(
     config: MappingConfig,
     handler: HandlerModel,
     shards: ShardModel,
+    lane_marks: list[LaneMark],
     *,
     until: float,
     seed: int,
@@ -261,7 +288,7 @@ def _run_exact_shard(
             poison.add(str(sequence))
     finished: list[float | None] = []
     log: list[list[str]] = []
-    for records in by_lane:
+    for records, mark in zip(by_lane, lane_marks, strict=True):
         result.records_written += len(records)
         clock = VirtualClock(max(float(span.opens), parent_done or 0.0))
         lane = ExactLane(
@@ -275,6 +302,7 @@ def _run_exact_shard(
             is_poison=poison.__contains__,
             failed_batches=result.failed_batches,
             read_limit=read_limit,
+            mark=mark,
         )
         if parent_done is None:
             finished.append(None)
@@ -285,6 +313,7 @@ def _run_exact_shard(
         counts_ = lane.delivery.counts
         result.counts = result.counts + counts_
         result.records_expired += lane.expired
+        result.records_too_old += lane.too_old
         arrived = lane.arrived(until)
         result.backlog += arrived - counts_.succeeded - counts_.failed - lane.expired
         result.latencies.update(lane.latencies)
@@ -300,6 +329,7 @@ def _run_aggregate_shard(
     traffic: Traffic,
     config: MappingConfig,
     handler: HandlerModel,
+    lane_marks: list[LaneMark],
     *,
     until: float,
     seed: int,
@@ -329,6 +359,7 @@ def _run_aggregate_shard(
             rng=rng,
             weight=weight,
             read_limit=read_limit,
+            mark=lane_marks[index],
         )
         result.records_written += lane.total * weight
         if parent_done is None:
@@ -340,6 +371,7 @@ def _run_aggregate_shard(
         counts = lane.delivery.counts
         result.counts = result.counts + _scaled(counts, weight)
         result.records_expired += lane.expired * weight
+        result.records_too_old += lane.too_old * weight
         arrived = lane.arrived(until)
         result.backlog += (arrived - counts.succeeded - counts.failed - lane.expired) * weight
     return None if None in finished else max((f for f in finished if f is not None), default=0.0)
