@@ -62,6 +62,7 @@ class SimulationResult:
     shards_initial: int
     shards_final: int
     generations: int
+    #: Lanes of the shards open at the end.
     lanes: int
     records_written: int
     #: Records trimmed from the stream (24 h) before being read.
@@ -198,7 +199,8 @@ def simulate(
                 for i in range(parallel)
             ]
             marks[span.shard_id] = lane_marks
-            result.lanes += parallel
+            if span.closes >= duration:
+                result.lanes += parallel
             if path == "exact":
                 done[span.shard_id] = _run_exact_shard(
                     result,
