@@ -114,33 +114,31 @@ class ShardModel:
 
     def spans(self, traffic: Traffic, duration: int) -> list[ShardSpan]:
         """The shards open during ``duration`` seconds of ``traffic``, by generation."""
-        spans: list[ShardSpan] = []
-        current: list[ShardSpan] = []
-        count = 0
-        generation = -1
-        for opens in range(0, max(duration, 1), self.check_every):
-            window = range(opens, min(opens + self.check_every, max(duration, 1)))
+        end = max(duration, 1)
+        # Each generation: when it opens and how many shards it has.
+        generations: list[tuple[int, int]] = []
+        for opens in range(0, end, self.check_every):
+            window = range(opens, min(opens + self.check_every, end))
             peak = max(traffic.rate(second + 0.5) for second in window)
-            needed = max(count, self.partitions_at(peak))
-            if needed == count:
-                continue
-            generation += 1
-            parents = [span.shard_id for span in current]
-            for span in current:
-                spans[spans.index(span)] = ShardSpan(
-                    span.shard_id, span.parent_id, span.opens, opens, span.share, span.generation
-                )
+            needed = self.partitions_at(peak)
+            if not generations or needed > generations[-1][1]:
+                generations.append((opens, needed))
+        spans: list[ShardSpan] = []
+        parents: list[str] = []
+        for generation, (opens, count) in enumerate(generations):
+            last = generation + 1 == len(generations)
+            closes = duration if last else generations[generation + 1][0]
             current = [
                 ShardSpan(
                     shard_id=f"shardId-{generation:04d}-{j:05d}",
                     parent_id=parents[j % len(parents)] if parents else None,
                     opens=opens,
-                    closes=duration,
-                    share=1.0 / needed,
+                    closes=closes,
+                    share=1.0 / count,
                     generation=generation,
                 )
-                for j in range(needed)
+                for j in range(count)
             ]
             spans.extend(current)
-            count = needed
+            parents = [span.shard_id for span in current]
         return spans

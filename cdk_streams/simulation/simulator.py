@@ -149,8 +149,8 @@ def simulate(
     :param read_interval: the least time between two reads of a lane: Lambda
         reads a shard at most 4 times a second. 0 reads again right after each
         invocation, as the local cloud's runner does. @default 0.25 s.
-    :param bucket_seconds: resolution of the time series. @default - 1 s up to an
-        hour, coarser beyond (at most 3,600 buckets... per hour simulated: 1 s).
+    :param bucket_seconds: resolution of the time series. @default - 1 s up to two
+        hours of simulated time, coarser beyond (at most 7,200 buckets).
     """
     if duration < 1:
         raise ValueError(f"duration must be 1 or more seconds, got {duration}")
