@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,11 +123,14 @@ def app_mappings(assembly_dir: str | Path) -> list[AppMapping]:
     return found
 
 
-def synthesize(app_dir: Path, out_dir: Path) -> None:
+def synthesize(
+    app_dir: Path, out_dir: Path, progress: Callable[[str], None] = lambda line: None
+) -> None:
     """Run the real CDK CLI's ``cdk synth`` on the app in ``app_dir`` into ``out_dir``."""
     npx = shutil.which("npx")
     if npx is None:
         raise AssemblyError("npx not found; run `make setup`, which installs Node")
+    progress(f"synthesizing {app_dir} with the CDK CLI ...")
     completed = subprocess.run(
         [npx, "--no-install", "cdk", "synth", "--quiet", "--output", str(out_dir)],
         cwd=app_dir,

@@ -220,8 +220,9 @@ def _mapping_from_app(args: argparse.Namespace) -> tuple[Any, int, str]:
         if not (app_dir / "cdk.json").is_file():
             raise PlanInputError(f"--app-dir {args.app_dir} has no cdk.json and no cdk.out")
         with tempfile.TemporaryDirectory(prefix="cdk-streams-plan-") as out:
-            print(f"synthesizing {app_dir} with the CDK CLI ...", file=sys.stderr, flush=True)
-            synthesize(app_dir, Path(out))
+            synthesize(
+                app_dir, Path(out), progress=lambda line: print(line, file=sys.stderr, flush=True)
+            )
             found = app_mappings(out)
     if args.mapping:
         found = [m for m in found if m.logical_id == args.mapping]

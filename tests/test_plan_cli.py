@@ -316,3 +316,12 @@ def test_app_dir_with_several_mappings_asks_which(
 def test_app_dir_without_an_app(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = plan(capsys, "--app-dir", str(tmp_path), "--writes-per-second", "50")
     assert (code, err) == (2, f"cdk-streams: --app-dir {tmp_path} has no cdk.json and no cdk.out\n")
+
+
+def test_app_dir_without_node_says_how_to_get_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "cdk.json").write_text('{"app": "python3 app.py"}')
+    monkeypatch.setattr("cdk_streams.assembly.shutil.which", lambda name: None)
+    code, _, err = plan(capsys, "--app-dir", str(tmp_path), "--writes-per-second", "50")
+    assert (code, err) == (2, "cdk-streams: npx not found; run `make setup`, which installs Node\n")

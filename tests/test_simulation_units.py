@@ -294,3 +294,13 @@ def test_recommendation_drops_a_window_longer_than_the_target() -> None:
     assert lines[0].startswith("shards ") and lines[0].endswith("1 (0 split(s) from 1)")
     with pytest.raises(ValueError, match="target_age must be more than 0 seconds, got 0"):
         recommend(plan, target_age=0)
+
+
+def test_recommendation_with_failures_screens_without_them_then_checks_with_them() -> None:
+    mapping = config(bisect_batch_on_error=True, retry_attempts=2, on_failure=QUEUE)
+    # 500 writes/s on one shard; a lane handles 100 / 0.42 = 238 records/s: 3 lanes needed.
+    model = HandlerModel(20, 4, failure_rate=0.001)
+    advice = recommend(Plan(Steady(500), ShardModel(item_kb=1), model, mapping, 300), 60)
+    assert (advice.parallelization_factor, advice.batch_size) == (3, 100)
+    assert advice.simulations == 2  # factors 1 and 2 fail the arithmetic; 3 twice
+    assert advice.outcome is not None and advice.outcome.records_to_on_failure > 50

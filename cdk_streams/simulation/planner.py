@@ -5,8 +5,11 @@ prices it. :func:`recommend` looks for the smallest parallelization factor
 (then the smallest batch size, the plan's own first) whose simulation keeps the
 p99 iterator age under a target with nothing expiring and no growing backlog.
 
-The search is cheap because closed-form arithmetic screens the candidates
-first: a lane that always has a full batch waiting handles
+The search is cheap for two reasons. Candidates are simulated without the
+function's failures first (every lane of a shard then behaves the same, so one
+is simulated for all), and only the one found is simulated again with them.
+And closed-form arithmetic screens the candidates before any simulation: a
+lane that always has a full batch waiting handles
 
     n / (invocation_s + n * record_s)   records per second (n = records per batch)
 
@@ -109,6 +112,10 @@ class Recommendation:
         return self.parallelization_factor is not None
 
 
+def _good(outcome: Outcome, target_age: float) -> bool:
+    return outcome.keeps_up and outcome.iterator_age_p99_seconds <= target_age
+
+
 def recommend(plan: Plan, target_age: float, *, max_simulations: int = 12) -> Recommendation:
     """The smallest parallelization factor and batch size whose p99 iterator age
     stays under ``target_age`` seconds, with nothing expiring and no backlog."""
@@ -122,6 +129,7 @@ def recommend(plan: Plan, target_age: float, *, max_simulations: int = 12) -> Re
     batch_sizes = [config.batch_size] + [b for b in BATCH_SIZES if b > config.batch_size]
     simulations = 0
     best_capacity = 0.0
+    quick = replace(plan.handler, failure_rate=0.0, poison_writes=frozenset())
     for factor in range(PARALLELIZATION_FACTOR[0], PARALLELIZATION_FACTOR[1] + 1):
         for batch_size in batch_sizes:
             records = records_per_batch(config, plan.shards.item_kb, batch_size)
@@ -144,9 +152,15 @@ def recommend(plan: Plan, target_age: float, *, max_simulations: int = 12) -> Re
                 batch_size=batch_size,
                 max_batching_window=window,
             )
-            _, outcome = run(replace(plan, config=candidate))
+            trial = replace(plan, config=candidate)
+            if plan.handler.fails:
+                _, screened = run(replace(trial, handler=quick))
+                simulations += 1
+                if not _good(screened, target_age):
+                    continue
+            _, outcome = run(trial)
             simulations += 1
-            if outcome.keeps_up and outcome.iterator_age_p99_seconds <= target_age:
+            if _good(outcome, target_age):
                 return Recommendation(
                     factor,
                     batch_size,
