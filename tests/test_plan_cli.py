@@ -325,3 +325,24 @@ def test_app_dir_without_node_says_how_to_get_it(
     monkeypatch.setattr("cdk_streams.assembly.shutil.which", lambda name: None)
     code, _, err = plan(capsys, "--app-dir", str(tmp_path), "--writes-per-second", "50")
     assert (code, err) == (2, "cdk-streams: npx not found; run `make setup`, which installs Node\n")
+
+
+def test_help_lists_plan_and_its_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    from cdk_streams.cli import build_parser
+
+    assert "plan" in build_parser().format_help()
+    with pytest.raises(SystemExit):
+        main(["plan", "--help"])
+    out = capsys.readouterr().out
+    for flag in (
+        "--writes-per-second",
+        "--invocation-ms",
+        "--record-ms",
+        "--duration",
+        "--app-dir",
+        "--parallelization",
+        "--target-age",
+        "--json",
+        "--plot",
+    ):
+        assert flag in out, flag
