@@ -84,13 +84,10 @@ def _number(
         return value
     in_range = (value > low if above else value >= low) and value <= high
     if not in_range or not math.isfinite(value):
-        allowed = (
-            f"more than {low:g}"
-            if above and high == math.inf
-            else f"{low:g}..{high:g}"
-            if high != math.inf
-            else f"{low:g} or more"
-        )
+        if high == math.inf:
+            allowed = f"more than {low:g}" if above else f"{low:g} or more"
+        else:
+            allowed = f"more than {low:g} and at most {high:g}" if above else f"{low:g}..{high:g}"
         extra = "".join(f" or {a:g}" for a in also)
         raise PlanInputError(f"{flag} must be {allowed}{extra}, got {raw}")
     return value

@@ -134,7 +134,10 @@ def test_plot_without_matplotlib_names_the_extra(
             "--duration must be a duration like 90s, 30m, 1h or 1h30m, got 'soon'",
         ),
         (["--writes-per-second", "10", "--duration", "8d"], "--duration must be 1s..7d, got '8d'"),
-        (["--writes-per-second", "10", "--item-kb", "401"], "--item-kb must be 0..400, got 401"),
+        (
+            ["--writes-per-second", "10", "--item-kb", "401"],
+            "--item-kb must be more than 0 and at most 400, got 401",
+        ),
         (
             ["--writes-per-second", "10", "--architecture", "sparc"],
             "--architecture must be x86_64 or arm64, got 'sparc'",
