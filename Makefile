@@ -15,10 +15,26 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# checkov's pins (boto3 1.35, networkx 2, packaging 23) clash with ours, so it
+# gets a virtualenv of its own; tests/test_checkov.py runs its checkov binary.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup demo test bench faults synth clean
+# The oldest aws-cdk-lib pyproject.toml allows: tests/test_min_cdk.py synthesizes
+# with it in a virtualenv of its own.
+MIN_CDK      := $(shell sed -n 's/^ *"aws-cdk-lib>=\([0-9.]*\),.*/\1/p' pyproject.toml)
+MINCDK_VENV  := .venv-mincdk
+MINCDK_STAMP := $(MINCDK_VENV)/.installed
+# The project as a user installs it: a wheel in a virtualenv of its own, which
+# borrows the third-party packages of $(VENV). tests/test_wheel.py uses it.
+WHEEL_DIR    := .build/wheel
+WHEEL_VENV   := .venv-wheel
+WHEEL_STAMP  := $(WHEEL_VENV)/.installed
+PACKAGE_SRC  := pyproject.toml README.md $(shell find cdk_streams lambda_src -type f \( -name '*.py' -o -name py.typed \) -not -path '*/__pycache__/*')
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+.PHONY: setup demo test bench faults synth dist clean
+
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(MINCDK_STAMP) $(WHEEL_STAMP)
 
 $(PY_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,11 +46,38 @@ $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-demo: setup
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+$(MINCDK_STAMP): pyproject.toml
+	rm -rf $(MINCDK_VENV)
+	$(PYTHON) -m venv $(MINCDK_VENV)
+	$(MINCDK_VENV)/bin/python -m pip install --quiet -e . 'aws-cdk-lib==$(MIN_CDK)'
+	touch $@
+
+$(WHEEL_STAMP): $(PACKAGE_SRC) $(PY_STAMP)
+	rm -rf $(WHEEL_VENV) $(WHEEL_DIR)
+	$(BIN)/hatchling build -t wheel -d $(WHEEL_DIR) > /dev/null
+	$(PYTHON) -m venv --without-pip $(WHEEL_VENV)
+	$(PY) -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" > \
+	  "$$($(WHEEL_VENV)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/borrowed-deps.pth"
+	$(PY) -m pip --python $(WHEEL_VENV)/bin/python install --quiet --no-deps --no-index $(WHEEL_DIR)/cdk_streams-*.whl
+	touch $@
+
+# The sdist and the wheel, into dist/ (see README: Install).
+dist: $(PY_STAMP)
+	rm -rf dist
+	$(BIN)/hatchling build -d dist
+
+demo: $(PY_STAMP) $(NODE_STAMP)
 	$(BIN)/cdk-streams local demo
 
 test: setup
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -n auto --dist loadfile
 
 bench: setup
@@ -44,8 +87,8 @@ bench: setup
 faults: setup
 	$(PY) tests/benchmarks/run.py bench_faults
 
-synth: setup
+synth: $(PY_STAMP) $(NODE_STAMP)
 	npx cdk synth --quiet
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) $(MINCDK_VENV) $(WHEEL_VENV) .build dist node_modules cdk.out .pytest_cache .ruff_cache .hypothesis

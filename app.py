@@ -10,7 +10,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from cdk_streams import StreamProcessor, StreamTable
+from cdk_streams import StreamHandlerCode, StreamProcessor, StreamTable
 
 
 class OrdersStack(cdk.Stack):
@@ -29,6 +29,8 @@ class OrdersStack(cdk.Stack):
             self,
             "ProcessOrderChanges",
             table=self.orders.table,
+            # The bundled Orders sample; your own code goes in handler_dir=.
+            code=StreamHandlerCode.sample(),
             starting_position=lambda_.StartingPosition.LATEST,
             batch_size=100,
             max_batching_window=cdk.Duration.seconds(5),

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .alarms import ALARM_NAMES, AlarmThresholds, StreamAlarms
+    from .bundling import StreamHandlerCode
     from .dashboard import StreamDashboard, pipeline_widgets
+    from .interfaces import IStreamAlarms, IStreamProcessor
     from .pipeline import StreamPipeline
     from .processor import StreamProcessor
     from .table import StreamTable
@@ -22,6 +24,9 @@ _EXPORTS = {
     "ALARM_NAMES": "alarms",
     "AlarmThresholds": "alarms",
     "StreamAlarms": "alarms",
+    "StreamHandlerCode": "bundling",
+    "IStreamAlarms": "interfaces",
+    "IStreamProcessor": "interfaces",
     "StreamDashboard": "dashboard",
     "pipeline_widgets": "dashboard",
     "StreamPipeline": "pipeline",
@@ -33,8 +38,11 @@ _EXPORTS = {
 __all__ = [
     "ALARM_NAMES",
     "AlarmThresholds",
+    "IStreamAlarms",
+    "IStreamProcessor",
     "StreamAlarms",
     "StreamDashboard",
+    "StreamHandlerCode",
     "StreamPipeline",
     "StreamProcessor",
     "StreamTable",

@@ -12,6 +12,13 @@ id                        fires when                                       defau
                                                                            6 h without one)
 ``Errors``                Lambda ``Errors`` Sum over 5 min                 > 0
 ``Throttles``             Lambda ``Throttles`` Sum over 5 min              > 0
+``DroppedEvents``         mapping ``DroppedEventCount`` Sum over 5 min     > 0
+                          (records neither processed nor delivered on
+                          failure: lost without a trace; needs the
+                          processor's ``event_count_metrics``)
+``DestinationDelivery     Lambda ``DestinationDeliveryFailures`` Sum       > 0
+Failures``                over 5 min (an on-failure record could not be
+                          written: its batch is lost)
 ``DeadLetterQueueDepth``  on-failure queue ``ApproximateNumberOf           > 0
                           MessagesVisible`` Maximum over 5 min
                           (a batch was skipped)
@@ -20,9 +27,16 @@ id                        fires when                                       defau
                           the skipped range)
 ========================  ===============================================  ==================
 
-The function metrics are plain ``AWS/Lambda`` metrics on the ``FunctionName``
-dimension, so they work for an ``IFunction`` passed in with ``function=`` too.
-Missing data never breaches: an idle stream invokes nothing and emits nothing.
+Every metric comes from the processor's ``metric_*()`` methods (see
+:class:`cdk_streams.interfaces.IStreamProcessor`): function metrics from
+``function.metric(...)``, so they work for an ``IFunction`` passed in with
+``function=`` too, and the mapping's own counts under its UUID. Missing data
+never breaches: an idle stream invokes nothing and emits nothing, and Lambda
+emits no IteratorAge at all while the stream is idle.
+
+``add_alarm_action`` / ``add_ok_action`` add actions to every alarm, and
+:meth:`StreamAlarms.annotations` hands each alarm's threshold line to the
+dashboard widget that charts its metric.
 """
 
 from __future__ import annotations
@@ -34,20 +48,29 @@ from typing import Any
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from . import validation as v
+from .interfaces import IStreamProcessor
 
 ITERATOR_AGE = "IteratorAge"
 ERRORS = "Errors"
 THROTTLES = "Throttles"
+DROPPED_EVENTS = "DroppedEvents"
+DESTINATION_DELIVERY_FAILURES = "DestinationDeliveryFailures"
 DEAD_LETTER_QUEUE_DEPTH = "DeadLetterQueueDepth"
 DEAD_LETTER_QUEUE_AGE = "DeadLetterQueueAge"
 #: Every alarm's construct id, in the order they are built.
-ALARM_NAMES = (ITERATOR_AGE, ERRORS, THROTTLES, DEAD_LETTER_QUEUE_DEPTH, DEAD_LETTER_QUEUE_AGE)
+ALARM_NAMES = (
+    ITERATOR_AGE,
+    ERRORS,
+    THROTTLES,
+    DROPPED_EVENTS,
+    DESTINATION_DELIVERY_FAILURES,
+    DEAD_LETTER_QUEUE_DEPTH,
+    DEAD_LETTER_QUEUE_AGE,
+)
 
 #: DynamoDB Streams keeps a record for 24 h; an iterator older than that has
 #: already lost records, so an alarm threshold at or above it never helps.
@@ -66,6 +89,13 @@ DEFAULT_DEAD_LETTER_QUEUE_AGE = Duration.hours(6)
 
 _LAMBDA_PERIOD = Duration.minutes(1)
 _COUNT_PERIOD = Duration.minutes(5)
+_COUNT_FIELDS = (
+    "errors",
+    "throttles",
+    "dropped_events",
+    "destination_delivery_failures",
+    "dead_letter_queue_depth",
+)
 _ITERATOR_AGE_MINUTES = 3
 
 
@@ -86,6 +116,11 @@ class AlarmThresholds:
         whole batch and holds up its shard.
     :param throttles: alarm when throttles in 5 min exceed this. @default 0,
         because a throttled stream invocation delays its whole shard.
+    :param dropped_events: alarm when more records than this were dropped in
+        5 min. @default 0: a dropped record was neither processed nor recorded
+        in the on-failure destination, so nothing is left to replay.
+    :param destination_delivery_failures: alarm when more on-failure records
+        than this could not be delivered in 5 min. @default 0, for the same reason.
     :param dead_letter_queue_depth: alarm when more messages than this wait in
         the on-failure queue. @default 0: every message is a batch of changes
         that was skipped.
@@ -99,6 +134,8 @@ class AlarmThresholds:
     iterator_age: Duration | None = None
     errors: int = 0
     throttles: int = 0
+    dropped_events: int = 0
+    destination_delivery_failures: int = 0
     dead_letter_queue_depth: int = 0
     dead_letter_queue_age: Duration = DEFAULT_DEAD_LETTER_QUEUE_AGE
     omit: Collection[str] = field(default_factory=frozenset)
@@ -127,7 +164,7 @@ def check_thresholds(
         raise v.StreamsValidationError(
             f"{scope.node.path}: {prop} must be an AlarmThresholds, got {thresholds!r}"
         )
-    for name in ("errors", "throttles", "dead_letter_queue_depth"):
+    for name in _COUNT_FIELDS:
         _check_count(scope, f"{prop}.{name}", getattr(thresholds, name))
 
     iterator_age = thresholds.iterator_age
@@ -168,6 +205,8 @@ def check_thresholds(
         iterator_age=iterator_age,
         errors=thresholds.errors,
         throttles=thresholds.throttles,
+        dropped_events=thresholds.dropped_events,
+        destination_delivery_failures=thresholds.destination_delivery_failures,
         dead_letter_queue_depth=thresholds.dead_letter_queue_depth,
         dead_letter_queue_age=thresholds.dead_letter_queue_age,
         omit=frozenset(omit),
@@ -206,47 +245,24 @@ def check_actions(
     return actions
 
 
-def lambda_metric(
-    function: lambda_.IFunction, metric_name: str, statistic: str, period: Duration
-) -> cloudwatch.Metric:
-    """An ``AWS/Lambda`` metric of one function, for a created or an imported function."""
-    return cloudwatch.Metric(
-        namespace="AWS/Lambda",
-        metric_name=metric_name,
-        dimensions_map={"FunctionName": function.function_name},
-        statistic=statistic,
-        period=period,
-    )
-
-
-def queue_metric(
-    queue: sqs.IQueue, metric_name: str, statistic: str, period: Duration
-) -> cloudwatch.Metric:
-    """An ``AWS/SQS`` metric of one queue."""
-    return cloudwatch.Metric(
-        namespace="AWS/SQS",
-        metric_name=metric_name,
-        dimensions_map={"QueueName": queue.queue_name},
-        statistic=statistic,
-        period=period,
-    )
-
-
 class StreamAlarms(Construct):
-    """The alarms of one stream consumer: lag, errors, throttles, skipped batches.
+    """The alarms of one stream consumer: lag, errors, throttles, lost and skipped batches.
 
-    :param function: the consuming function (created or imported).
-    :param dead_letter_queue: the mapping's on-failure queue. @default - none:
-        no ``DeadLetterQueue*`` alarms.
+    :param processor: the consumer to watch: a :class:`StreamProcessor`, or
+        anything with the same ``metric_*()`` methods
+        (:class:`cdk_streams.interfaces.IStreamProcessor`).
     :param max_record_age: the mapping's maximum record age, which bounds the
         IteratorAge threshold. @default - none (records live the stream's 24 h).
     :param thresholds: @default ``AlarmThresholds()`` (see there).
     :param alarm_topic: an SNS topic notified on ALARM and on OK. @default - none.
     :param alarm_actions: more actions run on ALARM. @default - none.
 
-    Exposes ``alarms`` (id -> ``Alarm``, only those created), ``thresholds``
-    (with every default filled in) and one attribute per alarm
-    (``iterator_age``, ``errors``, ``throttles``, ``dead_letter_queue_depth``,
+    ``DroppedEvents`` needs the processor's ``event_count_metrics``; the
+    ``DeadLetterQueue*`` alarms need its ``on_failure_queue``. Exposes
+    ``alarms`` (id -> ``Alarm``, only those created), ``thresholds`` (with
+    every default filled in) and one attribute per alarm (``iterator_age``,
+    ``errors``, ``throttles``, ``dropped_events``,
+    ``destination_delivery_failures``, ``dead_letter_queue_depth``,
     ``dead_letter_queue_age``; None when not created).
     """
 
@@ -255,37 +271,40 @@ class StreamAlarms(Construct):
         scope: Construct,
         id: str,
         *,
-        function: lambda_.IFunction,
-        dead_letter_queue: sqs.IQueue | None = None,
+        processor: IStreamProcessor,
         max_record_age: Duration | None = None,
         thresholds: AlarmThresholds | None = None,
         alarm_topic: sns.ITopic | None = None,
         alarm_actions: Sequence[cloudwatch.IAlarmAction] | None = None,
     ) -> None:
         super().__init__(scope, id)
+        if not isinstance(processor, IStreamProcessor):
+            raise v.StreamsValidationError(
+                f"{self.node.path}: processor must be a StreamProcessor (or an "
+                f"IStreamProcessor), got {processor!r}"
+            )
         self.thresholds = check_thresholds(self, "thresholds", thresholds, max_record_age)
         actions = check_actions(self, alarm_topic=alarm_topic, alarm_actions=alarm_actions)
-        self._ok_actions = actions[:1] if alarm_topic is not None else []
-        self._actions = actions
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         t = self.thresholds
         # check_thresholds filled in the derived default.
         lag_seconds = int((t.iterator_age or default_iterator_age(max_record_age)).to_seconds())
         self.iterator_age = self._alarm(
             ITERATOR_AGE,
-            lambda_metric(function, "IteratorAge", "Maximum", _LAMBDA_PERIOD),
+            processor.metric_iterator_age(period=_LAMBDA_PERIOD),
             threshold=lag_seconds * 1000,  # IteratorAge is in milliseconds
             evaluation_periods=_ITERATOR_AGE_MINUTES,
             description=(
                 f"A stream shard is falling behind: the oldest record in a batch was over "
                 f"{lag_seconds} s old for {_ITERATOR_AGE_MINUTES} minutes. Records past "
                 f"max_record_age are skipped to the on-failure destination; after 24 h the "
-                f"stream drops them. Check the function's errors, duration and throttles."
+                f"stream drops them, counted nowhere. Check the function's errors, duration "
+                f"and throttles. No data (an idle stream) is not breaching."
             ),
         )
         self.errors = self._alarm(
             ERRORS,
-            lambda_metric(function, "Errors", "Sum", _COUNT_PERIOD),
+            processor.metric_errors(period=_COUNT_PERIOD),
             threshold=t.errors,
             description=(
                 f"More than {t.errors} function errors in 5 minutes. Each error retries its "
@@ -294,24 +313,42 @@ class StreamAlarms(Construct):
         )
         self.throttles = self._alarm(
             THROTTLES,
-            lambda_metric(function, "Throttles", "Sum", _COUNT_PERIOD),
+            processor.metric_throttles(period=_COUNT_PERIOD),
             threshold=t.throttles,
             description=(
                 f"More than {t.throttles} function throttles in 5 minutes: stream "
                 f"processing is delayed. Check reserved and account concurrency."
             ),
         )
+        self.dropped_events: cloudwatch.Alarm | None = None
+        if processor.event_count_metrics:
+            self.dropped_events = self._alarm(
+                DROPPED_EVENTS,
+                processor.metric_dropped_events(period=_COUNT_PERIOD),
+                threshold=t.dropped_events,
+                description=(
+                    f"More than {t.dropped_events} stream records were dropped in 5 minutes: "
+                    f"neither processed nor recorded in the on-failure destination, so "
+                    f"nothing points at them. Check DestinationDeliveryFailures and the "
+                    f"destination's permissions."
+                ),
+            )
+        self.destination_delivery_failures = self._alarm(
+            DESTINATION_DELIVERY_FAILURES,
+            processor.metric_destination_delivery_failures(period=_COUNT_PERIOD),
+            threshold=t.destination_delivery_failures,
+            description=(
+                f"More than {t.destination_delivery_failures} on-failure records could not be "
+                f"delivered in 5 minutes: those skipped batches are lost. Check that the "
+                f"destination exists and the function's role may write to it."
+            ),
+        )
         self.dead_letter_queue_depth: cloudwatch.Alarm | None = None
         self.dead_letter_queue_age: cloudwatch.Alarm | None = None
-        if dead_letter_queue is not None:
+        if processor.on_failure_queue is not None:
             self.dead_letter_queue_depth = self._alarm(
                 DEAD_LETTER_QUEUE_DEPTH,
-                queue_metric(
-                    dead_letter_queue,
-                    "ApproximateNumberOfMessagesVisible",
-                    "Maximum",
-                    _COUNT_PERIOD,
-                ),
+                processor.metric_on_failure_queue_depth(period=_COUNT_PERIOD),
                 threshold=t.dead_letter_queue_depth,
                 description=(
                     f"More than {t.dead_letter_queue_depth} batches were skipped to the "
@@ -322,23 +359,41 @@ class StreamAlarms(Construct):
             age_seconds = int(t.dead_letter_queue_age.to_seconds())
             self.dead_letter_queue_age = self._alarm(
                 DEAD_LETTER_QUEUE_AGE,
-                queue_metric(
-                    dead_letter_queue,
-                    "ApproximateAgeOfOldestMessage",
-                    "Maximum",
-                    _COUNT_PERIOD,
-                ),
+                processor.metric_on_failure_queue_age(period=_COUNT_PERIOD),
                 threshold=age_seconds,
                 description=(
                     f"A skipped batch has waited over {age_seconds} s in the on-failure "
                     f"queue. The stream drops its records 24 h after they were written."
                 ),
             )
+        self.add_alarm_action(*actions)
+        if alarm_topic is not None:
+            # Only the topic hears about recovery: an arbitrary action (an
+            # auto-scaling step, a Systems Manager incident) should not run twice.
+            self.add_ok_action(actions[0])
+
+    def add_alarm_action(self, *actions: cloudwatch.IAlarmAction) -> None:
+        """Run ``actions`` when any of these alarms goes to ALARM."""
+        for index, action in enumerate(actions):
+            _check_action(self, f"add_alarm_action actions[{index}]", action)
+        for alarm in self.alarms.values():
+            alarm.add_alarm_action(*actions)
+
+    def add_ok_action(self, *actions: cloudwatch.IAlarmAction) -> None:
+        """Run ``actions`` when any of these alarms returns to OK."""
+        for index, action in enumerate(actions):
+            _check_action(self, f"add_ok_action actions[{index}]", action)
+        for alarm in self.alarms.values():
+            alarm.add_ok_action(*actions)
+
+    def annotations(self, *alarm_ids: str) -> list[cloudwatch.HorizontalAnnotation]:
+        """The threshold lines of these alarms (those created), for a graph widget."""
+        return [self.alarms[name].to_annotation() for name in alarm_ids if name in self.alarms]
 
     def _alarm(
         self,
         name: str,
-        metric: cloudwatch.Metric,
+        metric: cloudwatch.IMetric,
         *,
         threshold: float,
         description: str,
@@ -354,18 +409,21 @@ class StreamAlarms(Construct):
             evaluation_periods=evaluation_periods,
             datapoints_to_alarm=evaluation_periods,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            # An idle stream invokes nothing, so no data is the healthy case.
+            # An idle stream invokes nothing, so no data is the healthy case
+            # (Lambda emits no IteratorAge at all while the stream is idle).
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )
-        for action in self._actions:
-            alarm.add_alarm_action(action)
-        # Only the topic hears about recovery: an arbitrary action (an
-        # auto-scaling step, a Systems Manager incident) should not run twice.
-        for action in self._ok_actions:
-            alarm.add_ok_action(action)
         self.alarms[name] = alarm
         return alarm
+
+
+def _check_action(scope: Construct, prop: str, action: Any) -> None:
+    if not callable(getattr(action, "bind", None)):
+        raise v.StreamsValidationError(
+            f"{scope.node.path}: {prop} must be an aws_cloudwatch.IAlarmAction "
+            f"(e.g. aws_cloudwatch_actions.SnsAction), got {action!r}"
+        )
 
 
 def _check_count(scope: Construct, prop: str, value: Any) -> None:
@@ -396,6 +454,4 @@ __all__ = [
     "check_actions",
     "check_thresholds",
     "default_iterator_age",
-    "lambda_metric",
-    "queue_metric",
 ]

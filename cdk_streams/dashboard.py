@@ -4,10 +4,17 @@ Rows, left to right the way a change travels:
 
 1. table writes (``SuccessfulRequestLatency`` SampleCount per write operation)
    and stream records read (``ReturnedRecordsCount`` on the table's stream);
-2. the processor's ``IteratorAge`` (with the alarm threshold drawn in),
-   ``Invocations`` / ``Errors`` / ``Throttles``, and ``Duration``;
-3. the on-failure queue's depth and oldest message (when the processor made
-   the queue), and the state of every processor alarm.
+2. the processor's ``IteratorAge``, ``Invocations`` / ``Errors`` /
+   ``Throttles``, and ``Duration``;
+3. the mapping's own counts (records polled, filtered out, invoked, failed)
+   and the records lost or skipped (dropped, sent on failure, failed deliveries);
+4. the on-failure queue's depth and oldest message (when the queue is known),
+   and the state of every processor alarm.
+
+Each alarm of the processor draws its threshold on the widget that charts its
+metric (``Alarm.to_annotation()``, as cdk-monitoring-constructs does). Every
+metric comes from the processor's ``metric_*()`` methods, so any
+:class:`~cdk_streams.interfaces.IStreamProcessor` can be charted.
 
 Use :class:`StreamDashboard` for a dashboard of its own, or
 :func:`pipeline_widgets` to add the same rows to a dashboard you already have.
@@ -16,7 +23,7 @@ Use :class:`StreamDashboard` for a dashboard of its own, or
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_cdk import Duration, Fn
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -24,10 +31,16 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from . import validation as v
-from .alarms import lambda_metric, queue_metric
-
-if TYPE_CHECKING:
-    from .processor import StreamProcessor
+from .alarms import (
+    DEAD_LETTER_QUEUE_AGE,
+    DEAD_LETTER_QUEUE_DEPTH,
+    DESTINATION_DELIVERY_FAILURES,
+    DROPPED_EVENTS,
+    ERRORS,
+    ITERATOR_AGE,
+    THROTTLES,
+)
+from .interfaces import IStreamProcessor
 
 #: The write operations that put changes on a stream.
 WRITE_OPERATIONS = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
@@ -51,11 +64,10 @@ def _table_metric(
 
 
 def pipeline_widgets(
-    processor: StreamProcessor, table: dynamodb.ITable | None = None
+    processor: IStreamProcessor, table: dynamodb.ITable | None = None
 ) -> list[list[cloudwatch.IWidget]]:
     """The dashboard rows for ``processor`` (and ``table``, @default its own table)."""
     table = table or processor.table
-    function = processor.function
     rows: list[list[cloudwatch.IWidget]] = []
 
     stream_metrics: list[cloudwatch.IMetric] = []
@@ -94,30 +106,35 @@ def pipeline_widgets(
     )
 
     alarms = processor.alarms
-    annotations: list[cloudwatch.HorizontalAnnotation] = []
-    threshold = _iterator_age_threshold_ms(processor)
-    if threshold is not None:
-        annotations.append(cloudwatch.HorizontalAnnotation(value=threshold, label="alarm"))
+
+    def annotations(*alarm_ids: str) -> list[cloudwatch.HorizontalAnnotation] | None:
+        # Each alarm hands its threshold line to the widget charting its metric.
+        if alarms is None:
+            return None
+        return alarms.annotations(*alarm_ids) or None
+
     rows.append(
         [
             cloudwatch.GraphWidget(
                 title="Iterator age (ms, maximum)",
-                left=[lambda_metric(function, "IteratorAge", "Maximum", _PERIOD)],
-                left_annotations=annotations or None,
+                left=[processor.metric_iterator_age(period=_PERIOD)],
+                left_annotations=annotations(ITERATOR_AGE),
                 width=_WIDTH // 3,
             ),
             cloudwatch.GraphWidget(
                 title="Invocations, errors and throttles",
                 left=[
-                    lambda_metric(function, name, "Sum", _PERIOD)
-                    for name in ("Invocations", "Errors", "Throttles")
+                    processor.metric_invocations(period=_PERIOD),
+                    processor.metric_errors(period=_PERIOD),
+                    processor.metric_throttles(period=_PERIOD),
                 ],
+                left_annotations=annotations(ERRORS, THROTTLES),
                 width=_WIDTH // 3,
             ),
             cloudwatch.GraphWidget(
                 title="Duration (ms)",
                 left=[
-                    lambda_metric(function, "Duration", statistic, _PERIOD)
+                    processor.metric_duration(period=_PERIOD, statistic=statistic)
                     for statistic in ("p50", "p99", "Maximum")
                 ],
                 width=_WIDTH // 3,
@@ -125,20 +142,53 @@ def pipeline_widgets(
         ]
     )
 
+    lost = [processor.metric_destination_delivery_failures(period=_QUEUE_PERIOD)]
+    if processor.event_count_metrics:
+        lost[:0] = [
+            processor.metric_dropped_events(period=_QUEUE_PERIOD),
+            processor.metric_on_failure_delivered_events(period=_QUEUE_PERIOD),
+        ]
+        rows.append(
+            [
+                cloudwatch.GraphWidget(
+                    title="Mapping: records polled, filtered out, invoked",
+                    left=[
+                        processor.metric_polled_events(period=_QUEUE_PERIOD),
+                        processor.metric_filtered_out_events(period=_QUEUE_PERIOD),
+                        processor.metric_invoked_events(period=_QUEUE_PERIOD),
+                        processor.metric_failed_invoke_events(period=_QUEUE_PERIOD),
+                    ],
+                    width=_WIDTH // 2,
+                ),
+                cloudwatch.GraphWidget(
+                    title="Records dropped or sent on failure",
+                    left=lost,
+                    left_annotations=annotations(DROPPED_EVENTS, DESTINATION_DELIVERY_FAILURES),
+                    width=_WIDTH // 2,
+                ),
+            ]
+        )
+    else:
+        rows.append(
+            [
+                cloudwatch.GraphWidget(
+                    title="Records dropped or sent on failure",
+                    left=lost,
+                    left_annotations=annotations(DESTINATION_DELIVERY_FAILURES),
+                    width=_WIDTH,
+                )
+            ]
+        )
+
     last: list[cloudwatch.IWidget] = []
-    queue = processor.dead_letter_queue
-    if queue is not None:
+    if processor.on_failure_queue is not None:
         last.append(
             cloudwatch.GraphWidget(
                 title="On-failure queue (skipped batches)",
-                left=[
-                    queue_metric(
-                        queue, "ApproximateNumberOfMessagesVisible", "Maximum", _QUEUE_PERIOD
-                    )
-                ],
-                right=[
-                    queue_metric(queue, "ApproximateAgeOfOldestMessage", "Maximum", _QUEUE_PERIOD)
-                ],
+                left=[processor.metric_on_failure_queue_depth(period=_QUEUE_PERIOD)],
+                left_annotations=annotations(DEAD_LETTER_QUEUE_DEPTH),
+                right=[processor.metric_on_failure_queue_age(period=_QUEUE_PERIOD)],
+                right_annotations=annotations(DEAD_LETTER_QUEUE_AGE),
                 width=_WIDTH // 2,
             )
         )
@@ -153,13 +203,6 @@ def pipeline_widgets(
     if last:
         rows.append(last)
     return rows
-
-
-def _iterator_age_threshold_ms(processor: StreamProcessor) -> float | None:
-    alarms = processor.alarms
-    if alarms is None or alarms.iterator_age is None or alarms.thresholds.iterator_age is None:
-        return None
-    return alarms.thresholds.iterator_age.to_seconds() * 1000
 
 
 class StreamDashboard(Construct):
@@ -178,14 +221,12 @@ class StreamDashboard(Construct):
         scope: Construct,
         id: str,
         *,
-        processor: StreamProcessor,
+        processor: IStreamProcessor,
         table: dynamodb.ITable | None = None,
         dashboard_name: str | None = None,
     ) -> None:
         super().__init__(scope, id)
-        from .processor import StreamProcessor  # the processor imports this module
-
-        _check(self, processor, table, dashboard_name, StreamProcessor)
+        _check(self, processor, table, dashboard_name)
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
@@ -194,13 +235,12 @@ class StreamDashboard(Construct):
         )
 
 
-def _check(
-    scope: Construct, processor: Any, table: Any, dashboard_name: Any, processor_type: type
-) -> None:
+def _check(scope: Construct, processor: Any, table: Any, dashboard_name: Any) -> None:
     path = scope.node.path
-    if not isinstance(processor, processor_type):
+    if not isinstance(processor, IStreamProcessor):
         raise v.StreamsValidationError(
-            f"{path}: processor must be a StreamProcessor, got {processor!r}"
+            f"{path}: processor must be a StreamProcessor (or an IStreamProcessor), "
+            f"got {processor!r}"
         )
     if table is not None and not hasattr(table, "table_name"):
         raise v.StreamsValidationError(

@@ -13,6 +13,14 @@ from pathlib import Path
 SAMPLE_HANDLER = "process_order_changes.handler"
 #: The handler runtime's package name.
 RUNTIME_PACKAGE = "stream_runtime"
+#: Template metadata on a function whose code comes from a ``handler_dir``: that
+#: directory, relative to the app directory. The local cloud reloads the
+#: function's code from there (``cdk-streams local up --watch``).
+HANDLER_DIR_METADATA = "cdk_streams:handler_dir"
+#: The context key that turns that metadata on. Only the local cloud's synth sets
+#: it, so templates for AWS (and snapshots) carry no local paths, as the CDK's own
+#: ``aws:cdk:enable-asset-metadata`` keeps asset paths out when asked.
+HANDLER_DIR_CONTEXT = "cdk-streams:handler-dir-metadata"
 
 
 def bundled_code_dir() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,14 @@ from constructs import Construct
 
 from .processor import StreamProcessor
 from .table import StreamTable
+from .validation import StreamsValidationError
+
+#: StreamProcessor's keyword arguments, except the one the pipeline supplies.
+_PROCESSOR_PROPS = frozenset(
+    name
+    for name, parameter in inspect.signature(StreamProcessor.__init__).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+) - {"table"}
 
 
 class StreamPipeline(Construct):
@@ -39,6 +48,7 @@ class StreamPipeline(Construct):
         **processor_props: Any,
     ) -> None:
         super().__init__(scope, id)
+        self._check(table_props, processor_props)
         self.stream_table = StreamTable(
             self,
             "Table",
@@ -49,3 +59,23 @@ class StreamPipeline(Construct):
         )
         self.table = self.stream_table.table
         self.processor = StreamProcessor(self, "Processor", table=self.table, **processor_props)
+
+    def _check(self, table_props: Any, processor_props: dict[str, Any]) -> None:
+        path = self.node.path
+        if "table" in processor_props:
+            raise StreamsValidationError(
+                f"{path}: table must be left unset: the pipeline creates its own table, got "
+                f"table={processor_props['table']!r}. To process an existing table, use "
+                "StreamProcessor(table=...) instead; to configure this one, pass table_props="
+            )
+        unknown = sorted(set(processor_props) - _PROCESSOR_PROPS)
+        if unknown:
+            raise StreamsValidationError(
+                f"{path}: {', '.join(unknown)} must be a StreamProcessor keyword argument "
+                f"(or go in table_props= for the table), got {', '.join(unknown)}"
+            )
+        if table_props is not None and not isinstance(table_props, Mapping):
+            raise StreamsValidationError(
+                f"{path}: table_props must be a dict of StreamTable keyword arguments, "
+                f"got {table_props!r}"
+            )

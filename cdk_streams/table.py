@@ -11,6 +11,8 @@ from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from . import prop_types as t
+from .acknowledgements import acknowledge_table
 from .validation import StreamsValidationError
 
 # Settings StreamTable owns; passing them through **table_props would silently
@@ -43,9 +45,11 @@ class StreamTable(Construct):
         change-data-capture consumer usually needs both sides of a MODIFY, and
         changing the view type later replaces the stream (a new ARN; consumers
         of the old one stop receiving changes).
-    :param encryption_key: a customer-managed KMS key for the table.
+    :param encryption_key: a customer-managed KMS key for the table; a
+        :class:`StreamProcessor` on the table encrypts its log group with it too.
         @default - an AWS-managed key (``TableEncryption.AWS_MANAGED``), which
-        logs key use to CloudTrail at no key-management cost.
+        logs key use to CloudTrail at no key-management cost (acknowledged for
+        checkov, see ``docs/security.md``).
     :param point_in_time_recovery: continuous backups. @default True, because
         the stream only keeps 24 h of changes and cannot replay older ones.
     :param billing_mode: @default PAY_PER_REQUEST, because stream workloads are
@@ -93,6 +97,15 @@ class StreamTable(Construct):
         **table_props: Any,
     ) -> None:
         super().__init__(scope, id)
+        self._check_types(
+            partition_key=partition_key,
+            sort_key=sort_key,
+            encryption_key=encryption_key,
+            point_in_time_recovery=point_in_time_recovery,
+            billing_mode=billing_mode,
+            removal_policy=removal_policy,
+            kinesis_stream=kinesis_stream,
+        )
         self._check_passthrough(table_props)
         self.kinesis_stream = self._kinesis_stream(kinesis_stream, create_kinesis_stream)
         deletion_protection = self._deletion_protection(deletion_protection, removal_policy)
@@ -124,6 +137,7 @@ class StreamTable(Construct):
             kinesis_stream=self.kinesis_stream,
             **table_props,
         )
+        acknowledge_table(self.table)
 
     def _kinesis_stream(self, given: kinesis.IStream | None, create: Any) -> kinesis.IStream | None:
         if not isinstance(create, bool):
@@ -160,6 +174,39 @@ class StreamTable(Construct):
                 "deleting the stack would fail), got True"
             )
         return given
+
+    def _check_types(
+        self,
+        *,
+        partition_key: Any,
+        sort_key: Any,
+        encryption_key: Any,
+        point_in_time_recovery: Any,
+        billing_mode: Any,
+        removal_policy: Any,
+        kinesis_stream: Any,
+    ) -> None:
+        """The house error for a wrong type, before jsii's TypeError."""
+        attribute = "an aws_dynamodb.Attribute(name=..., type=AttributeType.STRING)"
+        if partition_key is None:
+            raise t.fail(self, "partition_key", attribute, partition_key)
+        t.check_instance(self, "partition_key", partition_key, dynamodb.Attribute, attribute)
+        t.check_instance(self, "sort_key", sort_key, dynamodb.Attribute, attribute)
+        t.check_interface(self, "encryption_key", encryption_key, "key_arn", "an aws_kms.IKey")
+        t.check_bool(self, "point_in_time_recovery", point_in_time_recovery)
+        t.check_instance(
+            self, "billing_mode", billing_mode, dynamodb.BillingMode, "an aws_dynamodb.BillingMode"
+        )
+        if billing_mode is None:
+            raise t.fail(self, "billing_mode", "an aws_dynamodb.BillingMode", billing_mode)
+        t.check_instance(
+            self, "removal_policy", removal_policy, RemovalPolicy, "an aws_cdk.RemovalPolicy"
+        )
+        if removal_policy is None:
+            raise t.fail(self, "removal_policy", "an aws_cdk.RemovalPolicy", removal_policy)
+        t.check_interface(
+            self, "kinesis_stream", kinesis_stream, "stream_arn", "an aws_kinesis.IStream"
+        )
 
     def _check_passthrough(self, table_props: dict[str, Any]) -> None:
         owned = sorted(set(table_props) & set(_OWNED))

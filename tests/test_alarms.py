@@ -22,6 +22,7 @@ from cdk_streams import (
     ALARM_NAMES,
     AlarmThresholds,
     StreamAlarms,
+    StreamHandlerCode,
     StreamProcessor,
     StreamsValidationError,
 )
@@ -32,6 +33,8 @@ ALARM = "AWS::CloudWatch::Alarm"
 
 def build(**props) -> tuple[StreamProcessor, cdk.Stack]:
     stack = new_stack()
+    if "function" not in props:
+        props = {"code": StreamHandlerCode.sample(), **props}
     processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table, **props)
     return processor, stack
 
@@ -59,9 +62,9 @@ def _queue_dimension() -> list:
     ]
 
 
-def test_five_alarms_with_stable_ids(defaults):
+def test_seven_alarms_with_stable_ids(defaults):
     processor, template = defaults
-    template.resource_count_is(ALARM, 5)
+    template.resource_count_is(ALARM, 7)
     assert processor.alarms is not None
     assert list(processor.alarms.alarms) == list(ALARM_NAMES)
     assert [a.node.path for a in processor.alarms.alarms.values()] == [
@@ -154,10 +157,11 @@ def test_a_topic_hears_alarm_and_ok_other_actions_only_alarm():
         table=orders_table(stack).table,
         alarm_topic=topic,
         alarm_actions=[SnsAction(pager)],
+        code=StreamHandlerCode.sample(),
     )
     template = Template.from_stack(stack)
     alarms = template.find_resources(ALARM)
-    assert len(alarms) == 5
+    assert len(alarms) == 7
     topic_ref = {"Ref": Match.string_like_regexp("^Alerts")}
     pager_ref = {"Ref": Match.string_like_regexp("^Pager")}
     template.all_resources_properties(
@@ -176,7 +180,7 @@ def test_thresholds_can_be_changed_and_alarms_omitted():
         ),
     )
     template = Template.from_stack(stack)
-    template.resource_count_is(ALARM, 4)
+    template.resource_count_is(ALARM, 6)
     by_metric = {
         a["Properties"]["MetricName"]: a["Properties"]["Threshold"]
         for a in template.find_resources(ALARM).values()
@@ -185,6 +189,8 @@ def test_thresholds_can_be_changed_and_alarms_omitted():
         "IteratorAge": 150_000,  # 10 min / 4
         "Errors": 5,
         "Throttles": 2,
+        "DroppedEventCount": 0,
+        "DestinationDeliveryFailures": 0,
         "ApproximateNumberOfMessagesVisible": 10,
     }
 
@@ -210,8 +216,16 @@ def test_queue_alarms_only_for_the_queue_the_construct_made(props):
         from aws_cdk.aws_lambda_event_sources import SnsDlq
 
         props = {"on_failure": SnsDlq(sns.Topic(stack, "Failures"))}
-    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table, **props)
-    assert list(processor.alarms.alarms) == ["IteratorAge", "Errors", "Throttles"]
+    processor = StreamProcessor(
+        stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample(), **props
+    )
+    assert list(processor.alarms.alarms) == [
+        "IteratorAge",
+        "Errors",
+        "Throttles",
+        "DroppedEvents",
+        "DestinationDeliveryFailures",
+    ]
     assert processor.alarms.dead_letter_queue_depth is None
     assert processor.alarms.dead_letter_queue_age is None
 
@@ -244,11 +258,22 @@ def test_alarms_work_for_an_imported_function():
     )
 
 
+def _bare_processor(stack: cdk.Stack, **props) -> StreamProcessor:
+    return StreamProcessor(
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        code=StreamHandlerCode.sample(),
+        alarms_enabled=False,
+        **props,
+    )
+
+
 def test_stream_alarms_standalone():
     stack = new_stack()
-    function = lambda_.Function.from_function_name(stack, "Existing", "orders-consumer")
-    alarms = StreamAlarms(stack, "Alarms", function=function)
-    assert list(alarms.alarms) == ["IteratorAge", "Errors", "Throttles"]
+    processor = _bare_processor(stack, dead_letter_queue_enabled=False, event_count_metrics=False)
+    alarms = StreamAlarms(stack, "Alarms", processor=processor)
+    assert list(alarms.alarms) == ["IteratorAge", "Errors", "Throttles", "DestinationDeliveryFailures"]
     assert alarms.thresholds.iterator_age.to_seconds() == 6 * 3600
     assert isinstance(alarms.iterator_age, cloudwatch.Alarm)
 
@@ -322,7 +347,8 @@ ERRORS = {
     "omit an unknown alarm": (
         {"alarm_thresholds": AlarmThresholds(omit={"Lag", "Errors"})},
         "Test/Processor: alarm_thresholds.omit must be alarm ids from IteratorAge, Errors, "
-        "Throttles, DeadLetterQueueDepth, DeadLetterQueueAge, got Lag",
+        "Throttles, DroppedEvents, DestinationDeliveryFailures, DeadLetterQueueDepth, "
+        "DeadLetterQueueAge, got Lag",
     ),
     "omit a string": (
         {"alarm_thresholds": AlarmThresholds(omit="Errors")},
@@ -371,19 +397,19 @@ def test_errors_are_raised_before_anything_is_built():
     stack = new_stack()
     table = orders_table(stack).table
     with pytest.raises(StreamsValidationError):
-        StreamProcessor(stack, "Processor", table=table, alarm_topic="nope")
+        StreamProcessor(stack, "Processor", table=table, alarm_topic="nope", code=StreamHandlerCode.sample())
     processor = stack.node.find_child("Processor")
     assert [child.node.id for child in processor.node.children] == []
 
 
 def test_stream_alarms_standalone_errors_name_its_own_path():
     stack = new_stack()
-    function = lambda_.Function.from_function_name(stack, "Existing", "orders-consumer")
+    processor = _bare_processor(stack)
     with pytest.raises(StreamsValidationError) as caught:
         StreamAlarms(
             stack,
             "Alarms",
-            function=function,
+            processor=processor,
             max_record_age=Duration.minutes(2),
             thresholds=AlarmThresholds(iterator_age=Duration.minutes(2)),
         )

@@ -17,6 +17,7 @@ os.environ.setdefault("CDK_VALIDATION", "false")
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -30,6 +31,7 @@ from app import OrdersStack
 from cdk_streams import (
     AlarmThresholds,
     StreamDashboard,
+    StreamHandlerCode,
     StreamPipeline,
     StreamProcessor,
     StreamTable,
@@ -53,8 +55,8 @@ KEPT_WARNINGS = {
 
 def _defaults(stack: cdk.Stack) -> None:
     table = StreamTable(stack, "Table", partition_key=KEY)
-    StreamProcessor(stack, "Processor", table=table.table)
-    StreamPipeline(stack, "Pipeline", partition_key=KEY)
+    StreamProcessor(stack, "Processor", table=table.table, code=StreamHandlerCode.sample())
+    StreamPipeline(stack, "Pipeline", partition_key=KEY, code=StreamHandlerCode.sample())
 
 
 def _variants(stack: cdk.Stack) -> None:
@@ -94,6 +96,7 @@ def _variants(stack: cdk.Stack) -> None:
         filters=[
             lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.is_equal("INSERT")})
         ],
+        code=StreamHandlerCode.sample(),
     )
     StreamProcessor(
         stack,
@@ -105,6 +108,7 @@ def _variants(stack: cdk.Stack) -> None:
         memory_size=10_240,
         timeout=cdk.Duration.seconds(900),
         starting_position=lambda_.StartingPosition.LATEST,
+        code=StreamHandlerCode.sample(),
     )
     function = lambda_.Function(
         stack,
@@ -124,6 +128,34 @@ def _variants(stack: cdk.Stack) -> None:
         max_batching_window=cdk.Duration.seconds(300),
     )
     StreamDashboard(stack, "Dashboard", processor=with_topic, dashboard_name="orders-cdc")
+    # Imported: a new Vpc would bring CDK's placeholder AZs (cfn-lint W3010).
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Vpc",
+        vpc_id="vpc-0123456789abcdef0",
+        availability_zones=["us-east-1a", "us-east-1b"],
+        isolated_subnet_ids=["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+    )
+    StreamProcessor(
+        stack,
+        "Settings",
+        table=keyed.table,
+        code=StreamHandlerCode.sample(),
+        runtime=lambda_.Runtime.PYTHON_3_12,
+        architecture=lambda_.Architecture.X86_64,
+        layers=[
+            lambda_.LayerVersion.from_layer_version_arn(
+                stack, "Layer", "arn:aws:lambda:us-east-1:123456789012:layer:tools:3"
+            )
+        ],
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        reserved_concurrent_executions=4,
+        function_name="orders-settings",
+        description="every function setting",
+        on_failure=sqs.Queue(stack, "PlainQueue", enforce_ssl=True),
+        event_count_metrics=False,
+    )
 
 
 def _lint(template: dict) -> list:

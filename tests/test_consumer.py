@@ -9,6 +9,7 @@ matters, and by ``run`` in a thread where shutdown is the point.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -105,6 +106,14 @@ def rounds(consumer: Consumer, done: Callable[[], bool], timeout: float = 10.0) 
         assert time.monotonic() < deadline, f"timed out; stats: {consumer.stats}"
         if not consumer.run_once():
             time.sleep(0.02)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class Recorder:
@@ -370,8 +379,9 @@ def test_a_crash_loses_nothing_and_repeats_only_what_followed_the_checkpoint(env
 
 def test_one_shard_two_workers_the_second_waits_then_takes_over(env: Env) -> None:
     first, second = Recorder(), Recorder()
-    a = env.consumer(callback=first, worker_id="A", lease_duration=0.6)
-    b = env.consumer(callback=second, worker_id="B", lease_duration=0.6)
+    clock = FakeClock()
+    a = env.consumer(callback=first, worker_id="A", lease_duration=0.6, clock=clock)
+    b = env.consumer(callback=second, worker_id="B", lease_duration=0.6, clock=clock)
     a.coordinate()
     b.coordinate()
     assert (a.held_shards, b.held_shards) == ([env.row()["shardId"]["S"]], [])
@@ -389,7 +399,7 @@ def test_one_shard_two_workers_the_second_waits_then_takes_over(env: Env) -> Non
     assert second.ids == ["o-3"]  # resumed after A's checkpoint: no repeats
 
     # B stops renewing (it hangs); once its lease expires, A takes the shard back.
-    time.sleep(0.7)
+    clock.now += 0.7
     env.put("o-4")
     a.coordinate()
     assert a.held_shards == [env.row()["shardId"]["S"]]
@@ -510,14 +520,6 @@ class FakeStreams:
         return response
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_two_workers_split_the_shards_and_keep_lineage(env: Env) -> None:
     streams = FakeStreams(
         {
@@ -542,31 +544,32 @@ def test_two_workers_split_the_shards_and_keep_lineage(env: Env) -> None:
     a.coordinate()
     assert a.held_shards == ["shard-1", "shard-2", "shard-4"]  # B is not known yet
     b.coordinate()
-    assert b.held_shards == ["shard-4"]  # stolen: A held more than its share of 3 / 2
-    assert b.run_once() == 0  # B waits out A's old lease before reading the shard
-    a.run_once()  # A learns it at its checkpoint; it reads shard-1 to its end
-    assert a.held_shards == ["shard-2"] and a.stats.leases_lost == 1
+    # A holds more than its share of 3 / 2: B asks for one lease, and waits for it.
+    assert b.held_shards == [] and b.stats.leases_stolen == 1
+    rows = {item["shardId"]["S"]: item for item in env.rows()}
+    assert rows["shard-4"]["wantedBy"]["S"] == "B" and rows["shard-4"]["owner"]["S"] == "A"
+    a.run_once()  # A finishes its batches (shard-1 to its end) and learns shard-4 is wanted
     assert a.stats.shards_finished == 1
-    for _ in range(5):  # 15 s pass: past A's old lease; both renew their own as they go
+    a.run_once()  # between batches: A hands shard-4 over to B
+    assert "shard-4" not in a.held_shards and a.stats.leases_lost == 0
+    b.coordinate()
+    assert b.held_shards == ["shard-4"]
+    for _ in range(5):  # 15 s pass; both renew their own as they go
         clock.now += 3
         a.coordinate()  # shard-1 is finished: its child shard-3 is eligible now
         b.coordinate()
         a.run_once()
         b.run_once()
-    assert a.stats.leases_lost == 1 and b.stats.leases_lost == 0  # no bouncing
+    assert a.stats.leases_lost == 0 and b.stats.leases_lost == 0  # no bouncing
     assert sorted(a.held_shards + b.held_shards) == ["shard-2", "shard-3", "shard-4"]
     assert len(a.held_shards) >= 1 and len(b.held_shards) >= 1
     keys = [key for _, key in order]
     by_shard = {s: [k for k in keys if k.startswith(s + "/")] for s in streams.shards}
-    # Nothing lost; twice only shard-4's record, which A read after the steal
-    # (its checkpoint failed, so B, the new holder, delivered it again).
-    assert len(set(keys)) == 8
-    assert [k for k in set(keys) if keys.count(k) > 1] == ["shard-4/30"]
-    assert ("A", "shard-4/30") in order and ("B", "shard-4/30") in order
+    # Nothing lost, nothing twice: the handover happened between batches.
+    assert sorted(keys) == sorted(set(keys)) and len(keys) == 8
     assert by_shard["shard-1"] == ["shard-1/1", "shard-1/2", "shard-1/3"]
     assert keys.index("shard-3/20") > keys.index("shard-1/3")  # parent before child
-    workers = {worker for worker, _ in order}
-    assert workers == {"A", "B"}
+    assert ("A", "shard-4/30") in order  # delivered by A before the handover
     rows = {item["shardId"]["S"]: item for item in env.rows()}
     assert rows["shard-1"]["finished"]["BOOL"] is True
     assert rows["shard-3"]["parentShardId"]["S"] == "shard-1"
@@ -579,10 +582,15 @@ def test_two_workers_split_the_shards_and_keep_lineage(env: Env) -> None:
 
 def test_cli_consume_errors(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["consume", "--endpoint-url", env.cloud.endpoint_url, "--region", "us-east-1"]
-    assert main([*base, "--table", env.table, "--handler", "process_order_changes.handler"]) == 2
-    assert "--handler: handler must be module:function" in capsys.readouterr().err
-    assert main([*base, "--table", "nope", "--handler", "process_order_changes:handler"]) == 2
+    assert main([*base, "--table", env.table, "--handler", "process_order_changes"]) == 2
+    assert capsys.readouterr().err == (
+        "cdk-streams: --handler: handler must be module.function (or module:function), "
+        "e.g. orders.handler; got 'process_order_changes'\n"
+    )
+    assert main([*base, "--table", "nope", "--handler", "process_order_changes.handler"]) == 2
     assert "cdk-streams: table 'nope' not found in region us-east-1" in capsys.readouterr().err
+    # The table is checked before the lease table is created: a typo leaves nothing behind.
+    assert "nope-leases" not in env.ddb.list_tables()["TableNames"]
     spec = [*base, "--table", env.table, "--handler", "process_order_changes:handler"]
     assert main([*spec, "--batch-size", "0"]) == 2
     assert "--batch-size must be 1..1000, got 0" in capsys.readouterr().err
@@ -668,3 +676,171 @@ def test_cli_consume_runs_the_sample_handler_and_stops_on_sigterm(env: Env) -> N
     assert '"message":"order placed"' in err  # the sample handler's own log lines
     (row,) = env.ddb.scan(TableName=f"{env.table}-leases", ConsistentRead=True)["Items"]
     assert "owner" not in row
+
+
+# -- the command line: exit statuses and on-failure choices ------------------------------
+
+HANDLER_MODULE = """
+import json, os, signal, sys, threading
+
+import boto3
+
+handled = []
+
+
+def handle(event, context):
+    failures = []
+    for record in event["Records"]:
+        image = record["dynamodb"].get("NewImage", {})
+        order_id = image["orderId"]["S"]
+        if "poison" in image:  # ordered: this one and everything after it are retried
+            failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
+            break
+        if "crash" in image:
+            raise ValueError("cannot process " + order_id)
+        if "hang" in image:
+            print("handler hangs", file=sys.stderr, flush=True)
+            threading.Event().wait(float(image["hang"]["S"]))
+        if "drop_leases" in image:
+            client = boto3.client("dynamodb", endpoint_url=os.environ["TEST_ENDPOINT"])
+            client.delete_table(TableName=image["drop_leases"]["S"])
+        handled.append(order_id)
+        if "last" in image:
+            os.kill(os.getpid(), signal.SIGTERM)  # a stop request, as from a supervisor
+    return {"batchItemFailures": failures}
+"""
+
+
+@pytest.fixture
+def handler_dir(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, env: Env) -> Any:
+    name = f"cli_handler_{next(_names)}"
+    (tmp_path / f"{name}.py").write_text(HANDLER_MODULE)
+    monkeypatch.setenv("TEST_ENDPOINT", env.cloud.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    yield tmp_path, name
+    sys.modules.pop(name, None)
+    if str(tmp_path) in sys.path:
+        sys.path.remove(str(tmp_path))
+
+
+def cli_args(env: Env, handler_dir: Any, *extra: str) -> list[str]:
+    directory, name = handler_dir
+    return [
+        "consume",
+        "--table",
+        env.table,
+        "--handler",
+        f"{name}.handle",
+        "--handler-dir",
+        str(directory),
+        "--endpoint-url",
+        env.cloud.endpoint_url,
+        "--region",
+        "us-east-1",
+        "--lease-table",
+        env.lease_table,
+        "--max-retries",
+        "0",
+        *extra,
+    ]
+
+
+def test_cli_on_failure_skip_logs_the_record_and_goes_on(
+    env: Env, handler_dir: Any, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    env.put("o-1")
+    env.put("o-2", poison=True)
+    env.put("o-3")
+    env.put("o-4", last=True)
+    assert main(cli_args(env, handler_dir, "--on-failure", "skip")) == 0
+    assert sys.modules[handler_dir[1]].handled == ["o-1", "o-3", "o-4"]
+    (line,) = [line for line in caplog.messages if "skipped record" in line]
+    assert 'keys {"orderId": {"S": "o-2"}} sequence number ' in line
+    assert "Traceback" not in capsys.readouterr().err
+    assert env.row()["checkpoint"]["S"]  # checkpointed past the skipped record
+
+
+def test_cli_on_failure_queue_sends_only_the_failing_record(
+    env: Env, handler_dir: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    sqs = env.cloud.client("sqs")
+    url = sqs.create_queue(QueueName=f"{env.table}-failed")["QueueUrl"]
+    env.put("o-1")
+    env.put("o-2", crash=True)  # raises: no record named, so records are retried one by one
+    env.put("o-3", last=True)
+    assert main(cli_args(env, handler_dir, "--on-failure", url)) == 0
+    # o-1 came before the failure in the batch that raised: that whole batch was retried.
+    assert sys.modules[handler_dir[1]].handled == ["o-1", "o-1", "o-3"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    (body,) = [json.loads(message["Body"]) for message in messages]
+    assert body["record"]["dynamodb"]["Keys"] == {"orderId": {"S": "o-2"}}
+    assert "cannot process o-2" in body["error"]
+    assert f"sent record of shard {body['shardId']} to {url}" in caplog.text
+
+
+def test_cli_bad_on_failure_is_a_usage_error(
+    env: Env, handler_dir: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(cli_args(env, handler_dir, "--on-failure", "drop")) == 2
+    assert (
+        "cdk-streams: --on-failure must be stop, skip or an SQS queue URL (https://sqs...), "
+        "got 'drop'" in capsys.readouterr().err
+    )
+
+
+def test_cli_exit_status_3_when_aws_cannot_be_reached(
+    env: Env, handler_dir: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = cli_args(env, handler_dir, "--give-up-after", "0")
+    args[args.index(env.cloud.endpoint_url)] = "http://localhost:9"  # nothing listens there
+    assert main(args) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("cdk-streams: cannot reach AWS: DescribeTable failed for 0 s")
+    assert not any("Traceback" in line for line in err)
+
+
+def test_cli_exit_status_4_when_aws_refuses_a_call_while_running(
+    env: Env, handler_dir: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.put("o-1", drop_leases=env.lease_table)  # the lease table disappears mid-batch
+    assert main(cli_args(env, handler_dir)) == 4
+    err = capsys.readouterr().err
+    assert "cdk-streams: stopped by an unexpected error: ResourceNotFoundException" in err
+    assert "(--debug shows the traceback)" in err and "Traceback" not in err
+
+
+def test_cli_exit_status_1_when_the_callback_times_out(
+    env: Env, handler_dir: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.put("o-1", hang="5")
+    assert main(cli_args(env, handler_dir, "--callback-timeout", "0.05")) == 1
+    err = capsys.readouterr().err
+    assert "cdk-streams: stopped: shard " in err
+    assert "the callback ran longer than callback_timeout=0.05 s on 1 record(s)" in err
+    assert "checkpoint" not in env.row()  # not checkpointed: delivered again after a restart
+
+
+def test_cli_a_second_sigint_exits_at_once_with_status_130(env: Env, handler_dir: Any) -> None:
+    env.put("o-1", hang="60")
+    command = [sys.executable, "-m", "cdk_streams.cli", *cli_args(env, handler_dir)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:  # wait until the handler hangs in the batch
+            if "handler hangs" in line:
+                break
+        process.send_signal(signal.SIGINT)
+        for line in process.stderr:  # two signals at once may arrive as one: one by one
+            if "SIGINT received: finishing the current batch" in line:
+                break
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130
+    assert "SIGINT received again: exiting now" in err
+    assert "checkpoint" not in env.row()

@@ -122,18 +122,23 @@ def test_change_record_is_the_runtimes_class() -> None:
     assert Path(sys.modules["stream_runtime"].__file__ or "").is_relative_to(bundled_code_dir())
 
 
-def test_load_handler_finds_the_bundled_sample() -> None:
-    handler = load_handler("process_order_changes:handler")
+@pytest.mark.parametrize("spec", ["process_order_changes.handler", "process_order_changes:handler"])
+def test_load_handler_finds_the_bundled_sample_in_either_form(spec: str) -> None:
+    handler = load_handler(spec)
     assert handler({"Records": []}, ConsumerContext("w")) == {"batchItemFailures": []}
 
 
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("process_order_changes.handler", "did you mean process_order_changes:handler?"),
-        ("nocolon", "handler must be module:function"),
-        (":handler", "handler must be module:function"),
-        ("module:", "handler must be module:function"),
+        (
+            "nodot",
+            "handler must be module.function (or module:function), e.g. orders.handler; "
+            "got 'nodot'",
+        ),
+        (":handler", "got ':handler'"),
+        ("module:", "handler must be module.function"),
+        (".handler", "handler must be module.function"),
         ("a:b:c", "got 'a:b:c'"),
         ("no_such_module_xyz:handler", "cannot import module 'no_such_module_xyz'"),
         ("process_order_changes:nope", "has no attribute 'nope'"),

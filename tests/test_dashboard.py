@@ -13,7 +13,13 @@ import pytest
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk.assertions import Template
 
-from cdk_streams import StreamDashboard, StreamProcessor, StreamsValidationError, pipeline_widgets
+from cdk_streams import (
+    StreamDashboard,
+    StreamHandlerCode,
+    StreamProcessor,
+    StreamsValidationError,
+    pipeline_widgets,
+)
 from tests.stacks import new_stack, orders_table
 
 DASHBOARD = "AWS::CloudWatch::Dashboard"
@@ -40,7 +46,7 @@ def _metrics(body: dict[str, Any]) -> dict[str, list[list[Any]]]:
 def built() -> tuple[StreamProcessor, dict[str, Any]]:
     stack = new_stack()
     processor = StreamProcessor(
-        stack, "Processor", table=orders_table(stack).table, dashboard_enabled=True
+        stack, "Processor", table=orders_table(stack).table, dashboard_enabled=True, code=StreamHandlerCode.sample()
     )
     return processor, _body(Template.from_stack(stack))
 
@@ -61,11 +67,13 @@ def test_the_widgets_follow_the_pipeline(built):
         "Iterator age (ms, maximum)",
         "Invocations, errors and throttles",
         "Duration (ms)",
+        "Mapping: records polled, filtered out, invoked",
+        "Records dropped or sent on failure",
         "On-failure queue (skipped batches)",
         "Alarms",
     ]
-    # Rows of 24 units: 12 + 12, 8 + 8 + 8, 12 + 12.
-    assert [w["width"] for w in body["widgets"]] == [12, 12, 8, 8, 8, 12, 12]
+    # Rows of 24 units: 12 + 12, 8 + 8 + 8, 12 + 12, 12 + 12.
+    assert [w["width"] for w in body["widgets"]] == [12, 12, 8, 8, 8, 12, 12, 12, 12]
 
 
 def test_table_writes_per_operation(built):
@@ -94,8 +102,13 @@ def test_iterator_age_shows_the_alarm_threshold(built):
     _, body = built
     widget = next(w for w in body["widgets"] if w["properties"].get("title", "").startswith("Iter"))
     assert widget["properties"]["metrics"][0][:2] == ["AWS/Lambda", "IteratorAge"]
+    # The IteratorAge alarm hands its own threshold line to the widget.
     assert widget["properties"]["annotations"]["horizontal"] == [
-        {"value": 900_000, "label": "alarm", "yAxis": "left"}
+        {
+            "value": 900_000,
+            "label": "IteratorAge > 900000 for 3 datapoints within 3 minutes",
+            "yAxis": "left",
+        }
     ]
 
 
@@ -116,12 +129,12 @@ def test_invocations_errors_and_queue(built):
 def test_alarm_status_lists_every_alarm(built):
     processor, body = built
     status = next(w for w in body["widgets"] if w["type"] == "alarm")
-    assert len(status["properties"]["alarms"]) == len(processor.alarms.alarms) == 5
+    assert len(status["properties"]["alarms"]) == len(processor.alarms.alarms) == 7
 
 
 def test_no_dashboard_by_default():
     stack = new_stack()
-    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
     assert processor.dashboard is None
     Template.from_stack(stack).resource_count_is(DASHBOARD, 0)
 
@@ -134,21 +147,22 @@ def test_standalone_with_a_name_and_no_queue_or_alarms():
         table=orders_table(stack).table,
         dead_letter_queue_enabled=False,
         alarms_enabled=False,
+        code=StreamHandlerCode.sample(),
     )
     StreamDashboard(stack, "Ops", processor=processor, dashboard_name="orders-cdc")
     template = Template.from_stack(stack)
     template.has_resource_properties(DASHBOARD, {"DashboardName": "orders-cdc"})
     body = _body(template)
-    assert len(body["widgets"]) == 5  # no queue row, no alarm status
+    assert len(body["widgets"]) == 7  # no queue row, no alarm status
     iterator = next(w for w in body["widgets"] if w["properties"]["title"].startswith("Iter"))
     assert "annotations" not in iterator["properties"]
 
 
 def test_pipeline_widgets_for_your_own_dashboard():
     stack = new_stack()
-    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
     rows = pipeline_widgets(processor)
-    assert [len(row) for row in rows] == [2, 3, 2]
+    assert [len(row) for row in rows] == [2, 3, 2, 2]
     dashboard = cloudwatch.Dashboard(stack, "Mine")
     for row in rows:
         dashboard.add_widgets(*row)
@@ -160,7 +174,7 @@ def test_pipeline_widgets_for_your_own_dashboard():
     [
         (
             {"processor": "orders"},
-            "Test/Ops: processor must be a StreamProcessor, got 'orders'",
+            "Test/Ops: processor must be a StreamProcessor (or an IStreamProcessor), got 'orders'",
         ),
         (
             {"table": "Orders"},
@@ -180,7 +194,38 @@ def test_pipeline_widgets_for_your_own_dashboard():
 )
 def test_bad_props_raise_the_house_message(kwargs, message):
     stack = new_stack()
-    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
     with pytest.raises(StreamsValidationError) as caught:
         StreamDashboard(stack, "Ops", **{"processor": processor, **kwargs})
     assert str(caught.value) == message
+
+
+def test_alarms_hand_their_thresholds_to_the_widgets_that_chart_them(built):
+    _, body = built
+    by_title = {w["properties"].get("title"): w["properties"] for w in body["widgets"]}
+    lost = by_title["Records dropped or sent on failure"]
+    assert [m[1] for m in lost["metrics"]] == [
+        "DroppedEventCount",
+        "OnFailureDestinationDeliveredEventCount",
+        "DestinationDeliveryFailures",
+    ]
+    assert [a["label"].split(" ")[0] for a in lost["annotations"]["horizontal"]] == [
+        "DroppedEventCount",
+        "DestinationDeliveryFailures",
+    ]
+    queue = by_title["On-failure queue (skipped batches)"]["annotations"]["horizontal"]
+    assert [(a["yAxis"], a["value"]) for a in queue] == [("left", 0), ("right", 6 * 3600)]
+    errors = by_title["Invocations, errors and throttles"]["annotations"]["horizontal"]
+    assert [a["label"].split(" ")[0] for a in errors] == ["Errors", "Throttles"]
+
+
+def test_mapping_counts_per_mapping(built):
+    _, body = built
+    counts = _metrics(body)["Mapping: records polled, filtered out, invoked"]
+    assert [m[1] for m in counts] == [
+        "PolledEventCount",
+        "FilteredOutEventCount",
+        "InvokedEventCount",
+        "FailedInvokeEventCount",
+    ]
+    assert all(m[2] == "EventSourceMappingUUID" for m in counts)

@@ -177,7 +177,7 @@ class SlowReader:
     def read(self) -> list:
         import time
 
-        from cdk_streams.local.reader import ShardRecords
+        from cdk_streams.streams.shard_reader import ShardRecords
 
         if not self.chunks:
             return [ShardRecords("s", [])]

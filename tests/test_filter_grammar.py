@@ -13,7 +13,7 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
-from cdk_streams import StreamProcessor, StreamsValidationError
+from cdk_streams import StreamHandlerCode, StreamProcessor, StreamsValidationError
 from cdk_streams.streams.filter_fields import check_fields
 from cdk_streams.streams.filter_grammar import (
     MAX_FILTERS,
@@ -72,6 +72,7 @@ def mixed_numeric_template() -> dict[str, Any]:
         stack,
         "Processor",
         table=orders_table(stack).table,
+        code=StreamHandlerCode.sample(),
         filters=[{"pattern": json.dumps(MIXED_NUMERIC)}],
     )
     return only(Template.from_stack(stack), "AWS::Lambda::EventSourceMapping")
@@ -169,6 +170,7 @@ def test_a_refused_rule_fails_the_processor_before_jsii() -> None:
             stack,
             "Processor",
             table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
             filters=[{"pattern": '{"eventName":[{"EXISTS":true}]}'}],
         )
     assert str(error.value).startswith(

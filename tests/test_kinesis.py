@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from cdk_streams import StreamProcessor, StreamsValidationError
+from cdk_streams import StreamHandlerCode, StreamProcessor, StreamsValidationError
 from cdk_streams.filters import Pattern, event_name, filter_criteria, new_image
 from tests.stacks import new_stack, only, orders_table
 
@@ -28,6 +28,7 @@ def kinesis_pipeline():
         filters=filter_criteria(
             Pattern(event_name("INSERT"), new_image("status").equals("PLACED")), source="kinesis"
         ),
+        code=StreamHandlerCode.sample(),
     )
     return stack, table, processor, Template.from_stack(stack).to_json()
 
@@ -134,7 +135,7 @@ def test_kinesis_processor_validates_the_same_ranges_and_kinesis_filter_fields()
     table = orders_table(stack, create_kinesis_stream=True)
     with pytest.raises(StreamsValidationError) as error:
         StreamProcessor(
-            stack, "P1", table=table.table, kinesis_stream=table.kinesis_stream, batch_size=0
+            stack, "P1", table=table.table, kinesis_stream=table.kinesis_stream, batch_size=0, code=StreamHandlerCode.sample()
         )
     assert str(error.value) == "Test/P1: batch_size must be 1..10000, got 0"
     # A DynamoDB-stream pattern on a Kinesis source never matches: the change is under data.
@@ -145,6 +146,7 @@ def test_kinesis_processor_validates_the_same_ranges_and_kinesis_filter_fields()
             table=table.table,
             kinesis_stream=table.kinesis_stream,
             filters=filter_criteria(Pattern(event_name("INSERT"))),
+            code=StreamHandlerCode.sample(),
         )
     assert str(error.value) == (
         "Test/P2: filters[0].pattern must be limited to the fields Lambda filters on "
@@ -162,6 +164,7 @@ def test_kinesis_processor_validates_the_same_ranges_and_kinesis_filter_fields()
                     {"data": {"event_name": lambda_.FilterRule.is_equal("INSERT")}}
                 )
             ],
+            code=StreamHandlerCode.sample(),
         )
     assert "Test/P3: filters[0].pattern.data must be limited to the fields" in str(error.value)
     assert str(error.value).endswith("got event_name")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cdk_streams.local.demo import day_of_orders, run_demo
+from cdk_streams.local.demo import DemoLog, day_of_orders, run_demo
 
 pytestmark = pytest.mark.slow
 
@@ -34,4 +34,48 @@ def test_demo_processes_everything_but_the_poison_record() -> None:
         "processed 56 records (INSERT 20, MODIFY 29, REMOVE 7); "
         "failed 1 -> on-failure queue; lost 0"
     )
-    assert any("order placed" in line for line in lines)  # the handler's own log
+    # Quiet by default: the poison record announced first, then its error once.
+    announced = next(i for i, line in enumerate(lines) if line.startswith("expect one failure"))
+    assert "order o-012 is marked poison=true" in lines[announced]
+    assert sum("Traceback (most recent call last)" in line for line in lines) == 1
+    first_error = next(i for i, line in enumerate(lines) if line.startswith("  | "))
+    assert announced < first_error
+    assert not any("order placed" in line for line in lines)  # the handler's info log
+    assert any(line.startswith("(") and "more failed invocation(s)" in line for line in lines)
+    assert len(lines) < 40
+
+
+def _invocation(log: DemoLog, *lines: str) -> None:
+    log("f", "START RequestId: r Version: $LATEST")
+    for line in lines:
+        log("f", line)
+    log("f", "END RequestId: r")
+    log("f", "REPORT RequestId: r\tDuration: 1.00 ms\tMemory Size: 256 MB")
+
+
+def test_the_quiet_log_shows_the_first_failure_once_and_counts_the_rest() -> None:
+    shown: list[str] = []
+    log = DemoLog(shown.append)
+    _invocation(log, "[INFO] order placed o-1")
+    failure = (
+        "[INFO] batch of 2",
+        "[ERROR] PoisonOrderError: o-12",
+        "Traceback (most recent call last):",
+        '  File "x"',
+    )
+    _invocation(log, *failure)
+    _invocation(log, *failure)
+    _invocation(log, *failure)
+    assert shown == [f"  | {line}" for line in failure[1:]]
+    assert log.summary() == (
+        "(2 more failed invocation(s) of the same record, its retries and bisections, not "
+        "shown; --verbose shows the whole handler log)"
+    )
+
+
+def test_the_verbose_log_shows_every_line() -> None:
+    shown: list[str] = []
+    log = DemoLog(shown.append, verbose=True)
+    _invocation(log, "[INFO] order placed o-1")
+    assert shown[1] == "  | [INFO] order placed o-1" and len(shown) == 4
+    assert log.summary() is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,24 +14,24 @@ from cdk_streams.streams.counts import DrainReport
 from cdk_streams.streams.on_failure import FailedBatch
 
 
-def test_missing_cdk_cli_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cdk_streams.local import cloud as cloud_module
+def test_missing_cdk_cli_is_one_line(tmp_path: Path) -> None:
+    # No CLI anywhere and no npm: the local cloud says what to install, in one line.
+    env = {"PATH": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    (tmp_path / "node").write_text("#!/bin/sh\necho v24.0.0\n")
+    (tmp_path / "node").chmod(0o755)
+    with pytest.raises(LocalCloudError) as error:
+        LocalCloud()._cdk_command(tmp_path, env)
+    assert str(error.value).startswith("no CDK CLI found (none in the app's node_modules")
+    assert error.value.__cause__ is None and error.value.__suppress_context__
 
-    # Nowhere to find it: not above the app, the working directory or the checkout.
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cloud_module, "CHECKOUT", tmp_path)
-    with pytest.raises(LocalCloudError, match="the CDK CLI is not installed above"):
-        LocalCloud()._cdk_command(tmp_path, {"PATH": str(tmp_path)})
 
-
-def test_the_checkouts_cdk_cli_serves_an_app_outside_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from cdk_streams.local import cloud as cloud_module
-
-    monkeypatch.chdir(tmp_path)
-    (command,) = LocalCloud()._cdk_command(tmp_path, {"PATH": str(tmp_path)})
-    assert command == str(cloud_module.CHECKOUT / "node_modules" / ".bin" / "cdk")
+def test_the_apps_cli_is_used_with_the_environment_to_run_it(tmp_path: Path) -> None:
+    cli = tmp_path / "node_modules" / ".bin" / "cdk"
+    cli.parent.mkdir(parents=True)
+    cli.write_text("#!/bin/sh\n")
+    command, env = LocalCloud()._cdk_command(tmp_path, {"PATH": os.environ["PATH"]})
+    assert command == [str(cli)]
+    assert env["PATH"].endswith(os.environ["PATH"])
 
 
 def test_a_failing_synth_shows_the_cli_output(tmp_path: Path) -> None:
@@ -59,7 +60,8 @@ def test_find_names_what_was_deployed() -> None:
     with pytest.raises(LocalCloudError) as error:
         deployment.table_name("Table")
     assert str(error.value) == (
-        "expected one AWS::DynamoDB::Table whose logical id contains 'Table', found 2; "
+        "expected one AWS::DynamoDB::Table or AWS::DynamoDB::GlobalTable whose logical id "
+        "contains 'Table', found 2; "
         "deployed: S/OrdersTable1, S/AuditTable2"
     )
 

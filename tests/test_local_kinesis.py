@@ -161,8 +161,8 @@ def test_change_document_carries_images_in_lambdas_json() -> None:
     ],
 )
 def test_kinesis_reader_refuses_what_the_api_would(settings: dict, message: str) -> None:
-    from cdk_streams.local.kinesis import KinesisReader
-    from cdk_streams.local.reader import StreamReaderError
+    from cdk_streams.streams.kinesis_reader import KinesisReader
+    from cdk_streams.streams.shard_reader import StreamReaderError
 
     with pytest.raises(StreamReaderError) as error:
         KinesisReader(None, "arn:aws:kinesis:us-east-1:1:stream/s", **settings)
@@ -192,7 +192,7 @@ class _FakeKinesis:
 
 
 def test_kinesis_reader_lists_shards_once_a_second_and_at_once_after_a_shard_closes() -> None:
-    from cdk_streams.local.kinesis import KinesisReader
+    from cdk_streams.streams.kinesis_reader import KinesisReader
 
     now = [0.0]
     client = _FakeKinesis()
@@ -209,3 +209,32 @@ def test_kinesis_reader_lists_shards_once_a_second_and_at_once_after_a_shard_clo
     now[0] = 1.5
     reader.read()
     assert client.list_calls == 3
+
+
+def test_kinesis_reader_resumes_after_a_checkpoint_with_the_kinesis_parameter() -> None:
+    from cdk_streams.streams.kinesis_reader import KinesisReader
+
+    calls: list[dict[str, Any]] = []
+
+    class Client:
+        def list_shards(self, **_: Any) -> dict[str, Any]:
+            return {"Shards": [{"ShardId": "s-1"}]}
+
+        def get_shard_iterator(self, **kwargs: Any) -> dict[str, Any]:
+            calls.append(kwargs)
+            return {"ShardIterator": "it"}
+
+        def get_records(self, **_: Any) -> dict[str, Any]:
+            return {"Records": [{"SequenceNumber": "9"}], "NextShardIterator": "it"}
+
+    reader = KinesisReader(Client(), "arn:aws:kinesis:us-east-1:1:stream/s")
+    reader.start()
+    assert reader.seek("s-1", "7")
+    assert reader.read_shard("s-1").records == [{"SequenceNumber": "9"}]
+    assert calls[-1] == {
+        "StreamName": "s",
+        "ShardId": "s-1",
+        "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+        "StartingSequenceNumber": "7",
+    }
+    assert reader.shard("s-1").last_sequence_number == "9"

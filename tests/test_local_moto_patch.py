@@ -40,9 +40,7 @@ def test_kinesis_delivery_is_patched_too(monkeypatch: pytest.MonkeyPatch) -> Non
     from moto.kinesis.models import Stream
 
     original = LambdaBackend.send_kinesis_message
-    assert (
-        tuple(inspect.signature(original).parameters) == moto_patch.EXPECTED_KINESIS_PARAMETERS
-    )
+    assert tuple(inspect.signature(original).parameters) == moto_patch.EXPECTED_KINESIS_PARAMETERS
     # put_record still hands records to it.
     assert "send_kinesis_message" in inspect.getsource(Stream.put_record)
     monkeypatch.setattr(LambdaBackend, "send_kinesis_message", lambda self, name: None)
@@ -149,3 +147,160 @@ def test_code_of_an_unknown_function_is_reported() -> None:
         pytest.raises(moto_patch.MotoPatchError, match="cannot read the code of function 'nope'"),
     ):
         cloud.code_dir("nope")
+
+
+# -- CloudFormation: what the CDK CLI deploys through change sets ---------------------------
+
+
+def _deploy_with_change_set(cloud: LocalCloud, name: str, template: dict) -> dict:
+    """As the CDK CLI deploys: CreateChangeSet (CREATE), then ExecuteChangeSet."""
+    import json
+
+    cfn = cloud.client("cloudformation")
+    cfn.create_change_set(
+        StackName=name,
+        ChangeSetName="cdk-deploy-change-set",
+        ChangeSetType="CREATE",
+        TemplateBody=json.dumps(template),
+    )
+    cfn.execute_change_set(ChangeSetName="cdk-deploy-change-set", StackName=name)
+    return cfn.describe_stacks(StackName=name)["Stacks"][0]
+
+
+_QUEUE = {"Type": "AWS::SQS::Queue", "Properties": {}}
+
+
+def test_change_sets_record_outputs_and_exports_that_other_stacks_import() -> None:
+    with LocalCloud() as cloud:
+        producer = _deploy_with_change_set(
+            cloud,
+            "Producer",
+            {
+                "Resources": {"Queue": _QUEUE},
+                "Outputs": {
+                    "QueueArn": {
+                        "Value": {"Fn::GetAtt": ["Queue", "Arn"]},
+                        "Export": {"Name": "queue-arn"},
+                    }
+                },
+            },
+        )
+        (output,) = producer["Outputs"]
+        assert output["OutputKey"] == "QueueArn" and output["ExportName"] == "queue-arn"
+        assert output["OutputValue"].startswith("arn:aws:sqs:us-east-1:123456789012:Producer-")
+        consumer = _deploy_with_change_set(
+            cloud,
+            "Consumer",
+            {
+                "Resources": {"Other": _QUEUE},
+                "Outputs": {"Imported": {"Value": {"Fn::ImportValue": "queue-arn"}}},
+            },
+        )
+        assert consumer["Outputs"][0]["OutputValue"] == output["OutputValue"]
+        exports = cloud.client("cloudformation").list_exports()["Exports"]
+        assert [(e["Name"], e["Value"]) for e in exports] == [("queue-arn", output["OutputValue"])]
+
+
+def test_alarms_deploy_and_a_dashboard_reads_their_arn() -> None:
+    alarm = {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "Namespace": "AWS/Lambda",
+            "MetricName": "Errors",
+            "Dimensions": [{"Name": "FunctionName", "Value": "f"}],
+            "Statistic": "Sum",
+            "Period": 60,
+            "EvaluationPeriods": 2,
+            "DatapointsToAlarm": 2,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmDescription": "errors",
+        },
+    }
+    dashboard = {
+        "Type": "AWS::CloudWatch::Dashboard",
+        "Properties": {
+            "DashboardBody": {
+                "Fn::Join": [
+                    "",
+                    ['{"widgets":[{"alarms":["', {"Fn::GetAtt": ["Alarm", "Arn"]}, '"]}]}'],
+                ]
+            }
+        },
+    }
+    with LocalCloud() as cloud:
+        _deploy_with_change_set(cloud, "Watch", {"Resources": {"Alarm": alarm, "Board": dashboard}})
+        cloudwatch = cloud.client("cloudwatch")
+        (described,) = cloudwatch.describe_alarms()["MetricAlarms"]
+        assert described["AlarmName"].startswith("Watch-Alarm-")
+        assert (described["MetricName"], described["EvaluationPeriods"]) == ("Errors", 2)
+        assert described["Dimensions"] == [{"Name": "FunctionName", "Value": "f"}]
+        assert described["TreatMissingData"] == "notBreaching"
+        (entry,) = cloudwatch.list_dashboards()["DashboardEntries"]
+        body = cloudwatch.get_dashboard(DashboardName=entry["DashboardName"])["DashboardBody"]
+        assert described["AlarmArn"] in body
+
+
+def test_a_global_table_deploys_as_its_replica_here_with_its_stream() -> None:
+    table = {
+        "Type": "AWS::DynamoDB::GlobalTable",
+        "Properties": {
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "gsi", "AttributeType": "S"},
+            ],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": "byGsi",
+                    "KeySchema": [{"AttributeName": "gsi", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            "Replicas": [{"Region": {"Ref": "AWS::Region"}}],
+        },
+    }
+    with LocalCloud() as cloud:
+        stack = _deploy_with_change_set(
+            cloud,
+            "Global",
+            {
+                "Resources": {"Ledger": table},
+                "Outputs": {"Stream": {"Value": {"Fn::GetAtt": ["Ledger", "StreamArn"]}}},
+            },
+        )
+        (resource,) = cloud.client("cloudformation").describe_stack_resources(StackName="Global")[
+            "StackResources"
+        ]
+        assert resource["ResourceType"] == "AWS::DynamoDB::GlobalTable"
+        described = cloud.client("dynamodb").describe_table(
+            TableName=resource["PhysicalResourceId"]
+        )["Table"]
+        assert described["StreamSpecification"] == {
+            "StreamEnabled": True,
+            "StreamViewType": "NEW_IMAGE",
+        }
+        assert described["GlobalSecondaryIndexes"][0]["IndexName"] == "byGsi"
+        assert stack["Outputs"][0]["OutputValue"] == described["LatestStreamArn"]
+
+
+def test_the_resource_types_are_gone_again_after_stop() -> None:
+    from moto.cloudformation import parsing
+
+    with LocalCloud():
+        assert moto_patch.supports_resource_type("AWS::DynamoDB::GlobalTable")
+        assert "AWS::CloudWatch::Alarm" in parsing.get_model_map()
+    assert "AWS::DynamoDB::GlobalTable" not in parsing.get_model_map()
+    assert "AWS::CloudWatch::Alarm" not in parsing.get_model_map()
+    assert not moto_patch.supports_resource_type("Custom::Anything")
+
+
+def test_a_changed_execute_change_set_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.cloudformation.models import CloudFormationBackend
+
+    monkeypatch.setattr(CloudFormationBackend, "execute_change_set", lambda self, name: None)
+    with pytest.raises(moto_patch.MotoPatchError, match=r"execute_change_set has parameters"):
+        moto_patch.check_compatible()

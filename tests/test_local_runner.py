@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from cdk_streams.local.reader import ShardRecords
 from cdk_streams.local.runner import (
     DrainTimeout,
     EventSourceRunner,
@@ -16,6 +15,7 @@ from cdk_streams.local.runner import (
 )
 from cdk_streams.streams.delivery import InvokeOutcome
 from cdk_streams.streams.settings import MappingConfig
+from cdk_streams.streams.shard_reader import ShardRecords
 
 STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/2026-01-01T00:00:00.000"
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:f"

@@ -1,19 +1,22 @@
 """cdk-nag 3 (AwsSolutions and Serverless packs): clean by default, scoped acknowledgements.
 
 What a user must acknowledge after turning a default off is spelled out in
-``TURNED_OFF`` below; that table is part of the README's guardrails section.
+``TURNED_OFF`` below; that table is part of docs/production.md.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("CDK_VALIDATION", "false")
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
@@ -21,7 +24,7 @@ from aws_cdk.aws_lambda_event_sources import DynamoEventSource, SqsDlq
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from app import OrdersStack
-from cdk_streams import StreamPipeline, StreamProcessor, nag
+from cdk_streams import StreamHandlerCode, StreamPipeline, StreamProcessor, acknowledgements
 from cdk_streams.processor import newest_python_runtime
 from tests.stacks import new_stack, orders_table
 
@@ -99,21 +102,45 @@ def _table_only(stack):
 
 
 def _processor(stack):
-    StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
 
 
 def _pipeline(stack):
-    StreamPipeline(stack, "Pipeline", partition_key=KEY)
+    StreamPipeline(stack, "Pipeline", partition_key=KEY, code=StreamHandlerCode.sample())
 
 
 def _processor_with_dashboard(stack):
-    StreamProcessor(stack, "Processor", table=orders_table(stack).table, dashboard_enabled=True)
+    StreamProcessor(stack, "Processor", table=orders_table(stack).table, dashboard_enabled=True, code=StreamHandlerCode.sample())
+
+
+def _processor_on_customer_managed_key(stack):
+    """The log group then shares the table's key: its policy admits CloudWatch Logs."""
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    StreamProcessor(
+        stack,
+        "Processor",
+        table=orders_table(stack, encryption_key=key).table,
+        handler_dir=Path(__file__).parent / "fixtures" / "kinesis_app" / "handler",
+        handler="changes.handler",
+    )
 
 
 @pytest.mark.parametrize(
     "build",
-    [_table_only, _processor, _pipeline, _processor_with_dashboard],
-    ids=["StreamTable", "StreamProcessor", "StreamPipeline", "StreamProcessor+dashboard"],
+    [
+        _table_only,
+        _processor,
+        _pipeline,
+        _processor_with_dashboard,
+        _processor_on_customer_managed_key,
+    ],
+    ids=[
+        "StreamTable",
+        "StreamProcessor",
+        "StreamPipeline",
+        "StreamProcessor+dashboard",
+        "StreamProcessor+customer-managed key",
+    ],
 )
 def test_every_construct_with_default_props_is_clean(build):
     stack = new_stack()
@@ -126,7 +153,7 @@ def test_a_real_synth_with_both_packs_registered_passes():
     app = cdk.App()
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     OrdersStack(app, "Orders")
-    StreamPipeline(new_stack(app, "Pipeline"), "Pipeline", partition_key=KEY)
+    StreamPipeline(new_stack(app, "Pipeline"), "Pipeline", partition_key=KEY, code=StreamHandlerCode.sample())
     assembly = app.synth()
     assert {stack.stack_name for stack in assembly.stacks} == {"Orders", "Pipeline"}
 
@@ -163,7 +190,7 @@ TURNED_OFF = {
     ),
     "dead_letter_queue_enabled=False": (
         lambda stack: StreamProcessor(
-            stack, "Processor", table=orders_table(stack).table, dead_letter_queue_enabled=False
+            stack, "Processor", table=orders_table(stack).table, dead_letter_queue_enabled=False, code=StreamHandlerCode.sample()
         ),
         {
             "Serverless-LambdaDLQ": ["Test/Processor/Function/Resource"],
@@ -178,8 +205,59 @@ TURNED_OFF = {
             "Processor",
             table=orders_table(stack).table,
             tracing=lambda_.Tracing.DISABLED,
+            code=StreamHandlerCode.sample(),
         ),
         {"Serverless-LambdaTracing": ["Test/Processor/Function/Resource"]},
+    ),
+    # A pinned runtime that is not the newest is a choice cdk-nag flags.
+    "runtime=PYTHON_3_12": (
+        lambda stack: StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
+            runtime=lambda_.Runtime.PYTHON_3_12,
+        ),
+        {
+            "AwsSolutions-L1": ["Test/Processor/Function/Resource"],
+            "Serverless-LambdaLatestVersion": ["Test/Processor/Function/Resource"],
+        },
+    ),
+    # In a VPC the role needs the network-interface permissions of AWS's
+    # managed VPC policy, which AwsSolutions-IAM4 reports.
+    "vpc=<a VPC>": (
+        lambda stack: StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
+            vpc=ec2.Vpc.from_vpc_attributes(
+                stack,
+                "Vpc",
+                vpc_id="vpc-0123456789abcdef0",
+                availability_zones=["us-east-1a"],
+                isolated_subnet_ids=["subnet-0123456789abcdef0"],
+            ),
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        ),
+        {
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaVPCAccessExecutionRole]": ["Test/Processor/ServiceRole/Resource"],
+        },
+    ),
+    # The other function settings change nothing cdk-nag looks at.
+    "architecture, concurrency, name, description": (
+        lambda stack: StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
+            architecture=lambda_.Architecture.X86_64,
+            reserved_concurrent_executions=2,
+            function_name="orders-cdc",
+            description="Orders change data capture",
+        ),
+        {},
     ),
     # The user's function and role are theirs to judge: the processor does not
     # acknowledge anything on them, not even the ListStreams grant it adds.
@@ -218,7 +296,7 @@ def _acknowledged(construct) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def processor() -> StreamProcessor:
     stack = new_stack()
-    return StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    return StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
 
 
 def test_acknowledgements_sit_on_the_exact_resources_with_their_reasons(processor):
@@ -231,15 +309,16 @@ def test_acknowledgements_sit_on_the_exact_resources_with_their_reasons(processo
     }
     assert where == {
         policy.node.path: {
-            "Annotation::AwsSolutions-IAM5[Resource::*]": nag.ROLE_POLICY_WILDCARD.reason
+            "Annotation::AwsSolutions-IAM5[Resource::*]": acknowledgements.ROLE_POLICY_WILDCARD.reason
         },
         processor.function.node.default_child.node.path: {
             "Annotation::Serverless-LambdaDLQ": (
-                nag.STREAM_FUNCTION_HAS_ON_FAILURE_DESTINATION.reason
+                acknowledgements.STREAM_FUNCTION_HAS_ON_FAILURE_DESTINATION.reason
             )
         },
         processor.dead_letter_queue.node.default_child.node.path: {
-            f"Annotation::{item.rule_id}": item.reason for item in nag.ON_FAILURE_QUEUE_HAS_NO_DLQ
+            f"Annotation::{item.rule_id}": item.reason
+            for item in acknowledgements.ON_FAILURE_QUEUE_HAS_NO_DLQ
         },
     }
     # Nothing on the stack or the construct as a whole: a user's own
@@ -249,8 +328,11 @@ def test_acknowledgements_sit_on_the_exact_resources_with_their_reasons(processo
 
 
 def test_every_reason_is_specific():
-    reasons = [nag.ROLE_POLICY_WILDCARD, nag.STREAM_FUNCTION_HAS_ON_FAILURE_DESTINATION]
-    reasons += list(nag.ON_FAILURE_QUEUE_HAS_NO_DLQ)
+    reasons = [
+        acknowledgements.ROLE_POLICY_WILDCARD,
+        acknowledgements.STREAM_FUNCTION_HAS_ON_FAILURE_DESTINATION,
+    ]
+    reasons += list(acknowledgements.ON_FAILURE_QUEUE_HAS_NO_DLQ)
     for item in reasons:
         assert len(item.reason) > 80, item
         assert "-" in item.rule_id
@@ -298,7 +380,7 @@ def test_no_wildcard_actions_are_allowed_anywhere(orders_template):
 
 
 def test_only_list_streams_and_xray_are_granted_on_star(orders_template):
-    """The premise of the one IAM5 acknowledgement (nag.ROLE_POLICY_WILDCARD)."""
+    """The premise of the one IAM5 acknowledgement (acknowledgements.ROLE_POLICY_WILDCARD)."""
     on_star = {
         action
         for statement in _statements(orders_template)
@@ -337,7 +419,7 @@ def test_data_at_rest_is_encrypted_and_kept(orders_template):
     }
     assert table["DeletionPolicy"] == "Retain"
     (queue,) = [r for r in resources if r["Type"] == "AWS::SQS::Queue"]
-    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["KmsMasterKeyId"] == "alias/aws/sqs"
     (log_group,) = [r for r in resources if r["Type"] == "AWS::Logs::LogGroup"]
     assert log_group["Properties"]["RetentionInDays"] == 30
 

@@ -9,7 +9,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
-from cdk_streams import StreamPipeline
+from cdk_streams import StreamHandlerCode, StreamPipeline
 from cdk_streams.summary import summarize_template
 from tests.stacks import new_stack
 
@@ -25,6 +25,7 @@ def pipeline():
         table_props={"time_to_live_attribute": "expiresAt"},
         starting_position=lambda_.StartingPosition.LATEST,
         max_batching_window=Duration.seconds(5),
+        code=StreamHandlerCode.sample(),
     )
     return construct, Template.from_stack(stack).to_json()
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cdk_streams.cli import main
-from cdk_streams.cli_plan import parse_duration
+from cdk_streams.cli.plan import parse_duration
 
 # 500 writes/s of 1 KB items: one shard. 20 ms + 4 ms/record: a lane with full
 # batches of 100 handles 100 / 0.42 = 238 records/s, so one lane falls behind
@@ -93,7 +93,7 @@ def test_plot_without_matplotlib_names_the_extra(
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     code, _, err = plan(capsys, *BEHIND, "--duration", "1m", "--plot", str(tmp_path / "x.png"))
     assert code == 2
-    assert err == "cdk-streams: drawing needs matplotlib: pip install 'cdk-streams[plot]'\n"
+    assert err == "cdk-streams: drawing a plan needs matplotlib: pip install 'cdk-streams[plot]'\n"
 
 
 @pytest.mark.parametrize(
@@ -321,13 +321,18 @@ def test_app_dir_without_an_app(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert (code, err) == (2, f"cdk-streams: --app-dir {tmp_path} has no cdk.json and no cdk.out\n")
 
 
-def test_app_dir_without_node_says_how_to_get_it(
+def test_app_dir_without_a_cdk_cli_says_how_to_get_one(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from cdk_streams.cdk_cli import CdkCliError
+
+    def no_cli(*args: Any, **kwargs: Any) -> None:
+        raise CdkCliError("no CDK CLI found: install Node 22 or newer")
+
     (tmp_path / "cdk.json").write_text('{"app": "python3 app.py"}')
-    monkeypatch.setattr("cdk_streams.assembly.shutil.which", lambda name: None)
+    monkeypatch.setattr("cdk_streams.cli.plan.find_cdk", no_cli)
     code, _, err = plan(capsys, "--app-dir", str(tmp_path), "--writes-per-second", "50")
-    assert (code, err) == (2, "cdk-streams: npx not found; run `make setup`, which installs Node\n")
+    assert (code, err) == (2, "cdk-streams: no CDK CLI found: install Node 22 or newer\n")
 
 
 def test_help_lists_plan_and_its_flags(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 from aws_cdk.aws_lambda_event_sources import SnsDlq
 
-from cdk_streams import StreamProcessor
+from cdk_streams import StreamHandlerCode, StreamProcessor
 from cdk_streams.processor import newest_python_runtime
 from tests.stacks import new_stack, only, orders_table
 
@@ -23,7 +23,7 @@ from tests.stacks import new_stack, only, orders_table
 def defaults():
     stack = new_stack()
     table = orders_table(stack)
-    processor = StreamProcessor(stack, "Processor", table=table.table)
+    processor = StreamProcessor(stack, "Processor", table=table.table, code=StreamHandlerCode.sample())
     return processor, Template.from_stack(stack), stack
 
 
@@ -49,7 +49,8 @@ def test_on_failure_queue_is_encrypted_tls_only_and_kept_14_days(defaults):
     processor, template, _ = defaults
     assert processor.dead_letter_queue is not None
     queue = only(template, "AWS::SQS::Queue")["Properties"]
-    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["KmsMasterKeyId"] == "alias/aws/sqs"
+    assert "SqsManagedSseEnabled" not in queue
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
     policy = only(template, "AWS::SQS::QueuePolicy")["Properties"]["PolicyDocument"]
     assert any(
@@ -125,6 +126,7 @@ def test_seed_values_and_every_mapping_prop_reach_the_template():
         memory_size=512,
         timeout=Duration.seconds(30),
         environment={"STAGE": "test"},
+        code=StreamHandlerCode.sample(),
     )
     template = Template.from_stack(stack)
     mapping = only(template, "AWS::Lambda::EventSourceMapping")["Properties"]
@@ -147,7 +149,7 @@ def test_seed_values_and_every_mapping_prop_reach_the_template():
 def test_no_on_failure_destination_when_turned_off():
     stack = new_stack()
     processor = StreamProcessor(
-        stack, "Processor", table=orders_table(stack).table, dead_letter_queue_enabled=False
+        stack, "Processor", table=orders_table(stack).table, dead_letter_queue_enabled=False, code=StreamHandlerCode.sample()
     )
     template = Template.from_stack(stack)
     assert processor.dead_letter_queue is None
@@ -161,7 +163,7 @@ def test_user_on_failure_destination_replaces_the_queue():
     stack = new_stack()
     topic = sns.Topic(stack, "Failures")
     processor = StreamProcessor(
-        stack, "Processor", table=orders_table(stack).table, on_failure=SnsDlq(topic)
+        stack, "Processor", table=orders_table(stack).table, on_failure=SnsDlq(topic), code=StreamHandlerCode.sample()
     )
     template = Template.from_stack(stack)
     assert processor.dead_letter_queue is None
@@ -219,7 +221,7 @@ def test_imported_table_with_stream_arn():
     table = dynamodb.Table.from_table_attributes(
         stack, "Imported", table_name="orders", table_stream_arn=stream_arn
     )
-    StreamProcessor(stack, "Processor", table=table)
+    StreamProcessor(stack, "Processor", table=table, code=StreamHandlerCode.sample())
     template = Template.from_stack(stack)
     assert (
         only(template, "AWS::Lambda::EventSourceMapping")["Properties"]["EventSourceArn"]
@@ -249,8 +251,8 @@ def test_table_from_another_stack_and_two_processors_on_one_table():
     data = new_stack(app, "Data")
     table = orders_table(data).table
     compute = new_stack(app, "Compute")
-    first = StreamProcessor(compute, "Billing", table=table)
-    second = StreamProcessor(compute, "Shipping", table=table, batch_size=10)
+    first = StreamProcessor(compute, "Billing", table=table, code=StreamHandlerCode.sample())
+    second = StreamProcessor(compute, "Shipping", table=table, batch_size=10, code=StreamHandlerCode.sample())
     template = Template.from_stack(compute)
     mappings = template.find_resources("AWS::Lambda::EventSourceMapping")
     assert len(mappings) == 2
@@ -305,7 +307,7 @@ def test_handler_dir_asset_carries_user_code_and_runtime_without_docker(tmp_path
 def test_default_asset_is_the_bundled_sample(tmp_path):
     app = cdk.App(outdir=str(tmp_path / "cdk.out"), context={"aws:cdk:enable-asset-metadata": True})
     stack = new_stack(app)
-    StreamProcessor(stack, "Processor", table=orders_table(stack).table)
+    StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
     assembly = app.synth()
     asset = _asset_dir(assembly, assembly.get_stack_artifact(stack.artifact_id).template)
     assert (asset / "process_order_changes.py").is_file()

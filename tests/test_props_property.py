@@ -16,6 +16,7 @@ import os
 
 os.environ.setdefault("CDK_VALIDATION", "false")
 
+import inspect
 import itertools
 import re
 from typing import Any
@@ -26,10 +27,17 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cdk_streams import AlarmThresholds, StreamProcessor, StreamsValidationError, StreamTable
+from cdk_streams import (
+    AlarmThresholds,
+    StreamHandlerCode,
+    StreamProcessor,
+    StreamsValidationError,
+    StreamTable,
+)
 from cdk_streams.alarms import QUEUE_RETENTION_SECONDS, STREAM_RETENTION_SECONDS
 
 SETTINGS = settings(
@@ -78,6 +86,8 @@ def _processor(stack: cdk.Stack, props: dict[str, Any]) -> StreamProcessor:
             ),
             **props,
         }
+    else:
+        props = {"code": StreamHandlerCode.sample(), **props}
     return StreamProcessor(stack, "Processor", table=table, **props)
 
 
@@ -285,3 +295,96 @@ def test_view_type(view_type):
     with pytest.raises(StreamsValidationError) as caught:
         StreamTable(stack, "Orders", partition_key=KEY, view_type=view_type)
     assert re.match(r"^S\d+/Orders: view_type must be one of .+, got .+$", str(caught.value))
+
+
+# -- any prop, any wrong type: the house error, never jsii --------------------
+
+#: Every keyword prop of StreamProcessor; ``table`` is covered by its own case.
+PROCESSOR_PROPS = sorted(
+    name
+    for name, parameter in inspect.signature(StreamProcessor.__init__).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "table"
+)
+#: Props that pick the function; the others get the sample code so that a
+#: function is created and its settings reach lambda_.Function.
+CHOICE_PROPS = {"function", "code", "handler_dir", "handler"}
+
+
+def _anything() -> st.SearchStrategy[Any]:
+    """Values of every shape a user might pass by mistake, CDK objects included."""
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**6), 10**6),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=8),
+    )
+    cdk_values = st.sampled_from(
+        [
+            Duration.seconds(30),
+            lambda_.Tracing.ACTIVE,
+            lambda_.StartingPosition.LATEST,
+            lambda_.Runtime.PYTHON_3_12,
+            lambda_.Runtime.NODEJS_22_X,
+            lambda_.Architecture.X86_64,
+            logs.RetentionDays.ONE_WEEK,
+            dynamodb.StreamViewType.NEW_IMAGE,
+            RemovalPolicy.DESTROY,
+            AlarmThresholds(),
+        ]
+    )
+    return st.one_of(
+        scalars,
+        cdk_values,
+        st.lists(scalars, max_size=3),
+        st.dictionaries(st.text(max_size=4), scalars, max_size=2),
+    )
+
+
+@pytest.mark.parametrize("prop", PROCESSOR_PROPS)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_anything())
+def test_no_value_of_any_prop_reaches_jsii(prop, value):
+    stack = _stack()
+    table = dynamodb.Table.from_table_attributes(
+        stack, "Orders", table_name="Orders", table_stream_arn=STREAM_ARN
+    )
+    props: dict[str, Any] = {prop: value}
+    if prop not in CHOICE_PROPS:
+        props["code"] = StreamHandlerCode.sample()
+    try:
+        StreamProcessor(stack, "Processor", table=table, **props)
+    except StreamsValidationError as error:
+        assert re.match(r"^S\d+/Processor: .+ must be .+, got .+$", str(error), re.DOTALL), error
+    # Any other exception (a jsii TypeError or JSIIError) fails the test.
+
+
+@SETTINGS
+@given(value=_anything())
+def test_no_table_value_reaches_jsii(value):
+    stack = _stack()
+    try:
+        StreamProcessor(stack, "Processor", table=value, code=StreamHandlerCode.sample())
+    except StreamsValidationError as error:
+        assert re.match(r"^S\d+/Processor: table must be .+, got .+$", str(error), re.DOTALL)
+    else:
+        raise AssertionError(f"table={value!r} was accepted")
+
+
+TABLE_PROPS = sorted(
+    name
+    for name, parameter in inspect.signature(StreamTable.__init__).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "partition_key"
+)
+
+
+@pytest.mark.parametrize("prop", [*TABLE_PROPS, "partition_key"])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_anything())
+def test_no_table_prop_value_reaches_jsii(prop, value):
+    stack = _stack()
+    props: dict[str, Any] = {"partition_key": KEY, prop: value}
+    try:
+        StreamTable(stack, "Orders", **props)
+    except StreamsValidationError as error:
+        assert re.match(r"^S\d+/Orders: .+ must be .+, got .+$", str(error), re.DOTALL), error

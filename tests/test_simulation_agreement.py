@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from cdk_streams.local.reader import ShardRecords
 from cdk_streams.local.runner import DEFAULT_POLL_INTERVAL, MappingRunner
 from cdk_streams.simulation.clock import VirtualClock
 from cdk_streams.simulation.handler_model import HandlerModel, ModelledFunction
@@ -19,6 +18,7 @@ from cdk_streams.simulation.traffic import Steady, arrival_times, arrivals_per_s
 from cdk_streams.simulation.workload import key_of, stream_record
 from cdk_streams.streams.on_failure import FailedBatch
 from cdk_streams.streams.settings import MappingConfig
+from cdk_streams.streams.shard_reader import ShardRecords
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:orders"
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:orders-dlq"

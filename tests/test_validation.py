@@ -11,7 +11,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
-from cdk_streams import StreamPipeline, StreamProcessor, StreamsValidationError
+from cdk_streams import StreamHandlerCode, StreamPipeline, StreamProcessor, StreamsValidationError
 from tests.stacks import new_stack, only, orders_table
 
 PATH = "Test/Processor"
@@ -20,6 +20,8 @@ PATH = "Test/Processor"
 def build(**props):
     stack = new_stack()
     table = orders_table(stack).table
+    if not {"function", "handler_dir", "handler", "code"} & set(props):
+        props = {"code": StreamHandlerCode.sample(), **props}
     return StreamProcessor(stack, "Processor", table=table, **props)
 
 
@@ -160,6 +162,7 @@ def token_mapping() -> dict:
         stack,
         "Processor",
         table=table,
+        code=StreamHandlerCode.sample(),
         batch_size=number("BatchSize"),
         max_batching_window=Duration.seconds(number("Window")),
         retry_attempts=number("Retries"),
@@ -203,9 +206,9 @@ def test_table_without_stream_is_refused_with_the_fix():
         partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
     )
     with pytest.raises(StreamsValidationError) as error:
-        StreamProcessor(stack, "Processor", table=table)
+        StreamProcessor(stack, "Processor", table=table, code=StreamHandlerCode.sample())
     message = str(error.value)
-    assert message.startswith(f"{PATH}: table must have a stream, got a table without one.")
+    assert message.startswith(f"{PATH}: table must be a table with a stream, got one without.")
     assert "StreamTable" in message
     assert "table_stream_arn" in message
 
@@ -214,9 +217,9 @@ def test_imported_table_without_stream_arn_is_refused():
     stack = new_stack()
     table = dynamodb.Table.from_table_name(stack, "Imported", "orders")
     with pytest.raises(
-        StreamsValidationError, match=re.escape(f"{PATH}: table must have a stream")
+        StreamsValidationError, match=re.escape(f"{PATH}: table must be a table with a stream")
     ):
-        StreamProcessor(stack, "Processor", table=table)
+        StreamProcessor(stack, "Processor", table=table, code=StreamHandlerCode.sample())
 
 
 @pytest.mark.parametrize(
@@ -224,7 +227,7 @@ def test_imported_table_without_stream_arn_is_refused():
     [
         (
             {"handler": "app.handler"},
-            "handler needs handler_dir, got handler='app.handler' without it",
+            "handler must be given with handler_dir, got handler='app.handler' without it",
         ),
         (
             {"handler_dir": "/no/such/dir", "handler": "app.handler"},
@@ -240,11 +243,12 @@ def test_handler_errors(props, message):
 
 def test_handler_must_be_module_dot_function(tmp_path):
     (tmp_path / "app.py").write_text("def handler(event, context):\n    return {}\n")
-    for bad in (None, "handler", "app:handler", "app."):
+    for bad in (None, "handler", "app:", "app."):
         with pytest.raises(StreamsValidationError) as error:
             build(handler_dir=tmp_path, handler=bad)
         assert str(error.value) == (
-            f"{PATH}: handler must be 'module.function' inside handler_dir, got {bad!r}"
+            f"{PATH}: handler must be 'module.function' (or 'module:function') inside "
+            f"handler_dir, got {bad!r}"
         )
 
 
@@ -253,8 +257,8 @@ def test_handler_module_must_exist(tmp_path):
     with pytest.raises(StreamsValidationError) as error:
         build(handler_dir=tmp_path, handler="missing.handler")
     assert str(error.value) == (
-        f"{PATH}: handler must name a module in handler_dir, got 'missing.handler' "
-        f"but missing.py is not in {tmp_path.resolve()}"
+        f"{PATH}: handler must be a module in handler_dir, got 'missing.handler' "
+        f"but neither missing.py nor missing/__init__.py is in {tmp_path.resolve()}"
     )
 
 
@@ -278,6 +282,7 @@ def test_pipeline_passes_processor_validation_through_with_its_path():
             "Orders",
             partition_key=dynamodb.Attribute(name="orderId", type=dynamodb.AttributeType.STRING),
             batch_size=0,
+            code=StreamHandlerCode.sample(),
         )
     assert str(error.value) == "Test/Orders/Processor: batch_size must be 1..10000, got 0"
 

@@ -9,6 +9,8 @@ attribute           type meaning
 ``streamArn``       S    the stream the shard belongs to
 ``owner``           S    the worker holding the lease; absent when nobody does
 ``leaseExpiresAt``  N    epoch milliseconds; past it, another worker may take the lease
+``leaseCounter``    N    incremented by every take, steal, renewal and checkpoint
+``wantedBy``        S    a worker asking the owner to hand the lease over (load balancing)
 ``checkpoint``      S    the last sequence number processed; absent before the first
 ``finished``        BOOL the shard is closed and read to its end (its children may start)
 ``parentShardId``   S    the parent shard, when the stream reported one
@@ -18,8 +20,11 @@ attribute           type meaning
 Every change of ownership is a conditional write, so two workers never hold
 one shard: a take succeeds only if nobody owns the row or its lease has
 expired; a renewal, a checkpoint and a release succeed only while the writer
-still owns it. Expiry compares wall clocks (epoch ms) across processes, so
-workers' clocks must agree to well within the lease duration (NTP does).
+still owns it *and* the counter is still the one it last wrote, so a write
+based on a stale view of the row (a worker that was paused while its lease
+was taken, and maybe given back) is refused. Expiry compares wall clocks
+(epoch ms) across processes, so workers' clocks must agree to well within
+the lease duration (NTP does).
 
 Shard ids are only unique within a stream (the local emulator even reuses
 them across tables), so use one lease table per stream and application; a
@@ -56,6 +61,10 @@ class Lease:
     finished: bool = False
     parent_shard_id: str | None = None
     starting_position: str = "TRIM_HORIZON"
+    #: ``leaseCounter``: changes with every write of an owner, so a write can be fenced on it.
+    counter: int = 0
+    #: ``wantedBy``: another worker asked for this lease; the owner hands it over between batches.
+    wanted_by: str | None = None
 
     def live(self, now_ms: int) -> bool:
         """Held by someone whose lease has not expired."""
@@ -76,6 +85,8 @@ class Lease:
             finished=bool(item.get("finished", {}).get("BOOL", False)),
             parent_shard_id=text("parentShardId"),
             starting_position=text("startingPosition") or "TRIM_HORIZON",
+            counter=int(item.get("leaseCounter", {}).get("N", "0")),
+            wanted_by=text("wantedBy"),
         )
 
 
@@ -278,18 +289,23 @@ class LeaseTable:
         now = self.now_ms()
         return self._update(
             shard_id,
-            "SET #o = :me, leaseExpiresAt = :exp",
+            "SET #o = :me, leaseExpiresAt = :exp REMOVE wantedBy ADD leaseCounter :one",
             "finished = :false AND (attribute_not_exists(#o) OR leaseExpiresAt < :now OR #o = :me)",
             {
                 ":me": {"S": self.worker_id},
                 ":exp": {"N": str(self._expiry())},
                 ":now": {"N": str(now)},
                 ":false": {"BOOL": False},
+                ":one": {"N": "1"},
             },
         )
 
     def steal(self, shard_id: str, victim: str) -> tuple[Lease, int] | None:
-        """Take a live lease from ``victim`` (to even out the shards). None if it moved on.
+        """Take a live lease from ``victim`` by force. None if it moved on.
+
+        The consumer itself asks instead (:meth:`request_handoff`), which never
+        lets two workers process a shard at once; a forced steal is for
+        operators and tests.
 
         :returns: the lease now held, and the victim's expiry (epoch ms) just
             before the steal, read in the same write: the victim may go on
@@ -302,7 +318,7 @@ class LeaseTable:
             response = self.client.update_item(
                 TableName=self.table_name,
                 Key={LEASE_KEY: {"S": shard_id}},
-                UpdateExpression="SET #o = :me, leaseExpiresAt = :exp",
+                UpdateExpression="SET #o = :me, leaseExpiresAt = :exp ADD leaseCounter :one",
                 ConditionExpression="streamArn = :arn AND finished = :false AND #o = :victim",
                 ExpressionAttributeNames={"#o": "owner"},
                 ExpressionAttributeValues={
@@ -311,6 +327,7 @@ class LeaseTable:
                     ":exp": {"N": str(expiry)},
                     ":victim": {"S": victim},
                     ":false": {"BOOL": False},
+                    ":one": {"N": "1"},
                 },
                 ReturnValues="ALL_OLD",
             )
@@ -319,56 +336,144 @@ class LeaseTable:
                 return None
             raise
         old = Lease.from_item(response["Attributes"])
-        return replace(old, owner=self.worker_id, expires_at_ms=expiry), old.expires_at_ms
+        stolen = replace(old, owner=self.worker_id, expires_at_ms=expiry, counter=old.counter + 1)
+        return stolen, old.expires_at_ms
 
-    def renew(self, shard_id: str) -> Lease | None:
-        """Extend a lease this worker holds; None when it has been lost."""
+    def request_handoff(self, shard_id: str, owner: str) -> bool:
+        """Ask ``owner`` to hand its live lease on ``shard_id`` over (to even out the load).
+
+        Ownership does not change here: the owner finishes its batch,
+        checkpoints, and then hands the lease over with :meth:`hand_off`, so
+        the two workers never process the shard at the same time. If the
+        owner dies instead, its lease runs out as usual.
+
+        :returns: False when ``owner`` no longer holds the lease.
+        """
+        return (
+            self._update(
+                shard_id,
+                "SET wantedBy = :me",
+                "finished = :false AND #o = :owner",
+                {
+                    ":me": {"S": self.worker_id},
+                    ":owner": {"S": owner},
+                    ":false": {"BOOL": False},
+                },
+            )
+            is not None
+        )
+
+    def hand_off(self, shard_id: str, to_worker: str, *, counter: int | None = None) -> bool:
+        """Give a held lease to ``to_worker`` (who asked for it), live for one lease duration."""
+        mine, fence = self._mine(counter)
+        return (
+            self._update(
+                shard_id,
+                "SET #o = :to, leaseExpiresAt = :exp REMOVE wantedBy ADD leaseCounter :one",
+                mine,
+                {
+                    ":me": {"S": self.worker_id},
+                    ":to": {"S": to_worker},
+                    ":exp": {"N": str(self._expiry())},
+                    ":one": {"N": "1"},
+                    **fence,
+                },
+            )
+            is not None
+        )
+
+    @staticmethod
+    def _mine(counter: int | None) -> tuple[str, dict[str, Any]]:
+        """The condition "still mine", fenced on ``counter`` when it is given."""
+        if counter is None:
+            return "#o = :me", {}
+        return "#o = :me AND leaseCounter = :n", {":n": {"N": str(counter)}}
+
+    def renew(self, shard_id: str, *, counter: int | None = None) -> Lease | None:
+        """Extend a lease this worker holds; None when it has been lost.
+
+        :param counter: the counter this worker last saw; a row whose counter
+            moved on since (someone else wrote it) is lost. @default - owner only.
+        """
+        mine, values = self._mine(counter)
         return self._update(
             shard_id,
-            "SET leaseExpiresAt = :exp",
-            "#o = :me",
-            {":me": {"S": self.worker_id}, ":exp": {"N": str(self._expiry())}},
+            "SET leaseExpiresAt = :exp ADD leaseCounter :one",
+            mine,
+            {
+                ":me": {"S": self.worker_id},
+                ":exp": {"N": str(self._expiry())},
+                ":one": {"N": "1"},
+                **values,
+            },
         )
 
     def checkpoint(
-        self, shard_id: str, sequence_number: str, *, finished: bool = False
+        self,
+        shard_id: str,
+        sequence_number: str,
+        *,
+        finished: bool = False,
+        counter: int | None = None,
     ) -> Lease | None:
         """Record ``sequence_number`` as processed (and renew); None when the lease was lost.
 
         With ``finished`` the shard is done: the row keeps its checkpoint, the
         owner is removed, and the shard's children become eligible.
+
+        :param counter: as for :meth:`renew`: the write happens only if the row
+            is still exactly as this worker last wrote it. @default - owner only.
         """
+        mine, fence = self._mine(counter)
         values: dict[str, Any] = {
             ":me": {"S": self.worker_id},
             ":seq": {"S": sequence_number},
             ":exp": {"N": str(self._expiry())},
+            ":one": {"N": "1"},
+            **fence,
         }
         if finished:
-            update = "SET checkpoint = :seq, finished = :true, leaseExpiresAt = :zero REMOVE #o"
+            update = (
+                "SET checkpoint = :seq, finished = :true, leaseExpiresAt = :zero "
+                "REMOVE #o ADD leaseCounter :one"
+            )
             del values[":exp"]  # DynamoDB refuses unused expression values
             values.update({":true": {"BOOL": True}, ":zero": {"N": "0"}})
         else:
             # The checkpoint renews the lease too: one write per batch.
-            update = "SET checkpoint = :seq, leaseExpiresAt = :exp"
-        return self._update(shard_id, update, "#o = :me", values)
+            update = "SET checkpoint = :seq, leaseExpiresAt = :exp ADD leaseCounter :one"
+        return self._update(shard_id, update, mine, values)
 
-    def finish(self, shard_id: str) -> Lease | None:
+    def finish(self, shard_id: str, *, counter: int | None = None) -> Lease | None:
         """Mark a shard read to its end without a new checkpoint (it held no more records)."""
+        mine, fence = self._mine(counter)
         return self._update(
             shard_id,
-            "SET finished = :true, leaseExpiresAt = :zero REMOVE #o",
-            "#o = :me",
-            {":me": {"S": self.worker_id}, ":true": {"BOOL": True}, ":zero": {"N": "0"}},
+            "SET finished = :true, leaseExpiresAt = :zero REMOVE #o ADD leaseCounter :one",
+            mine,
+            {
+                ":me": {"S": self.worker_id},
+                ":true": {"BOOL": True},
+                ":zero": {"N": "0"},
+                ":one": {"N": "1"},
+                **fence,
+            },
         )
 
-    def release(self, shard_id: str) -> bool:
+    def release(self, shard_id: str, *, counter: int | None = None) -> bool:
         """Give a held lease up at once, so another worker can take it without waiting."""
+        mine, fence = self._mine(counter)
         return (
             self._update(
                 shard_id,
-                "SET leaseExpiresAt = :zero REMOVE #o",
-                "#o = :me",
-                {":me": {"S": self.worker_id}, ":zero": {"N": "0"}},
+                "SET leaseExpiresAt = :zero REMOVE #o, wantedBy ADD leaseCounter :one",
+                mine,
+                {
+                    ":me": {"S": self.worker_id},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                    **fence,
+                },
             )
             is not None
         )
@@ -380,7 +485,7 @@ class LeasePlan:
 
     #: Free or expired leases to take, in shard-id order (oldest shards first).
     take: tuple[str, ...] = ()
-    #: (shard id, current owner) of one live lease to steal, to even out the load.
+    #: (shard id, current owner) of one live lease to ask its owner for, to even out the load.
     steal: tuple[str, str] | None = None
     #: How many leases this worker aims to hold.
     target: int = 0

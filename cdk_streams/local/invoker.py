@@ -377,6 +377,18 @@ class FunctionRuntime:
         )
         return result
 
+    def retire(self) -> None:
+        """Take no more invocations; stop idle workers now and busy ones when they finish.
+
+        What a code reload does to the old code's runtime: an invocation in
+        flight completes with the code it started with.
+        """
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.close()
+
     def close(self) -> None:
         """Stop every worker of this function. Safe to call twice."""
         with self._lock:

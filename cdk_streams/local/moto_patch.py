@@ -13,8 +13,22 @@ Kinesis is the same story: ``put_record`` on a stream with a mapping calls
 per record. The local cloud delivers Kinesis records itself too, so that
 method is replaced the same way (it keeps the records either way).
 
-``tests/test_local_moto_patch.py`` checks that the patched attribute still
-exists with the expected signature and that records survive a mapping.
+CloudFormation, three gaps that ordinary CDK apps hit:
+
+- ``ExecuteChangeSet`` (the CDK CLI always deploys through change sets) never
+  records the new stack's Outputs and Exports, and resolves
+  ``Fn::ImportValue`` against an empty export list. The replacement gives the
+  stack the region's exports before the change set applies, then records its
+  outputs and exports as ``CreateStack`` does.
+- ``AWS::CloudWatch::Alarm`` is skipped, so ``Fn::GetAtt [Alarm, Arn]`` (every
+  dashboard alarm widget) fails. A resource type is registered that creates
+  the alarm with moto's CloudWatch ``PutMetricAlarm``.
+- ``AWS::DynamoDB::GlobalTable`` (what ``TableV2`` synthesizes) is unknown. A
+  resource type is registered that creates the replica in the emulator's
+  region as a moto table, stream included.
+
+``tests/test_local_moto_patch.py`` checks that the patched attributes still
+exist with the expected signatures and that records survive a mapping.
 """
 
 from __future__ import annotations
@@ -22,6 +36,7 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 #: The parameters moto 5.2's ``send_dynamodb_items`` takes; the patch assumes them.
@@ -37,9 +52,14 @@ EXPECTED_KINESIS_PARAMETERS = (
     "kinesis_shard_id",
 )
 
+#: The parameters moto 5.2's ``CloudFormationBackend.execute_change_set`` takes.
+EXPECTED_EXECUTE_CHANGE_SET_PARAMETERS = ("self", "change_set_name", "stack_name")
+
 _lock = threading.Lock()
-#: Method name -> moto's own method, while the patch is on.
-_originals: dict[str, Callable[..., Any]] = {}
+#: (class name, method name) -> moto's own method, while the patch is on.
+_originals: dict[tuple[str, str], Callable[..., Any]] = {}
+#: CloudFormation resource types this patch registered (and removes on give-back).
+_registered: list[str] = []
 _depth = 0
 
 
@@ -47,15 +67,24 @@ class MotoPatchError(RuntimeError):
     """moto changed in a way the local cloud's patch does not understand."""
 
 
-def _lambda_backend_class() -> type:
+def _import_moto(what: str) -> Any:
     try:
-        from moto.awslambda.models import LambdaBackend
+        if what == "lambda":
+            from moto.awslambda.models import LambdaBackend
+
+            return LambdaBackend
+        from moto.cloudformation.models import CloudFormationBackend
+
+        return CloudFormationBackend
     except ImportError as error:  # pragma: no cover - depends on the installed extras
         raise MotoPatchError(
-            "cdk_streams.local needs moto's Lambda backend; install cdk-streams[local] "
-            f"(moto[server]>=5.2.5,<5.3): {error}"
+            "the local cloud needs moto; install the extra: pip install 'cdk-streams[local]'"
         ) from error
-    return LambdaBackend
+
+
+def _lambda_backend_class() -> type:
+    backend: type = _import_moto("lambda")
+    return backend
 
 
 def _keep_records(self: Any, function_arn: str, items: list[Any], source: str) -> None:
@@ -72,42 +101,109 @@ def _skip_kinesis(self: Any, *args: Any, **kwargs: Any) -> None:
     return None
 
 
-#: Each method of moto's LambdaBackend the patch replaces: (the parameters it
-#: must still have, what it delivers, its replacement).
-_PATCHED: dict[str, tuple[tuple[str, ...], str, Callable[..., None]]] = {
-    "send_dynamodb_items": (EXPECTED_PARAMETERS, "stream records", _keep_records),
-    "send_kinesis_message": (EXPECTED_KINESIS_PARAMETERS, "Kinesis records", _skip_kinesis),
-}
+def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+    """``execute_change_set`` that wires exports in and records outputs, as CreateStack does."""
+    original = _originals[("CloudFormationBackend", "execute_change_set")]
+    try:
+        change_set = self.describe_change_set(change_set_name)
+    except Exception:  # moto's own call raises the API's error for an unknown name
+        change_set = None
+    creating = change_set is not None and change_set.change_set_type == "CREATE"
+    stack = self.stacks.get(change_set.stack_id) if change_set is not None else None
+    if creating and stack is not None:
+        # The stack moto built for the change set got an empty dict of its own.
+        stack.cross_stack_resources = self.exports
+        stack.resource_map.cross_stack_resources = self.exports
+    original(self, change_set_name, stack_name)
+    if creating and stack is not None:
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+        self._validate_export_uniqueness(stack)
+        for export in stack.exports:
+            self.exports[export.name] = export
+
+
+@dataclass(frozen=True)
+class _Patch:
+    """One method of a moto class the patch replaces."""
+
+    owner: str  # "lambda" or "cloudformation"
+    name: str
+    expected: tuple[str, ...]
+    what: str  # what moto's method does, for the error message
+    replacement: Callable[..., Any]
+
+
+#: Every method the patch replaces: the check, the take-over and the give-back read this.
+_PATCHED: tuple[_Patch, ...] = (
+    _Patch(
+        "lambda",
+        "send_dynamodb_items",
+        EXPECTED_PARAMETERS,
+        "delivers stream records",
+        _keep_records,
+    ),
+    _Patch(
+        "lambda",
+        "send_kinesis_message",
+        EXPECTED_KINESIS_PARAMETERS,
+        "delivers Kinesis records",
+        _skip_kinesis,
+    ),
+    _Patch(
+        "cloudformation",
+        "execute_change_set",
+        EXPECTED_EXECUTE_CHANGE_SET_PARAMETERS,
+        "executes change sets",
+        _execute_change_set,
+    ),
+)
+
+
+def _key(patch: _Patch) -> tuple[str, str]:
+    return (_import_moto(patch.owner).__name__, patch.name)
 
 
 def check_compatible() -> None:
-    """Raise :class:`MotoPatchError` unless moto still has the methods the patch replaces."""
-    backend = _lambda_backend_class()
-    for name, (expected, delivers, _) in _PATCHED.items():
-        method = _originals.get(name) or getattr(backend, name, None)
+    """Raise :class:`MotoPatchError` unless moto still has what the patch replaces."""
+    for patch in _PATCHED:
+        owner = _import_moto(patch.owner)
+        method = _originals.get(_key(patch)) or getattr(owner, patch.name, None)
+        where = f"{owner.__module__}.{owner.__name__}.{patch.name}"
         if method is None:
             raise MotoPatchError(
-                f"moto.awslambda.models.LambdaBackend.{name} is gone; moto changed "
-                f"how it delivers {delivers}, so cdk_streams.local.moto_patch must be updated"
+                f"{where} is gone; moto changed how it {patch.what}, so "
+                "cdk_streams.local.moto_patch must be updated"
             )
         parameters = tuple(inspect.signature(method).parameters)
-        if parameters != expected:
+        if parameters != patch.expected:
             raise MotoPatchError(
-                f"moto.awslambda.models.LambdaBackend.{name} has parameters "
-                f"{parameters}, expected {expected}; update cdk_streams.local.moto_patch"
+                f"{where} has parameters {parameters}, expected {patch.expected}; "
+                "update cdk_streams.local.moto_patch"
+            )
+    from moto.cloudformation import parsing
+
+    for name in ("get_model_map", "get_name_type_map"):
+        if not callable(getattr(parsing, name, None)):
+            raise MotoPatchError(
+                f"moto.cloudformation.parsing.{name} is gone; moto changed how it registers "
+                "resource types, so cdk_streams.local.moto_patch must be updated"
             )
 
 
 def take_over_stream_delivery() -> None:
-    """Stop moto from delivering (and dropping) stream records. Nested calls are counted."""
+    """Stop moto from delivering (and dropping) stream records, and fill the
+    CloudFormation gaps (change-set outputs, alarms, global tables). Nested calls
+    are counted."""
     global _depth
     with _lock:
         check_compatible()
-        backend = _lambda_backend_class()
         if _depth == 0:
-            for name, (_, _, replacement) in _PATCHED.items():
-                _originals[name] = getattr(backend, name)
-                setattr(backend, name, replacement)
+            for patch in _PATCHED:
+                owner = _import_moto(patch.owner)
+                _originals[_key(patch)] = getattr(owner, patch.name)
+                setattr(owner, patch.name, patch.replacement)
+            _register_resource_types()
         _depth += 1
 
 
@@ -119,16 +215,225 @@ def give_back_stream_delivery() -> None:
             return
         _depth -= 1
         if _depth == 0:
-            backend = _lambda_backend_class()
-            for name, original in _originals.items():
-                setattr(backend, name, original)
-            _originals.clear()
+            for patch in _PATCHED:
+                original = _originals.pop(_key(patch), None)
+                if original is not None:
+                    setattr(_import_moto(patch.owner), patch.name, original)
+            _unregister_resource_types()
 
 
 def is_taken_over() -> bool:
-    """Whether moto's own stream delivery (DynamoDB and Kinesis) is currently replaced."""
-    backend = _lambda_backend_class()
-    return all(getattr(backend, name) is patch[2] for name, patch in _PATCHED.items())
+    """Whether the patch is on (moto's own stream delivery replaced, resource types added)."""
+    return all(
+        getattr(_import_moto(patch.owner), patch.name) is patch.replacement for patch in _PATCHED
+    )
+
+
+# -- CloudFormation resource types moto lacks ----------------------------------------
+
+
+def _alarm_model() -> type:
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.core.common_models import CloudFormationModel
+
+    class AlarmResource(CloudFormationModel):
+        """``AWS::CloudWatch::Alarm``, created with moto's PutMetricAlarm.
+
+        Metric-math alarms (``Metrics``) are created without their queries: the
+        local cloud never evaluates alarms, it only needs them to exist.
+        """
+
+        def __init__(self, alarm: Any) -> None:
+            self.alarm = alarm
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "AlarmName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::CloudWatch::Alarm"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return str(self.alarm.name)
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Arn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> Any:
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+            if attribute_name == "Arn":
+                return self.alarm.alarm_arn
+            raise UnformattedGetAttTemplateException()
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> Any:
+            p = cloudformation_json.get("Properties", {})
+            alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+                name=resource_name,
+                namespace=p.get("Namespace"),
+                metric_name=p.get("MetricName"),
+                comparison_operator=p.get("ComparisonOperator", "GreaterThanThreshold"),
+                evaluation_periods=int(p.get("EvaluationPeriods", 1)),
+                period=int(p.get("Period", 60)),
+                threshold=float(p.get("Threshold", 0)),
+                statistic=p.get("Statistic"),
+                description=p.get("AlarmDescription"),
+                dimensions=list(p.get("Dimensions", [])),
+                alarm_actions=list(p.get("AlarmActions", [])),
+                ok_actions=list(p.get("OKActions", [])),
+                insufficient_data_actions=list(p.get("InsufficientDataActions", [])),
+                datapoints_to_alarm=p.get("DatapointsToAlarm"),
+                extended_statistic=p.get("ExtendedStatistic"),
+                unit=p.get("Unit"),
+                actions_enabled=p.get("ActionsEnabled", True) not in (False, "false"),
+                treat_missing_data=p.get("TreatMissingData"),
+            )
+            return cls(alarm)
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> None:
+            cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+    return AlarmResource
+
+
+#: GlobalTable property -> the same thing on AWS::DynamoDB::Table.
+_GLOBAL_TABLE_PROPERTIES = (
+    "KeySchema",
+    "AttributeDefinitions",
+    "LocalSecondaryIndexes",
+    "StreamSpecification",
+    "BillingMode",
+    "SSESpecification",
+)
+
+
+def _global_table_model() -> type:
+    from moto.core.common_models import CloudFormationModel
+    from moto.dynamodb.models.table import Table
+
+    class GlobalTableResource(CloudFormationModel):
+        """``AWS::DynamoDB::GlobalTable``: its replica in the emulator's region, as a moto table."""
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "TableName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::DynamoDB::GlobalTable"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("Arn", "StreamArn")
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> Any:
+            p = cloudformation_json.get("Properties", {})
+            table = {k: p[k] for k in _GLOBAL_TABLE_PROPERTIES if k in p}
+            table["GlobalSecondaryIndexes"] = [
+                {k: index[k] for k in ("IndexName", "KeySchema", "Projection") if k in index}
+                for index in p.get("GlobalSecondaryIndexes", [])
+            ]
+            replica: dict[str, Any] = next(
+                (r for r in p.get("Replicas", []) if r.get("Region") == region_name), {}
+            )
+            if replica.get("Tags"):
+                table["Tags"] = replica["Tags"]
+            if p.get("BillingMode") != "PAY_PER_REQUEST":
+                write = p.get("WriteProvisionedThroughputSettings", {})
+                read = replica.get("ReadProvisionedThroughputSettings", {})
+                table["ProvisionedThroughput"] = {
+                    "ReadCapacityUnits": int(read.get("ReadCapacityUnits", 5)),
+                    "WriteCapacityUnits": int(
+                        write.get("WriteCapacityAutoScalingSettings", {}).get("MinCapacity", 5)
+                    ),
+                }
+            return Table.create_from_cloudformation_json(
+                resource_name, {"Properties": table}, account_id, region_name
+            )
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> None:
+            Table.delete_from_cloudformation_json(
+                resource_name, cloudformation_json, account_id, region_name
+            )
+
+    return GlobalTableResource
+
+
+#: Resource type -> a factory of the moto model that creates it.
+_RESOURCE_TYPES: dict[str, Callable[[], type]] = {
+    "AWS::CloudWatch::Alarm": _alarm_model,
+    "AWS::DynamoDB::GlobalTable": _global_table_model,
+}
+_models: dict[str, type] = {}
+
+
+def _register_resource_types() -> None:
+    from moto.cloudformation import parsing
+
+    model_map, name_map = parsing.get_model_map(), parsing.get_name_type_map()
+    for resource_type, factory in _RESOURCE_TYPES.items():
+        if resource_type in model_map:
+            continue  # moto learned it; its own model wins
+        model = _models.get(resource_type) or _models.setdefault(resource_type, factory())
+        model_map[resource_type] = model
+        name_map[resource_type] = model.cloudformation_name_type()  # type: ignore[attr-defined]
+        _registered.append(resource_type)
+
+
+def _unregister_resource_types() -> None:
+    from moto.cloudformation import parsing
+
+    model_map, name_map = parsing.get_model_map(), parsing.get_name_type_map()
+    while _registered:
+        resource_type = _registered.pop()
+        model_map.pop(resource_type, None)
+        name_map.pop(resource_type, None)
+
+
+def supports_resource_type(resource_type: str) -> bool:
+    """Whether moto's CloudFormation (with this patch on) creates ``resource_type``.
+
+    Types it does not know it skips with a warning; that only breaks a deploy
+    when something reads the resource's attributes.
+    """
+    from moto.cloudformation import parsing
+
+    if resource_type.startswith("Custom::"):
+        return False
+    return resource_type in parsing.get_model_map() or resource_type in _RESOURCE_TYPES
 
 
 def reset_backends() -> None:

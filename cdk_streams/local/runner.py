@@ -6,7 +6,8 @@ The rules themselves live in the stream package: :mod:`cdk_streams.streams.setti
 batch is cut: batch size, batching window, 6 MB payload) and
 :mod:`~cdk_streams.streams.delivery` (retry, bisect, partial batch, record age,
 on-failure). This module adds what needs real time and threads:
-:class:`MappingRunner` feeds one mapping from a stream reader, and
+:class:`MappingRunner` feeds one mapping from a
+:class:`~cdk_streams.streams.shard_reader.ShardReader`, and
 :class:`EventSourceRunner` runs every mapping of an account in threads and
 drains them.
 
@@ -20,16 +21,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from ..streams.batching import BatchBuffer
 from ..streams.counts import DrainReport, MappingCounts, MappingReport
 from ..streams.delivery import Invoke, SendOnFailure, ShardDelivery, Stopped
 from ..streams.filter_grammar import RecordFilter
 from ..streams.settings import MappingConfig
-from .reader import ShardRecords
+from ..streams.shard_reader import ShardReader
 
 #: How often Lambda polls a DynamoDB stream shard: 4 times a second.
 DEFAULT_POLL_INTERVAL = 0.25
@@ -41,25 +41,6 @@ class RunnerError(RuntimeError):
 
 class DrainTimeout(RunnerError):
     """The streams did not become idle within the time given to drain()."""
-
-
-class MappingReader(Protocol):
-    """What the runner needs of a stream reader (DynamoDB or Kinesis)."""
-
-    def start(self) -> None:
-        """Fix the starting position now."""
-
-    def readable(self) -> list[str]:
-        """Shards that may be read now (parents read to their end first)."""
-        ...
-
-    def parent_of(self, shard_id: str) -> str | None:
-        """The shard's parent, when the reader knows it."""
-        ...
-
-    def read(self) -> Sequence[ShardRecords]:
-        """One GetRecords round over the readable shards."""
-        ...
 
 
 @dataclass
@@ -86,7 +67,7 @@ class MappingRunner:
     def __init__(
         self,
         config: MappingConfig,
-        reader: MappingReader,
+        reader: ShardReader,
         invoke: Invoke,
         *,
         send_on_failure: SendOnFailure | None = None,

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..optional import require
 from .simulator import SimulationResult
-
-#: The one-line hint when matplotlib is missing.
-MISSING = "drawing needs matplotlib: pip install 'cdk-streams[plot]'"
-
-
-class PlotUnavailable(RuntimeError):
-    """matplotlib is not installed."""
 
 
 def draw(result: SimulationResult, path: str | Path, *, title: str = "") -> None:
-    """Write a PNG (or any format matplotlib knows by the suffix) of the simulation."""
-    try:
-        import matplotlib
+    """Write a PNG (or any format matplotlib knows by the suffix) of the simulation.
 
-        matplotlib.use("Agg")  # files only: no display needed
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise PlotUnavailable(MISSING) from error
+    :raises cdk_streams.optional.MissingExtraError: matplotlib is not installed.
+    """
+    matplotlib = require("matplotlib", "plot", "drawing a plan")
+    matplotlib.use("Agg")  # files only: no display needed
+    plt = require("matplotlib.pyplot", "plot", "drawing a plan")
     recorder = result.recorder
     buckets = min(len(recorder.age_max), int(result.duration / recorder.bucket) or 1)
     minutes = [index * recorder.bucket / 60 for index in range(buckets)]

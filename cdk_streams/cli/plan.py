@@ -16,11 +16,15 @@ import json
 import math
 import os
 import re
+import subprocess
 import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from ..cdk_cli import CdkCliError, find_cdk
+from .errors import CliError
 
 #: The mapping settings ``plan`` uses when neither flags nor an app give them:
 #: StreamProcessor's defaults.
@@ -39,10 +43,6 @@ _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)([smhd]))+$")
 MAX_DURATION = 7 * 86400
 
 
-class PlanInputError(Exception):
-    """An impossible input: printed as one line, exit status 2."""
-
-
 def parse_duration(text: str, flag: str = "--duration") -> float:
     """Seconds in ``90``, ``90s``, ``30m``, ``1h``, ``1h30m`` or ``2d``."""
     value = text.strip().lower()
@@ -50,14 +50,14 @@ def parse_duration(text: str, flag: str = "--duration") -> float:
         seconds = float(value)
     except ValueError:
         if not _DURATION.match(value):
-            raise PlanInputError(
+            raise CliError(
                 f"{flag} must be a duration like 90s, 30m, 1h or 1h30m, got {text!r}"
             ) from None
         seconds = sum(
             float(n) * _UNITS[unit] for n, unit in re.findall(r"(\d+(?:\.\d+)?)([smhd])", value)
         )
     if not math.isfinite(seconds) or seconds < 0:
-        raise PlanInputError(f"{flag} must be 0 or more seconds, got {text!r}")
+        raise CliError(f"{flag} must be 0 or more seconds, got {text!r}")
     return seconds
 
 
@@ -79,7 +79,7 @@ def _number(
     try:
         value = int(raw) if integer else float(raw)
     except ValueError:
-        raise PlanInputError(f"{flag} must be {kind}, got {raw!r}") from None
+        raise CliError(f"{flag} must be {kind}, got {raw!r}") from None
     if value in also:
         return value
     in_range = (value > low if above else value >= low) and value <= high
@@ -89,14 +89,15 @@ def _number(
         else:
             allowed = f"more than {low:g} and at most {high:g}" if above else f"{low:g}..{high:g}"
         extra = "".join(f" or {a:g}" for a in also)
-        raise PlanInputError(f"{flag} must be {allowed}{extra}, got {raw}")
+        raise CliError(f"{flag} must be {allowed}{extra}, got {raw}")
     return value
 
 
-def register(subparsers: Any) -> None:
+def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
     """Add ``plan`` to the ``cdk-streams`` command parser."""
-    plan = subparsers.add_parser(
+    plan = commands.add_parser(
         "plan",
+        parents=parents,
         help="simulate a stream mapping at scale on a virtual clock: iterator age, "
         "concurrency, expired records, monthly cost; recommends settings that keep up",
         description="Simulate a DynamoDB stream -> Lambda mapping on a virtual clock "
@@ -177,37 +178,52 @@ def register(subparsers: Any) -> None:
     out.add_argument("--json", action="store_true", help="print JSON instead of the table")
     out.add_argument("--plot", metavar="FILE.png", help="draw iterator age and concurrency")
     out.add_argument("--seed", default="0", metavar="N", help="seed of the failure draws")
-    out.add_argument("--debug", action="store_true", help="show tracebacks")
     plan.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``plan``; an impossible input prints one line and returns 2."""
-    from .assembly import AssemblyError
-    from .simulation.plot import PlotUnavailable
-
+    """Run ``plan``; an impossible input raises :class:`CliError` (one line, exit status 2)."""
     try:
         return _plan(args)
-    except (PlanInputError, AssemblyError, PlotUnavailable) as error:
-        if getattr(args, "debug", False):
-            raise
-        print(f"cdk-streams: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("cdk-streams: plan interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         # The reader (`| head`) left; nothing more to say, and nothing to flush at exit.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
 
 
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _synthesize(app_dir: Path, out: Path) -> None:
+    """``cdk synth`` of the app into ``out``, with the CDK CLI ``summary`` uses."""
+    # The app's `python3` is this interpreter's, even when its virtualenv is not active.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "PATH": path, "CDK_DISABLE_VERSION_CHECK": "1"}
+    try:
+        cli = find_cdk(app_dir, env, progress=_progress)
+    except CdkCliError as error:
+        raise CliError(str(error)) from None
+    _progress(f"synthesizing {app_dir} with the CDK CLI ...")
+    done = subprocess.run(
+        [*cli.command, "synth", "--quiet", "--output", str(out)],
+        cwd=app_dir,
+        env=cli.env,
+        stdout=sys.stderr,
+    )
+    if done.returncode != 0:
+        raise CliError(
+            f"`cdk synth` in {app_dir} failed with exit status {done.returncode} "
+            "(its output is above)"
+        )
+
+
 def _mapping_from_app(args: argparse.Namespace) -> tuple[Any, int, str]:
-    from .assembly import AssemblyError, app_mappings, synthesize
+    from ..app_mappings import app_mappings
 
     app_dir = Path(args.app_dir).resolve()
     if not app_dir.is_dir():
-        raise PlanInputError(f"--app-dir {args.app_dir} is not a directory")
+        raise CliError(f"--app-dir {args.app_dir} is not a directory")
     existing = app_dir / "cdk.out"
     if (existing / "manifest.json").is_file():
         found = app_mappings(existing)
@@ -215,30 +231,26 @@ def _mapping_from_app(args: argparse.Namespace) -> tuple[Any, int, str]:
         found = app_mappings(app_dir)
     else:
         if not (app_dir / "cdk.json").is_file():
-            raise PlanInputError(f"--app-dir {args.app_dir} has no cdk.json and no cdk.out")
+            raise CliError(f"--app-dir {args.app_dir} has no cdk.json and no cdk.out")
         with tempfile.TemporaryDirectory(prefix="cdk-streams-plan-") as out:
-            synthesize(
-                app_dir, Path(out), progress=lambda line: print(line, file=sys.stderr, flush=True)
-            )
+            _synthesize(app_dir, Path(out))
             found = app_mappings(out)
     if args.mapping:
         found = [m for m in found if m.logical_id == args.mapping]
         if not found:
-            raise AssemblyError(f"--mapping {args.mapping}: no stream mapping has that logical id")
+            raise CliError(f"--mapping {args.mapping}: no stream mapping has that logical id")
     if not found:
-        raise AssemblyError(f"--app-dir {args.app_dir}: the app has no stream event-source mapping")
+        raise CliError(f"--app-dir {args.app_dir}: the app has no stream event-source mapping")
     if len(found) > 1:
         ids = ", ".join(m.logical_id for m in found)
-        raise AssemblyError(
-            f"the app has {len(found)} stream mappings ({ids}); pick one with --mapping"
-        )
+        raise CliError(f"the app has {len(found)} stream mappings ({ids}); pick one with --mapping")
     chosen = found[0]
     return chosen.config, chosen.memory_mb, chosen.architecture
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from .simulation.handler_model import HandlerModel
-    from .simulation.planner import (
+    from ..simulation.handler_model import HandlerModel
+    from ..simulation.planner import (
         BATCH_SIZE,
         MAX_BATCHING_WINDOW_SECONDS,
         MEMORY_SIZE_MB,
@@ -246,14 +258,14 @@ def _plan(args: argparse.Namespace) -> int:
         Plan,
         recommend,
     )
-    from .simulation.planner import (
+    from ..simulation.planner import (
         run as run_plan,
     )
-    from .simulation.report import table
-    from .simulation.shards import ShardModel
-    from .simulation.simulator import STREAM_ARN
-    from .simulation.traffic import DailyCurve, Spike, Steady, Traffic
-    from .streams.settings import MappingConfig
+    from ..simulation.report import table
+    from ..simulation.shards import ShardModel
+    from ..simulation.simulator import STREAM_ARN
+    from ..simulation.traffic import DailyCurve, Spike, Steady, Traffic
+    from ..streams.settings import MappingConfig
 
     rate = _number(args, "writes_per_second", low=0, above=True)
     item_kb = _number(args, "item_kb", low=0, high=400, above=True)
@@ -268,12 +280,10 @@ def _plan(args: argparse.Namespace) -> int:
     assert record_ms is not None and failure_rate is not None and reads is not None
     assert table_gb is not None and target is not None and seed is not None
     if invocation_ms == 0 and record_ms == 0:
-        raise PlanInputError(
-            "--invocation-ms and --record-ms cannot both be 0: a function takes time"
-        )
+        raise CliError("--invocation-ms and --record-ms cannot both be 0: a function takes time")
     duration = parse_duration(args.duration)
     if not 1 <= duration <= MAX_DURATION:
-        raise PlanInputError(f"--duration must be 1s..7d, got {args.duration!r}")
+        raise CliError(f"--duration must be 1s..7d, got {args.duration!r}")
 
     traffic: Traffic
     shape = args.traffic.strip().lower()
@@ -284,19 +294,19 @@ def _plan(args: argparse.Namespace) -> int:
     elif shape == "spike":
         peak = _number(args, "spike_writes_per_second", low=0, above=True)
         if peak is None:
-            raise PlanInputError("--traffic spike needs --spike-writes-per-second")
+            raise CliError("--traffic spike needs --spike-writes-per-second")
         start = parse_duration(args.spike_at, "--spike-at")
         length = parse_duration(args.spike_for, "--spike-for")
         traffic = Spike(rate, peak, start, length)
     else:
-        raise PlanInputError(f"--traffic must be steady, daily or spike, got {args.traffic!r}")
+        raise CliError(f"--traffic must be steady, daily or spike, got {args.traffic!r}")
 
     if args.app_dir:
         config, memory_mb, architecture = _mapping_from_app(args)
         source = f"mapping from {args.app_dir}"
     else:
         if args.mapping:
-            raise PlanInputError("--mapping goes with --app-dir")
+            raise CliError("--mapping goes with --app-dir")
         config = MappingConfig(
             uuid="plan",
             function_arn="arn:aws:lambda:us-east-1:123456789012:function:planned",
@@ -336,7 +346,7 @@ def _plan(args: argparse.Namespace) -> int:
     if args.architecture is not None:
         architecture = args.architecture.strip().lower()
     if architecture not in ("x86_64", "arm64"):
-        raise PlanInputError(f"--architecture must be x86_64 or arm64, got {architecture!r}")
+        raise CliError(f"--architecture must be x86_64 or arm64, got {architecture!r}")
 
     plan = Plan(
         traffic=traffic,
@@ -353,7 +363,7 @@ def _plan(args: argparse.Namespace) -> int:
     result, outcome = run_plan(plan)
     advice = recommend(plan, target)
     if args.plot:
-        from .simulation.plot import draw
+        from ..simulation.plot import draw
 
         draw(result, args.plot, title=f"{rate:g} writes/s, {_settings_line(config)}")
     settings = {
@@ -462,5 +472,5 @@ def _destination(kind: str) -> str | None:
         "s3": "arn:aws:s3:::planned-dlq",
     }
     if value not in arns:
-        raise PlanInputError(f"--on-failure must be sqs, sns, s3 or none, got {kind!r}")
+        raise CliError(f"--on-failure must be sqs, sns, s3 or none, got {kind!r}")
     return arns[value]

@@ -1,4 +1,4 @@
-"""The event-source mappings a synthesized app deploys, read from its cloud assembly.
+"""The stream event-source mappings a synthesized app deploys, read from its cloud assembly.
 
 A template names the function, the stream and the on-failure destination with
 intrinsics (``Ref``, ``Fn::GetAtt``); :func:`app_mappings` resolves them
@@ -11,24 +11,17 @@ since they price its duration.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .local.assembly import AssemblyError, CloudAssembly
 from .streams.settings import MappingConfig
 
 _ACCOUNT = "arn:aws:{service}:us-east-1:123456789012:{resource}"
 #: Lambda's defaults when a template leaves them out.
 DEFAULT_MEMORY_MB = 128
 DEFAULT_ARCHITECTURE = "x86_64"
-
-
-class AssemblyError(Exception):
-    """The app or its assembly does not hold what was asked for."""
 
 
 @dataclass(frozen=True)
@@ -109,35 +102,7 @@ def mappings_in_template(stack: str, template: dict[str, Any]) -> list[AppMappin
 
 def app_mappings(assembly_dir: str | Path) -> list[AppMapping]:
     """The stream mappings of every stack in a cloud assembly directory (``cdk.out``)."""
-    root = Path(assembly_dir)
-    manifest_file = root / "manifest.json"
-    if not manifest_file.is_file():
-        raise AssemblyError(f"{root} is not a cloud assembly: it has no manifest.json")
-    manifest = json.loads(manifest_file.read_text())
     found: list[AppMapping] = []
-    for name, artifact in manifest.get("artifacts", {}).items():
-        if artifact.get("type") != "aws:cloudformation:stack":
-            continue
-        template = json.loads((root / artifact["properties"]["templateFile"]).read_text())
-        found.extend(mappings_in_template(name, template))
+    for stack in CloudAssembly.read(assembly_dir).stacks:
+        found.extend(mappings_in_template(stack.name, stack.template))
     return found
-
-
-def synthesize(
-    app_dir: Path, out_dir: Path, progress: Callable[[str], None] = lambda line: None
-) -> None:
-    """Run the real CDK CLI's ``cdk synth`` on the app in ``app_dir`` into ``out_dir``."""
-    npx = shutil.which("npx")
-    if npx is None:
-        raise AssemblyError("npx not found; run `make setup`, which installs Node")
-    progress(f"synthesizing {app_dir} with the CDK CLI ...")
-    completed = subprocess.run(
-        [npx, "--no-install", "cdk", "synth", "--quiet", "--output", str(out_dir)],
-        cwd=app_dir,
-        env={**os.environ, "CDK_DISABLE_VERSION_CHECK": "1"},
-        capture_output=True,
-        text=True,
-    )
-    if completed.returncode != 0:
-        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        raise AssemblyError(f"cdk synth failed in {app_dir}: {last}")

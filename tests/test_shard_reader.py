@@ -1,4 +1,4 @@
-"""StreamReader against a fake Streams API: lineage order, starting positions, expiry."""
+"""The DynamoDB Streams reader against a fake Streams API: lineage order, starting positions, expiry."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from cdk_streams.local.reader import StreamReader, StreamReaderError
+from cdk_streams.streams.dynamodb_reader import StreamReader
 from cdk_streams.streams.records import lambda_record
+from cdk_streams.streams.shard_reader import StreamReaderError
 
 ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/T/stream/2026-01-01T00:00:00.000"
 
@@ -100,7 +101,7 @@ def test_children_are_read_only_after_their_parent_is_exhausted() -> None:
     child_first = min(i for i, (s, _) in enumerate(got) if s == "child")
     assert parent_done < child_first
     assert sorted(seq for _, seq in got) == [10, 11, 12, 20, 21, 30]
-    assert reader.shards["parent"].exhausted and reader.parent_of("child") == "parent"
+    assert reader.shard("parent").exhausted and reader.parent_of("child") == "parent"
 
 
 def test_latest_starts_after_what_is_there_and_skips_closed_shards() -> None:
@@ -114,7 +115,7 @@ def test_latest_starts_after_what_is_there_and_skips_closed_shards() -> None:
     fake.add_shard("new", [7], parent="open")  # a shard that appears later: read from its start
     reader.rediscover_interval = 0
     assert sorted(seq for _, seq in read_all(reader)) == [5, 6, 7]
-    assert reader.shards["old"].skipped
+    assert reader.shard("old").skipped
 
 
 def test_checkpoints_resume_after_the_sequence_number() -> None:
@@ -193,3 +194,84 @@ def test_lambda_record_has_the_runtime_shape() -> None:
     assert stream["NewImage"]["l"] == {"L": [{"B": "eQ=="}]}
     assert record["userIdentity"]["principalId"] == "dynamodb.amazonaws.com"
     assert raw["dynamodb"]["Keys"] == {"pk": {"B": b"\x00\x01"}}  # the input is not changed
+
+
+# -- the ShardReader verbs: seek and forget ----------------------------------------------
+
+
+def test_both_readers_satisfy_the_shard_reader_protocol() -> None:
+    from cdk_streams.streams.kinesis_reader import KinesisReader
+    from cdk_streams.streams.shard_reader import ShardReader
+
+    assert isinstance(StreamReader(FakeStreams(), ARN), ShardReader)
+    assert isinstance(KinesisReader(None, "arn:aws:kinesis:us-east-1:1:stream/s"), ShardReader)
+
+
+def test_seek_resumes_right_after_a_checkpoint_whatever_was_read_before() -> None:
+    fake = FakeStreams()
+    fake.add_shard("a", [1, 2, 3, 4, 5])
+    reader = StreamReader(fake, ARN, limit=4)
+    assert [s for _, s in read_all(reader, rounds=1)] == [1, 2, 3, 4]
+    assert reader.seek("a", "2") is True  # another reader checkpointed only up to 2
+    assert [int(r["dynamodb"]["SequenceNumber"]) for r in reader.read_shard("a").records] == [
+        3,
+        4,
+        5,
+    ]
+    assert reader.shard("a").last_sequence_number == "5"
+
+
+def test_seek_without_a_checkpoint_starts_at_the_given_position() -> None:
+    fake = FakeStreams()
+    fake.add_shard("a", [1, 2])
+    reader = StreamReader(fake, ARN)
+    reader.start()
+    assert reader.seek("a", None, starting_position="LATEST")
+    assert reader.read_shard("a").records == []  # LATEST is resolved at the first read
+    fake.shards["a"]["seqs"].append(3)
+    assert [r["eventID"] for r in reader.read_shard("a").records] == ["3"]
+    with pytest.raises(StreamReaderError, match="got 'AT_TIMESTAMP'"):
+        reader.seek("a", None, starting_position="AT_TIMESTAMP")
+
+
+def test_seek_keeps_the_latest_iterator_fixed_at_start() -> None:
+    fake = FakeStreams()
+    fake.add_shard("a", [1])
+    reader = StreamReader(fake, ARN, starting_position="LATEST")
+    reader.start()  # "from now on" means now: after record 1
+    fake.shards["a"]["seqs"] += [2, 3]
+    assert reader.seek("a", None, starting_position="LATEST")  # a lease taken later
+    assert [r["eventID"] for r in reader.read_shard("a").records] == ["2", "3"]
+
+
+def test_seek_reports_a_shard_that_is_gone() -> None:
+    fake = FakeStreams()
+    fake.add_shard("a", [1])
+    reader = StreamReader(fake, ARN)
+    reader.start()
+    assert reader.seek("trimmed", "7") is False
+    assert fake.describe_calls == 2  # it looked again before saying so
+
+
+def test_a_forgotten_shard_is_not_read_until_sought() -> None:
+    fake = FakeStreams()
+    fake.add_shard("a", [1, 2])
+    fake.add_shard("b", [3])
+    reader = StreamReader(fake, ARN)
+    reader.start()
+    reader.forget("a")
+    assert reader.readable() == ["b"]
+    with pytest.raises(StreamReaderError, match="shard a was forgotten; seek it before reading"):
+        reader.read_shard("a")
+    reader.seek("a", "1")
+    assert [r["eventID"] for r in reader.read_shard("a").records] == ["2"]
+
+
+def test_reading_a_closed_shard_to_its_end_says_so() -> None:
+    fake = FakeStreams()
+    fake.add_shard("a", [1], closed=True)
+    reader = StreamReader(fake, ARN)
+    reader.start()
+    first = reader.read_shard("a")
+    assert first.end and reader.shard("a").done and reader.shard("a").closed
+    assert reader.read_shard("a").records == []

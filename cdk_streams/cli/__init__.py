@@ -1,0 +1,120 @@
+"""The ``cdk-streams`` command line.
+
+cdk-streams summary [--app-dir .]
+cdk-streams local up [--app-dir .] [-c key=value ...] [--watch] [--port N]
+cdk-streams local demo [--app-dir .] [--verbose]
+cdk-streams local invoke --event FILE [--handler-dir DIR --handler module.function]
+cdk-streams generate-event insert|modify|remove --item JSON [--old JSON] [--keys orderId]
+cdk-streams consume --table NAME --handler module.function [--lease-table NAME] ...
+cdk-streams plan --writes-per-second N [--app-dir . | --batch-size N ...] [--json] [--plot FILE]
+
+Each command lives in its own module; this one holds the error policy, once:
+an expected error is one line, ``cdk-streams: <what to do>``, exit status 2; an
+unexpected one is one line too, with the traceback only under ``--debug``;
+Ctrl-C and SIGTERM stop any command cleanly (its ``finally`` blocks and context
+managers run, so no temporary directory or process is left).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from . import consume, generate_event, local_demo, local_invoke, local_up, plan, summary
+from .errors import CliError, is_expected, missing_extra, one_line
+
+__all__ = ["CliError", "build_parser", "main"]
+
+#: Exit status of a command stopped by Ctrl-C or SIGTERM before it finished (128 + SIGINT).
+INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --debug is accepted before or after the command name.
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the traceback of an error",
+    )
+    parser = argparse.ArgumentParser(
+        prog="cdk-streams",
+        description="DynamoDB Streams change data capture with the AWS CDK.",
+        epilog="`cdk-streams local up` runs your app locally: no AWS account, no Docker.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parents = [debug]
+    summary.add_parser(commands, parents)
+    local = commands.add_parser(
+        "local",
+        parents=parents,
+        help="run your app locally: an embedded AWS emulator, no AWS, no Docker",
+    )
+    local_commands = local.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
+    local_up.add_parser(local_commands, parents)
+    local_demo.add_parser(local_commands, parents)
+    local_invoke.add_parser(local_commands, parents)
+    generate_event.add_parser(commands, parents)
+    consume.add_parser(commands, parents)
+    plan.add_parser(commands, parents)
+    return parser
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt in the main thread, so both stop the same way."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: the caller handles signals
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _fail(message: str) -> None:
+    print(f"cdk-streams: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
+    try:
+        with _sigterm_as_interrupt():
+            status: int = args.run(args)
+            return status
+    except KeyboardInterrupt:
+        _fail("interrupted; stopped cleanly")
+        return INTERRUPTED
+    except Exception as error:
+        if debug:
+            traceback.print_exc()
+        if isinstance(error, CliError) or is_expected(error):
+            _fail(one_line(error))
+            return 2
+        extra = missing_extra(error)
+        if extra is not None:
+            _fail(extra)
+            return 2
+        _fail(
+            f"unexpected {type(error).__name__}: {one_line(error)}"
+            + ("" if debug else " (run again with --debug for the traceback)")
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

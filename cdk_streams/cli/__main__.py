@@ -1,0 +1,7 @@
+"""``python -m cdk_streams.cli``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,68 @@
+"""``cdk-streams local up``: deploy any CDK app into a local cloud and keep its
+stream mappings running, with each function's log; Ctrl-C stops it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import CliError
+
+
+def add_parser(local_commands: Any, parents: list[argparse.ArgumentParser]) -> None:
+    up = local_commands.add_parser(
+        "up",
+        parents=parents,
+        help="deploy every stack of a CDK app into a local cloud and run its stream mappings "
+        "until Ctrl-C, showing each function's log",
+    )
+    up.add_argument("--app-dir", default=".", help="directory with cdk.json (default: .)")
+    up.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a CDK context value for the synth (repeatable), as `cdk -c`",
+    )
+    up.add_argument(
+        "--watch",
+        action="store_true",
+        help="reload a function's code when a file under its handler_dir changes",
+    )
+    up.add_argument(
+        "--port", type=int, default=0, help="the local cloud's port (default: a free one)"
+    )
+    up.set_defaults(run=run)
+
+
+def parse_context(pairs: list[str]) -> dict[str, str]:
+    """``-c key=value`` pairs as a dict; a pair without ``=`` is a usage error."""
+    context = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"-c takes KEY=VALUE, got {pair!r}")
+        context[key] = value
+    return context
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..local.up import LocalUp
+
+    app_dir = Path(args.app_dir).resolve()
+    if not (app_dir / "cdk.json").is_file():
+        raise CliError(f"--app-dir {app_dir} has no cdk.json; pass your CDK app's directory")
+    if not 0 <= args.port <= 65535:
+        raise CliError(f"--port must be 0..65535, got {args.port}")
+    session = LocalUp(
+        app_dir,
+        context=parse_context(args.context),
+        port=args.port,
+        watch=args.watch,
+        out=lambda line: print(line, flush=True),
+        progress=lambda message: print(message, file=sys.stderr, flush=True),
+    )
+    return session.run()

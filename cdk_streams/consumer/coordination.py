@@ -1,0 +1,335 @@
+"""Lease coordination: which shards this worker holds, kept alive in the background.
+
+:class:`LeaseCoordinator` takes this worker's fair share of the leases, renews
+them from a background thread (so a callback may run longer than the lease),
+checkpoints with a write fenced on the lease's owner *and* counter, hands a
+lease over when another worker asks for it, and releases everything at the
+end. The run loop asks :meth:`LeaseCoordinator.owns` before every callback:
+a lease that was lost, or that this worker could not renew in time, stops
+delivery of its shard at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ..streams.shard_reader import ShardInfo
+from .aws_retry import AwsRetry, is_transient
+from .leases import Lease, LeaseTable, plan_leases
+from .stats import ConsumerStats
+
+log = logging.getLogger("cdk_streams.consumer")
+
+
+@dataclass
+class HeldLease:
+    """A lease this worker holds, as this worker last wrote it."""
+
+    shard_id: str
+    #: The row's ``leaseCounter`` after this worker's last write: every write is fenced on it.
+    counter: int
+    #: Epoch ms: this worker's own, conservative end of the lease (the time
+    #: the last renewal was *sent*, plus the lease duration).
+    expires_at_ms: int
+    renewed_at_ms: int
+    checkpoint: str | None = None
+    #: Where the shard starts when it has no checkpoint yet.
+    starting_position: str = "TRIM_HORIZON"
+    #: Another worker asked for the lease: hand it over after the current batch.
+    wanted_by: str | None = None
+
+
+class LeaseCoordinator:
+    """This worker's leases: take, renew (also in the background), checkpoint, hand over, release.
+
+    Thread-safe: the background renewal and the run loop share one lock, and
+    each write carries the counter of the one before.
+
+    :param leases: the lease table of the stream.
+    :param aws: retries transient errors of the run loop's calls.
+    :param stats: counts leases taken, lost, released.
+    :param lease_duration: seconds a lease lasts without renewal.
+    :param max_leases: the most shards to hold. @default - the fair share.
+    """
+
+    def __init__(
+        self,
+        leases: LeaseTable,
+        *,
+        aws: AwsRetry,
+        stats: ConsumerStats,
+        lease_duration: float,
+        max_leases: int | None = None,
+    ) -> None:
+        self.leases = leases
+        self.aws = aws
+        self.stats = stats
+        self.lease_duration_ms = int(lease_duration * 1000)
+        self.max_leases = max_leases
+        self._held: dict[str, HeldLease] = {}
+        self._lost: list[str] = []
+        self._lock = threading.RLock()
+        self._renewer: threading.Thread | None = None
+        self._stop_renewing = threading.Event()
+
+    @property
+    def worker_id(self) -> str:
+        return self.leases.worker_id
+
+    def held_shards(self) -> list[str]:
+        with self._lock:
+            return sorted(self._held)
+
+    def held(self, shard_id: str) -> HeldLease | None:
+        with self._lock:
+            return self._held.get(shard_id)
+
+    def take_lost(self) -> list[str]:
+        """The shards lost since the last call (their reader positions are stale)."""
+        with self._lock:
+            lost, self._lost = self._lost, []
+            return lost
+
+    # -- acquiring ---------------------------------------------------------------
+
+    def acquire(self, shards: Sequence[ShardInfo], starting_position: str) -> list[Lease]:
+        """Add rows for new shards, renew what is held, take a fair share; return new leases.
+
+        Shards seen when the stream had no rows at all start at
+        ``starting_position``; later ones are new shards (splits), whose every
+        record is new, so they start at TRIM_HORIZON.
+        """
+        rows = self.aws.call("Scan of the lease table", self.leases.scan)
+        first = not rows
+        position = starting_position if first else "TRIM_HORIZON"
+        for info in shards:
+            if info.shard_id in rows:
+                continue
+            rows[info.shard_id] = self.aws.call(
+                "PutItem of a lease row",
+                self.leases.create,
+                info.shard_id,
+                parent_shard_id=info.parent_id,
+                starting_position=position,
+                # LATEST means "from now on": a shard already closed has nothing new.
+                finished=first and position == "LATEST" and info.closed,
+            )
+        self.renew_all()
+        acquired: list[Lease] = []
+        now = self.leases.now_ms()
+        with self._lock:
+            held = set(self._held)
+        # Leases handed over to this worker by their previous owner.
+        handed = [
+            shard_id
+            for shard_id, row in rows.items()
+            if row.owner == self.worker_id and shard_id not in held and not row.finished
+        ]
+        plan = plan_leases(
+            rows, self.worker_id, now, held=held | set(handed), max_leases=self.max_leases
+        )
+        for shard_id in [*handed, *plan.take]:
+            lease = self.aws.call("UpdateItem taking a lease", self.leases.take, shard_id)
+            if lease is not None:
+                self.stats.leases_taken += 1
+                self._hold(lease)
+                acquired.append(lease)
+        # One request at a time: asking again before the answer could move more
+        # leases than the fair share and make them bounce.
+        pending = any(
+            r.wanted_by == self.worker_id and r.owner != self.worker_id for r in rows.values()
+        )
+        if plan.steal is not None and not pending:
+            shard_id, owner = plan.steal
+            asked = self.aws.call(
+                "UpdateItem asking for a lease", self.leases.request_handoff, shard_id, owner
+            )
+            if asked:
+                self.stats.leases_stolen += 1
+                log.info("asked %s to hand shard %s over, to even out the load", owner, shard_id)
+        return acquired
+
+    def _hold(self, lease: Lease) -> None:
+        now = self.leases.now_ms()
+        with self._lock:
+            self._held[lease.shard_id] = HeldLease(
+                lease.shard_id,
+                counter=lease.counter,
+                expires_at_ms=now + self.lease_duration_ms,
+                renewed_at_ms=now,
+                checkpoint=lease.checkpoint,
+                starting_position=lease.starting_position,
+            )
+
+    # -- keeping -------------------------------------------------------------------
+
+    def _update(self, held: HeldLease, lease: Lease, sent_ms: int) -> None:
+        held.counter = lease.counter
+        held.expires_at_ms = sent_ms + self.lease_duration_ms
+        held.renewed_at_ms = sent_ms
+        if lease.wanted_by and lease.wanted_by != self.worker_id:
+            held.wanted_by = lease.wanted_by
+
+    def _lose(self, shard_id: str) -> None:
+        with self._lock:
+            if self._held.pop(shard_id, None) is None:
+                return
+            self._lost.append(shard_id)
+        self.stats.leases_lost += 1
+        log.warning("lost the lease of shard %s to another worker; stopped delivering it", shard_id)
+
+    def _renew(self, held: HeldLease) -> None:
+        """One renewal attempt; a transient error leaves the lease to the next attempt."""
+        sent = self.leases.now_ms()
+        try:
+            lease = self.leases.renew(held.shard_id, counter=held.counter)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            log.warning("could not renew the lease of shard %s: %s", held.shard_id, error)
+            return
+        if lease is None:
+            self._lose(held.shard_id)
+        else:
+            self._update(held, lease, sent)
+
+    def renew_all(self) -> None:
+        """Renew every held lease now (one attempt each)."""
+        with self._lock:
+            for held in list(self._held.values()):
+                self._renew(held)
+
+    def owns(self, shard_id: str) -> bool:
+        """Still ours and, by this worker's clock, unexpired (renewed when a third has passed).
+
+        False means: do not start a callback on this shard now. After a lost
+        lease it stays False; after failed renewals (an outage) it turns True
+        again once a renewal succeeds, if nobody took the lease meanwhile.
+        """
+        with self._lock:
+            held = self._held.get(shard_id)
+            if held is None:
+                return False
+            now = self.leases.now_ms()
+            if now >= held.renewed_at_ms + self.lease_duration_ms // 3:
+                self._renew(held)
+                if shard_id not in self._held:
+                    return False
+            return self.leases.now_ms() < held.expires_at_ms
+
+    def start_renewing(self, interval: float, wait: Callable[[float], bool] | None = None) -> None:
+        """Renew every ``interval`` seconds on a daemon thread until :meth:`stop_renewing`."""
+        if self._renewer is not None:
+            return
+        self._stop_renewing.clear()
+        pause = wait or self._stop_renewing.wait
+
+        def loop() -> None:
+            while not pause(interval) and not self._stop_renewing.is_set():
+                try:
+                    self.renew_all()
+                except Exception:  # a bug or a refusal: the run loop's own calls report it
+                    log.warning("lease renewal failed", exc_info=log.isEnabledFor(logging.DEBUG))
+
+        self._renewer = threading.Thread(target=loop, name="lease-renewal", daemon=True)
+        self._renewer.start()
+
+    def stop_renewing(self) -> None:
+        self._stop_renewing.set()
+        if self._renewer is not None and self._renewer is not threading.current_thread():
+            self._renewer.join(timeout=5)
+        self._renewer = None
+
+    # -- writing -------------------------------------------------------------------
+
+    def checkpoint(self, shard_id: str, sequence_number: str) -> bool:
+        """Record ``sequence_number`` as processed, fenced on owner and counter.
+
+        :returns: False when the lease was lost: nothing was written, and the
+            shard is no longer held.
+        """
+        with self._lock:
+            held = self._held.get(shard_id)
+            if held is None:
+                return False
+            sent = self.leases.now_ms()
+            lease = self.aws.call(
+                "UpdateItem writing a checkpoint",
+                self.leases.checkpoint,
+                shard_id,
+                sequence_number,
+                counter=held.counter,
+            )
+            if lease is None:
+                # Taken over during the batch: the taker resumes from the previous
+                # checkpoint, so this batch will be delivered again (at least once).
+                self._lose(shard_id)
+                return False
+            self._update(held, lease, sent)
+            held.checkpoint = sequence_number
+        self.stats.checkpoints += 1
+        return True
+
+    def finish(self, shard_id: str) -> None:
+        """Mark the shard read to its end (its children may be taken now) and let it go."""
+        with self._lock:
+            held = self._held.get(shard_id)
+            if held is None:
+                return
+            lease = self.aws.call(
+                "UpdateItem finishing a shard", self.leases.finish, shard_id, counter=held.counter
+            )
+            if lease is None:
+                self._lose(shard_id)
+                return
+            del self._held[shard_id]
+        self.stats.shards_finished += 1
+        log.info("shard %s read to its end", shard_id)
+
+    def hand_off(self, shard_id: str) -> bool:
+        """Give the lease to the worker that asked for it (between batches)."""
+        with self._lock:
+            held = self._held.pop(shard_id, None)
+            if held is None or held.wanted_by is None:
+                return False
+            given = self.aws.call(
+                "UpdateItem handing a lease over",
+                self.leases.hand_off,
+                shard_id,
+                held.wanted_by,
+                counter=held.counter,
+            )
+        if given:
+            self.stats.leases_released += 1
+            log.info("handed shard %s over to %s", shard_id, held.wanted_by)
+        return given
+
+    def abandon(self, shard_id: str) -> None:
+        """Stop holding ``shard_id`` without writing: its lease runs out by itself."""
+        with self._lock:
+            self._held.pop(shard_id, None)
+
+    def release_all(self) -> None:
+        """Release every held lease, one attempt each; never raises.
+
+        A lease that cannot be released (AWS unreachable) simply runs out: a
+        taker waits longer, nothing is lost. Called while stopping, so an
+        error here must not hide the reason for stopping.
+        """
+        with self._lock:
+            held = list(self._held.values())
+            self._held.clear()
+        for lease in held:
+            try:
+                if self.leases.release(lease.shard_id, counter=lease.counter):
+                    self.stats.leases_released += 1
+            except Exception as error:
+                log.warning(
+                    "could not release the lease of shard %s (%s: %s); it runs out by itself",
+                    lease.shard_id,
+                    type(error).__name__,
+                    error,
+                )

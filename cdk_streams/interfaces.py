@@ -1,0 +1,99 @@
+"""The shapes the monitoring constructs depend on, instead of concrete classes.
+
+:class:`StreamAlarms` and :class:`StreamDashboard` need a stream processor's
+metrics, table, function and on-failure queue, not the
+:class:`StreamProcessor` class itself. Depending on these Protocols keeps the
+modules free of an import cycle and lets you alarm on or chart any consumer
+that offers the same methods (a hand-built function and mapping, say).
+
+Both are ``runtime_checkable``: ``isinstance`` checks that the attributes and
+methods exist, not their types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Node
+
+
+@runtime_checkable
+class IStreamAlarms(Protocol):
+    """What a dashboard needs from a set of stream alarms."""
+
+    @property
+    def alarms(self) -> Mapping[str, cloudwatch.Alarm]:
+        """Alarm id -> alarm, only those created."""
+        ...
+
+    def add_alarm_action(self, *actions: cloudwatch.IAlarmAction) -> None:
+        """Run ``actions`` when any of the alarms goes to ALARM."""
+        ...
+
+    def annotations(self, *alarm_ids: str) -> list[cloudwatch.HorizontalAnnotation]:
+        """The threshold lines of these alarms (those created), for a graph widget."""
+        ...
+
+
+@runtime_checkable
+class IStreamProcessor(Protocol):
+    """A Lambda consumer of one table's change stream, and its metrics.
+
+    Every ``metric_*`` method takes the keyword arguments of
+    ``aws_cloudwatch.MetricOptions`` (``period``, ``statistic``, ``label`` ...).
+    """
+
+    @property
+    def node(self) -> Node: ...
+
+    @property
+    def table(self) -> dynamodb.ITable: ...
+
+    @property
+    def function(self) -> lambda_.IFunction: ...
+
+    @property
+    def on_failure_queue(self) -> sqs.IQueue | None:
+        """The on-failure SQS queue, when it is known at synth; else None."""
+        ...
+
+    @property
+    def alarms(self) -> IStreamAlarms | None: ...
+
+    @property
+    def event_count_metrics(self) -> bool:
+        """Whether the mapping emits its event-count metrics (dropped, filtered ...)."""
+        ...
+
+    def metric_iterator_age(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_invocations(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_errors(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_throttles(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_duration(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_destination_delivery_failures(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_polled_events(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_filtered_out_events(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_invoked_events(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_failed_invoke_events(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_dropped_events(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_on_failure_delivered_events(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_on_failure_queue_depth(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_on_failure_queue_age(self, **options: object) -> cloudwatch.Metric: ...

@@ -1,0 +1,115 @@
+"""Type checks of construct props, before jsii sees them.
+
+jsii answers a value of the wrong type with a typeguard ``TypeError`` that names
+neither the prop nor the construct, or with dozens of lines of Node
+deserialization errors. These checks raise the house error instead:
+``<construct path>: <prop> must be <allowed>, got <value>``.
+
+jsii interfaces (``IFunction``, ``IQueue`` ...) are not runtime-checkable, so an
+interface is recognised by an attribute every implementation has.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from constructs import Construct
+
+from .validation import StreamsValidationError
+
+_ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def fail(
+    scope: Construct, prop: str, allowed: str, got: Any, *, shown: str | None = None
+) -> StreamsValidationError:
+    """The house error; ``got`` is shown as its repr unless ``shown`` is given."""
+    text = _shown(got) if shown is None else shown
+    return StreamsValidationError(f"{scope.node.path}: {prop} must be {allowed}, got {text}")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__name__}.{value.name}"
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def check_bool(scope: Construct, prop: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise fail(scope, prop, "True or False", value)
+
+
+def check_instance(scope: Construct, prop: str, value: Any, cls: type, allowed: str) -> None:
+    """``value`` is None or a ``cls``."""
+    if value is not None and not isinstance(value, cls):
+        raise fail(scope, prop, allowed, value)
+
+
+def check_interface(scope: Construct, prop: str, value: Any, attribute: str, allowed: str) -> None:
+    """``value`` is None or has ``attribute`` (the mark of a jsii interface)."""
+    if value is not None and not _has(value, attribute):
+        raise fail(scope, prop, allowed, value)
+
+
+def check_sequence_of(
+    scope: Construct, prop: str, value: Any, attribute: str, allowed: str, limit: int | None = None
+) -> None:
+    """``value`` is None or a list whose items all have ``attribute``."""
+    if value is None:
+        return
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+        raise fail(scope, prop, f"a list of {allowed}", value)
+    if limit is not None and len(value) > limit:
+        raise fail(scope, prop, f"at most {limit} {allowed}", value, shown=f"{len(value)}")
+    for index, item in enumerate(value):
+        if not _has(item, attribute):
+            raise fail(scope, f"{prop}[{index}]", allowed, item)
+
+
+def check_string_map(scope: Construct, prop: str, value: Any) -> None:
+    """``value`` is None or a mapping of str to str (Lambda environment variables)."""
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        raise fail(scope, prop, "a dict of str to str", value)
+    for key, item in value.items():
+        if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
+            raise fail(
+                scope,
+                f"{prop}[{key!r}]",
+                "named by a letter then letters, digits or '_' (Lambda's rule for keys)",
+                key,
+            )
+        if not isinstance(item, str):
+            raise fail(
+                scope,
+                f"{prop}[{key!r}]",
+                f"a str (write str({item!r}) if you mean the text)",
+                item,
+            )
+
+
+def check_text(
+    scope: Construct, prop: str, value: Any, max_length: int, pattern: Any = None, what: str = ""
+) -> None:
+    """``value`` is None or a str of 1..max_length characters matching ``pattern``."""
+    if value is None:
+        return
+    allowed = f"{what or 'a string'} of 1..{max_length} characters"
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= max_length
+        or (pattern is not None and not pattern.fullmatch(value))
+    ):
+        raise fail(scope, prop, allowed, value)
+
+
+def _has(value: Any, attribute: str) -> bool:
+    try:
+        return hasattr(value, attribute) and not isinstance(value, (str, bytes, int, float))
+    except Exception:  # a jsii proxy whose getter fails is not the interface either
+        return False

@@ -1,0 +1,160 @@
+"""A handler directory's ``requirements.txt``, installed for Lambda's platform, without Docker.
+
+pip installs into a target directory with the function's platform
+(``manylinux2014_x86_64`` or ``manylinux2014_aarch64``, and the newer
+``manylinux_2_28`` tags the Python 3.12+ runtimes' Amazon Linux 2023 also runs),
+the runtime's Python version and ``--only-binary=:all:``: a wheel built for
+this machine, or a source build, could not be trusted to load in Lambda.
+
+The result is cached under the user cache directory, keyed by a hash of the
+requirements file, the platform, the Python version, the pip options and the
+``PIP_*`` environment, so a second synth does not run pip at all.
+
+Standard library only: no jsii here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+#: Lambda's architecture name -> the wheel platform tags pip may pick from.
+PLATFORMS = {
+    "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64"),
+    "arm64": ("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
+}
+#: Overrides where installed requirements are cached.
+CACHE_ENV = "CDK_STREAMS_CACHE_DIR"
+_NOT_FOUND = re.compile(r"No matching distribution found for (\S+)")
+
+Runner = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+class RequirementsError(Exception):
+    """pip could not install the requirements for the function's platform.
+
+    ``package`` is the requirement pip found no wheel for (None when pip failed
+    for another reason); ``platform`` names the platform and Python version.
+    """
+
+    def __init__(self, message: str, *, package: str | None, platform: str) -> None:
+        super().__init__(message)
+        self.package = package
+        self.platform = platform
+
+
+def cache_root(environ: Mapping[str, str] | None = None) -> Path:
+    """Where installs are cached.
+
+    ``$CDK_STREAMS_CACHE_DIR``, else ``$XDG_CACHE_HOME/cdk-streams``, else
+    ``~/.cache/cdk-streams``.
+    """
+    env = os.environ if environ is None else environ
+    if env.get(CACHE_ENV):
+        return Path(env[CACHE_ENV])
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cdk-streams"
+
+
+def requirements_key(
+    requirements: bytes,
+    *,
+    architecture: str,
+    python_version: str,
+    pip_options: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """The cache key: everything that changes what pip would install."""
+    env = os.environ if environ is None else environ
+    digest = hashlib.sha256()
+    for part in (
+        requirements,
+        architecture.encode(),
+        python_version.encode(),
+        *(option.encode() for option in pip_options),
+        *(f"{k}={v}".encode() for k, v in sorted(env.items()) if k.startswith("PIP_")),
+    ):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def install_requirements(
+    requirements: Path,
+    *,
+    architecture: str,
+    python_version: str,
+    pip_options: Sequence[str] = (),
+    cache: Path | None = None,
+    run: Runner = subprocess.run,
+) -> Path:
+    """Install ``requirements`` for Lambda; return the directory holding the packages.
+
+    :param architecture: ``x86_64`` or ``arm64`` (Lambda's names).
+    :param python_version: the runtime's, e.g. ``"3.14"``.
+    :param pip_options: more pip arguments, e.g. ``["--no-index", "--find-links", dir]``.
+    :raises RequirementsError: no wheel for the platform, or pip failed.
+    """
+    content = requirements.read_bytes()
+    key = requirements_key(
+        content, architecture=architecture, python_version=python_version, pip_options=pip_options
+    )
+    root = (cache or cache_root()) / "requirements"
+    target = root / key
+    if target.is_dir():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    platforms = PLATFORMS[architecture]
+    staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=root))
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-input",
+        # .pyc files embed timestamps; Lambda compiles on first import anyway.
+        "--no-compile",
+        "--target",
+        str(staging),
+        *(arg for platform in platforms for arg in ("--platform", platform)),
+        "--implementation",
+        "cp",
+        "--python-version",
+        python_version,
+        "--only-binary=:all:",
+        *pip_options,
+        "--requirement",
+        str(requirements),
+    ]
+    result = run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        platform = f"{platforms[0]} (Python {python_version})"
+        missing = _NOT_FOUND.search(result.stderr or "")
+        if missing:
+            raise RequirementsError(
+                f"{missing.group(1)} has no wheel for {platform}",
+                package=missing.group(1),
+                platform=platform,
+            )
+        lines = [line for line in (result.stderr or "").splitlines() if line.strip()]
+        raise RequirementsError(
+            f"pip failed for {platform}: {lines[-1] if lines else f'exit {result.returncode}'}",
+            package=None,
+            platform=platform,
+        )
+    try:
+        staging.rename(target)
+    except OSError:
+        # Another synth finished the same install first; either copy will do.
+        shutil.rmtree(staging, ignore_errors=True)
+    return target

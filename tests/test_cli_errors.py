@@ -1,0 +1,204 @@
+"""The CLI's error policy: an expected error is one line and exit status 2, a bug is one
+line and exit status 1 with the traceback only under --debug, Ctrl-C and SIGTERM stop
+cleanly. Each path with its message."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+from pathlib import Path
+
+import pytest
+
+from cdk_streams import cli
+from cdk_streams.cli import errors, local_up
+from cdk_streams.local import LocalCloudError
+
+APP = Path(__file__).resolve().parent / "fixtures" / "shapes_app"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _raising(error: BaseException):  # type: ignore[no-untyped-def]
+    def run(args: argparse.Namespace) -> int:
+        raise error
+
+    return run
+
+
+@pytest.fixture
+def failing_up(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """`local up` (with a valid app dir) runs whatever error the test sets."""
+
+    def use(error: BaseException) -> None:
+        monkeypatch.setattr(local_up, "run", _raising(error))
+
+    return use
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["local", "up", "--app-dir", "/"], "--app-dir / has no cdk.json; pass your CDK app's"),
+        (
+            ["local", "up", "--app-dir", str(APP), "-c", "novalue"],
+            "-c takes KEY=VALUE, got 'novalue'",
+        ),
+        (
+            ["local", "up", "--app-dir", str(APP), "--port", "70000"],
+            "--port must be 0..65535, got 70000",
+        ),
+        (["summary", "--app-dir", "/"], "--app-dir / has no cdk.json"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_status_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.startswith(f"cdk-streams: {message}")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_taken_port_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = run(capsys, "local", "up", "--app-dir", str(APP), "--port", str(port))
+    assert code == 2
+    assert err == (
+        f"cdk-streams: port {port} is in use (Address already in use); pass another --port, "
+        "or leave it out for a free one\n"
+    )
+
+
+def test_an_expected_error_with_cli_output_keeps_its_last_line(
+    capsys: pytest.CaptureFixture[str], failing_up
+) -> None:
+    failing_up(
+        LocalCloudError(
+            "synth: `cdk synth --quiet` failed with exit code 1:\nTraceback ...\n"
+            "  File app.py\nNameError: name 'Tabel' is not defined"
+        )
+    )
+    code, _, err = run(capsys, "local", "up")
+    assert code == 2
+    assert err == (
+        "cdk-streams: synth: `cdk synth --quiet` failed with exit code 1: NameError: name "
+        "'Tabel' is not defined (--debug shows the whole output)\n"
+    )
+
+
+def test_a_bug_is_one_line_and_the_traceback_needs_debug(
+    capsys: pytest.CaptureFixture[str], failing_up
+) -> None:
+    failing_up(RuntimeError("boom"))
+    code, _, err = run(capsys, "local", "up")
+    assert code == 1
+    assert err == (
+        "cdk-streams: unexpected RuntimeError: boom (run again with --debug for the traceback)\n"
+    )
+    for argv in (["--debug", "local", "up"], ["local", "up", "--debug"]):
+        code, _, err = run(capsys, *argv)
+        assert code == 1
+        assert "Traceback (most recent call last)" in err and "RuntimeError: boom" in err
+        assert err.endswith("cdk-streams: unexpected RuntimeError: boom\n")
+
+
+def test_a_missing_local_extra_names_the_extra(
+    capsys: pytest.CaptureFixture[str], failing_up
+) -> None:
+    failing_up(ModuleNotFoundError("No module named 'moto'", name="moto"))
+    code, _, err = run(capsys, "local", "up")
+    assert code == 2
+    assert err == (
+        "cdk-streams: this command needs the local extra (missing module moto): "
+        "pip install 'cdk-streams[local]'\n"
+    )
+
+
+def test_ctrl_c_is_no_traceback(capsys: pytest.CaptureFixture[str], failing_up) -> None:
+    failing_up(KeyboardInterrupt())
+    code, _, err = run(capsys, "local", "up")
+    assert code == cli.INTERRUPTED == 130
+    assert err == "cdk-streams: interrupted; stopped cleanly\n"
+
+
+def test_sigterm_stops_a_command_as_ctrl_c_does(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cleaned: list[str] = []
+
+    def waits_for_a_signal(args: argparse.Namespace) -> int:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            signal.pause()  # pragma: no cover - the signal interrupts it
+            return 0
+        finally:
+            cleaned.append("finally ran")
+
+    monkeypatch.setattr(local_up, "run", waits_for_a_signal)
+    before = signal.getsignal(signal.SIGTERM)
+    code, _, err = run(capsys, "local", "up")
+    assert (code, err) == (130, "cdk-streams: interrupted; stopped cleanly\n")
+    assert cleaned == ["finally ran"]
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_one_line_of_an_empty_message_is_the_type() -> None:
+    assert errors.one_line(ValueError()) == "ValueError"
+    assert errors.one_line(ValueError("cdk-streams: do this")) == "do this"
+    assert errors.missing_extra(ModuleNotFoundError("x", name="yaml")) is None
+
+
+def test_invoke_documents_both_handler_forms(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["local", "invoke", "--help"])
+    assert "module.function (or module:function)" in capsys.readouterr().out
+
+
+def test_invoke_accepts_both_handler_forms(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "mod.py").write_text(
+        "def fn(event, context):\n    return {'n': len(event)}\n"
+    )
+    event = tmp_path / "e.json"
+    event.write_text('{"a": 1, "b": 2}')
+    for form in ("mod.fn", "mod:fn"):
+        code, out, _ = run(
+            capsys,
+            "local",
+            "invoke",
+            "--event",
+            str(event),
+            "--handler-dir",
+            str(tmp_path / "h"),
+            "--handler",
+            form,
+        )
+        assert (code, out.strip()) == (0, '{\n  "n": 2\n}')
+    code, _, err = run(
+        capsys,
+        "local",
+        "invoke",
+        "--event",
+        str(event),
+        "--handler-dir",
+        str(tmp_path / "h"),
+        "--handler",
+        "mod",
+    )
+    assert code == 2
+    assert err == (
+        "cdk-streams: --handler: handler must be module.function (or module:function), "
+        "e.g. orders.handler; got 'mod'\n"
+    )

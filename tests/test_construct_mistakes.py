@@ -1,0 +1,361 @@
+"""Every mistake a new user can make with the constructs is the house error at synth.
+
+``<construct path>: <prop> must be <allowed>, got <value>``, naming the fix
+where there is one; never a jsii or Node stack trace, never a silent deploy.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("CDK_VALIDATION", "false")
+
+import re
+from pathlib import Path
+
+import pytest
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Template
+
+from cdk_streams import (
+    StreamHandlerCode,
+    StreamPipeline,
+    StreamProcessor,
+    StreamsValidationError,
+)
+from tests.stacks import new_stack, orders_table
+
+HOUSE = re.compile(r"^Test/[\w/]+: .+ must be .+, got .+$", re.DOTALL)
+KEY = dynamodb.Attribute(name="orderId", type=dynamodb.AttributeType.STRING)
+SAMPLE = {"code": StreamHandlerCode.sample()}
+
+
+def _error(build) -> str:
+    stack = new_stack()
+    with pytest.raises(StreamsValidationError) as caught:
+        build(stack)
+    message = str(caught.value)
+    assert HOUSE.match(message), message
+    return message
+
+
+def _processor(stack, **props):
+    return StreamProcessor(stack, "Processor", table=orders_table(stack).table, **props)
+
+
+# -- the function must be chosen ---------------------------------------------
+
+
+def test_neither_handler_dir_nor_function_shows_both_ways():
+    message = _error(lambda stack: _processor(stack))
+    assert message == (
+        "Test/Processor: handler_dir or function must be set, got neither. Pass "
+        "handler_dir='src' with handler='module.function' for your code (stream_runtime is "
+        "bundled in), or function=<your aws_lambda.IFunction> (build its code with "
+        "StreamHandlerCode.from_directory). For the bundled Orders sample, pass "
+        "code=StreamHandlerCode.sample()"
+    )
+
+
+@pytest.fixture(scope="module")
+def users_cdc(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("users_cdc")
+    (directory / "users_cdc.py").write_text(
+        "from stream_runtime import StreamRouter\n\nrouter = StreamRouter()\nhandler = router.handler\n"
+    )
+    return directory
+
+
+def test_a_misspelt_handler_function_is_refused(users_cdc):
+    message = _error(
+        lambda stack: _processor(stack, handler_dir=users_cdc, handler="users_cdc.handle")
+    )
+    assert message == (
+        "Test/Processor: handler must be a function that users_cdc.py defines or assigns at "
+        "module level (def handle(event, context): ... or handle = router.handler), got "
+        "'users_cdc.handle', which users_cdc.py does not define; did you mean "
+        "users_cdc.handler?"
+    )
+
+
+def test_code_and_handler_dir_together_are_refused(users_cdc):
+    message = _error(
+        lambda stack: _processor(
+            stack, code=StreamHandlerCode.sample(), handler_dir=users_cdc, handler="users_cdc.handler"
+        )
+    )
+    assert message.startswith("Test/Processor: handler_dir and handler must be left unset with code=")
+
+
+def test_code_of_the_wrong_type():
+    message = _error(lambda stack: _processor(stack, code="src/"))
+    assert message == (
+        "Test/Processor: code must be a StreamHandlerCode (StreamHandlerCode.sample() or "
+        "StreamHandlerCode.from_directory(dir, handler=...)), got 'src/'"
+    )
+
+
+# -- tables and filters -------------------------------------------------------
+
+
+def test_table_v2_without_a_stream_names_dynamo_stream():
+    def build(stack):
+        table = dynamodb.TableV2(stack, "Orders", partition_key=KEY)
+        StreamProcessor(stack, "Processor", table=table, **SAMPLE)
+
+    assert _error(build) == (
+        "Test/Processor: table must be a table with a stream, got a TableV2 without one. "
+        "Pass dynamo_stream=StreamViewType.NEW_AND_OLD_IMAGES to aws_dynamodb.TableV2"
+    )
+
+
+def test_table_v2_with_a_stream_is_accepted():
+    stack = new_stack()
+    table = dynamodb.TableV2(
+        stack, "Orders", partition_key=KEY, dynamo_stream=dynamodb.StreamViewType.NEW_IMAGE
+    )
+    processor = StreamProcessor(stack, "Processor", table=table, **SAMPLE)
+    assert processor.event_source_mapping is not None
+
+
+def test_a_table_without_a_stream_names_both_spellings():
+    def build(stack):
+        table = dynamodb.Table(stack, "Orders", partition_key=KEY)
+        StreamProcessor(stack, "Processor", table=table, **SAMPLE)
+
+    message = _error(build)
+    assert "stream=StreamViewType.NEW_AND_OLD_IMAGES to aws_dynamodb.Table" in message
+    assert "dynamo_stream= to aws_dynamodb.TableV2" in message
+
+
+def _image_filter(image: str) -> dict:
+    return lambda_.FilterCriteria.filter(
+        {"dynamodb": {image: {"status": {"S": lambda_.FilterRule.is_equal("SHIPPED")}}}}
+    )
+
+
+@pytest.mark.parametrize(
+    ("view_type", "image", "carried", "instead"),
+    [
+        (dynamodb.StreamViewType.NEW_IMAGE, "OldImage", "Keys, NewImage", "NewImage or Keys"),
+        (dynamodb.StreamViewType.KEYS_ONLY, "NewImage", "Keys", "Keys"),
+        (dynamodb.StreamViewType.OLD_IMAGE, "NewImage", "Keys, OldImage", "OldImage or Keys"),
+    ],
+)
+def test_a_filter_on_an_image_the_stream_does_not_carry(view_type, image, carried, instead):
+    def build(stack):
+        table = orders_table(stack, view_type=view_type).table
+        StreamProcessor(stack, "Processor", table=table, filters=[_image_filter(image)], **SAMPLE)
+
+    assert _error(build) == (
+        f"Test/Processor: filters[0].pattern.dynamodb.{image} must be on an image the table's "
+        f"{view_type.value} stream carries ({carried}), got {image}: this filter would drop "
+        f"every record. Filter on {instead}, or give the table "
+        "stream=StreamViewType.NEW_AND_OLD_IMAGES"
+    )
+
+
+def test_a_filter_on_a_carried_image_and_on_an_imported_table_is_accepted():
+    stack = new_stack()
+    table = orders_table(stack, view_type=dynamodb.StreamViewType.NEW_IMAGE).table
+    StreamProcessor(stack, "New", table=table, filters=[_image_filter("NewImage")], **SAMPLE)
+    imported = dynamodb.Table.from_table_attributes(
+        stack,
+        "Imported",
+        table_name="Orders",
+        table_stream_arn="arn:aws:dynamodb:us-east-1:123456789012:table/Orders/stream/x",
+    )
+    # The view type of an imported table is unknown at synth: nothing to check.
+    StreamProcessor(stack, "Old", table=imported, filters=[_image_filter("OldImage")], **SAMPLE)
+
+
+def test_a_table_v2_view_type_is_checked_too():
+    def build(stack):
+        table = dynamodb.TableV2(
+            stack, "Orders", partition_key=KEY, dynamo_stream=dynamodb.StreamViewType.KEYS_ONLY
+        )
+        StreamProcessor(stack, "Processor", table=table, filters=[_image_filter("NewImage")], **SAMPLE)
+
+    assert "dynamodb.NewImage must be on an image the table's KEYS_ONLY stream" in _error(build)
+
+
+# -- on_failure ---------------------------------------------------------------
+
+
+def test_a_queue_as_on_failure_is_wrapped_in_sqs_dlq():
+    stack = new_stack()
+    queue = sqs.Queue(stack, "Failures", enforce_ssl=True)
+    processor = _processor(stack, on_failure=queue, **SAMPLE)
+    assert processor.dead_letter_queue is None  # none created
+    assert processor.on_failure_queue is queue
+    template = Template.from_stack(stack).to_json()
+    (mapping,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+    destination = mapping["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination["Fn::GetAtt"][0].startswith("Failures")
+    # The queue you passed gets the queue alarms.
+    assert processor.alarms.dead_letter_queue_depth is not None
+
+
+def test_on_failure_of_the_wrong_type_names_sqs_dlq():
+    message = _error(lambda stack: _processor(stack, on_failure="arn:aws:sqs:x", **SAMPLE))
+    assert message == (
+        "Test/Processor: on_failure must be an aws_lambda.IEventSourceDlq (SqsDlq(queue), "
+        "SnsDlq(topic), S3OnFailureDestination(bucket)) or an sqs.IQueue, sns.ITopic or "
+        "s3.IBucket, got 'arn:aws:sqs:x'"
+    )
+
+
+# -- wrong types that jsii would turn into stack traces -----------------------
+
+TYPE_ERRORS = {
+    "environment value not a str": (
+        {"environment": {"A": 1}},
+        "Test/Processor: environment['A'] must be a str (write str(1) if you mean the text), "
+        "got 1",
+    ),
+    "environment not a dict": (
+        {"environment": ["A=1"]},
+        "Test/Processor: environment must be a dict of str to str, got ['A=1']",
+    ),
+    "log_retention as days": (
+        {"log_retention": 30},
+        "Test/Processor: log_retention must be an aws_logs.RetentionDays "
+        "(e.g. RetentionDays.ONE_MONTH), got 30",
+    ),
+    "tracing as a string": (
+        {"tracing": "ACTIVE"},
+        "Test/Processor: tracing must be an aws_lambda.Tracing (e.g. Tracing.ACTIVE), "
+        "got 'ACTIVE'",
+    ),
+    "runtime not Python": (
+        {"runtime": lambda_.Runtime.NODEJS_22_X},
+        "Test/Processor: runtime must be a Python aws_lambda.Runtime (e.g. "
+        "Runtime.PYTHON_3_13): the handler runtime is Python, got 'nodejs22.x'",
+    ),
+    "runtime as a string": (
+        {"runtime": "python3.13"},
+        "Test/Processor: runtime must be a Python aws_lambda.Runtime (e.g. "
+        "Runtime.PYTHON_3_13): the handler runtime is Python, got 'python3.13'",
+    ),
+    "architecture as a string": (
+        {"architecture": "arm64"},
+        "Test/Processor: architecture must be Architecture.ARM_64 or Architecture.X86_64, "
+        "got 'arm64'",
+    ),
+    "layers not a list": (
+        {"layers": "arn:aws:lambda:us-east-1:123456789012:layer:x:1"},
+        "Test/Processor: layers must be a list of aws_lambda.ILayerVersion, "
+        "got 'arn:aws:lambda:us-east-1:123456789012:layer:x:1'",
+    ),
+    "a layer as an ARN": (
+        {"layers": ["arn:aws:lambda:us-east-1:123456789012:layer:x:1"]},
+        "Test/Processor: layers[0] must be aws_lambda.ILayerVersion, "
+        "got 'arn:aws:lambda:us-east-1:123456789012:layer:x:1'",
+    ),
+    "vpc as an id": (
+        {"vpc": "vpc-123"},
+        "Test/Processor: vpc must be an aws_ec2.IVpc, got 'vpc-123'",
+    ),
+    "security groups without a vpc": (
+        {"security_groups": []},
+        "Test/Processor: security_groups must be left unset without vpc, got "
+        "security_groups set; pass vpc= as well",
+    ),
+    "reserved concurrency zero": (
+        {"reserved_concurrent_executions": 0},
+        "Test/Processor: reserved_concurrent_executions must be 1..1000000, got 0",
+    ),
+    "reserved concurrency as text": (
+        {"reserved_concurrent_executions": "10"},
+        "Test/Processor: reserved_concurrent_executions must be a whole number 1..1000000, "
+        "got '10'",
+    ),
+    "function name with a space": (
+        {"function_name": "orders cdc"},
+        "Test/Processor: function_name must be letters, digits, '-' or '_' of 1..64 "
+        "characters, got 'orders cdc'",
+    ),
+    "description too long": (
+        {"description": "x" * 257},
+        f"Test/Processor: description must be a string of 1..256 characters, got '{'x' * 196}...",
+    ),
+    "bisect not a bool": (
+        {"bisect_batch_on_error": "yes"},
+        "Test/Processor: bisect_batch_on_error must be True or False, got 'yes'",
+    ),
+    "event_count_metrics not a bool": (
+        {"event_count_metrics": 1},
+        "Test/Processor: event_count_metrics must be True or False, got 1",
+    ),
+    "table as a name": (
+        {"table": "Orders"},
+        "Test/Processor: table must be an aws_dynamodb.ITable, got 'Orders'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(TYPE_ERRORS))
+def test_wrong_types_are_the_house_error(case):
+    props, expected = TYPE_ERRORS[case]
+    props = {**SAMPLE, **props}
+
+    def build(stack):
+        if "table" in props:
+            StreamProcessor(stack, "Processor", **props)
+        else:
+            _processor(stack, **props)
+
+    assert _error(build) == expected
+
+
+def test_log_retention_given_right_reaches_the_log_group():
+    stack = new_stack()
+    _processor(stack, log_retention=logs.RetentionDays.ONE_WEEK, **SAMPLE)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Logs::LogGroup", {"RetentionInDays": 7}
+    )
+
+
+# -- StreamPipeline -----------------------------------------------------------
+
+
+def test_pipeline_with_a_table_of_its_own():
+    def build(stack):
+        other = orders_table(stack, "Other").table
+        StreamPipeline(stack, "Orders", partition_key=KEY, table=other, **SAMPLE)
+
+    message = _error(build)
+    assert message.startswith(
+        "Test/Orders: table must be left unset: the pipeline creates its own table, got table="
+    )
+    assert message.endswith(
+        "To process an existing table, use StreamProcessor(table=...) instead; to configure "
+        "this one, pass table_props="
+    )
+
+
+def test_pipeline_with_an_unknown_prop():
+    message = _error(
+        lambda stack: StreamPipeline(stack, "Orders", partition_key=KEY, batchsize=10, **SAMPLE)
+    )
+    assert message == (
+        "Test/Orders: batchsize must be a StreamProcessor keyword argument (or go in "
+        "table_props= for the table), got batchsize"
+    )
+
+
+def test_a_stream_table_instead_of_its_table_names_dot_table():
+    def build(stack):
+        StreamProcessor(stack, "Processor", table=orders_table(stack), **SAMPLE)
+
+    assert _error(build) == (
+        "Test/Processor: table must be an aws_dynamodb.ITable, got StreamTable Test/Orders; "
+        "pass its .table"
+    )
