@@ -261,7 +261,7 @@ def _plan(args: argparse.Namespace) -> int:
     from ..simulation.planner import (
         run as run_plan,
     )
-    from ..simulation.report import table
+    from ..simulation.report import format_seconds, table
     from ..simulation.shards import ShardModel
     from ..simulation.simulator import STREAM_ARN
     from ..simulation.traffic import DailyCurve, Spike, Steady, Traffic
@@ -426,7 +426,7 @@ def _plan(args: argparse.Namespace) -> int:
         print(
             f"{verdict}: parallelization {advice.parallelization_factor}, batch size "
             f"{advice.batch_size}, window {advice.max_batching_window:g} s -> p99 iterator age "
-            f"{advice.outcome.iterator_age_p99_seconds:.2f} s (target {target:g} s), "
+            f"{format_seconds(advice.outcome.iterator_age_p99_seconds)} (target {target:g} s), "
             f"${advice.outcome.monthly_cost_usd:,.2f}/month"
         )
         print(f"  because {advice.reason}")

@@ -148,7 +148,8 @@ def outcome_of(
     )
 
 
-def _seconds(value: float) -> str:
+def format_seconds(value: float) -> str:
+    """A duration as people read it: ms, s, min or h."""
     if value >= 3600:
         return f"{value / 3600:.1f} h"
     if value >= 60:
@@ -164,7 +165,7 @@ def table(outcome: Outcome) -> list[str]:
     how = (
         "expire from the stream"
         if outcome.loss_age_seconds >= RETENTION
-        else f"pass the max record age ({_seconds(outcome.loss_age_seconds)})"
+        else f"pass the max record age ({format_seconds(outcome.loss_age_seconds)})"
     )
     if outcome.records_too_old or outcome.records_expired:
         loss = "already (see above)"
@@ -189,9 +190,9 @@ def table(outcome: Outcome) -> list[str]:
         ("records too old (max record age)", f"{outcome.records_too_old:,}"),
         ("records expired unprocessed (24 h)", f"{outcome.records_expired:,}"),
         ("backlog at the end", f"{outcome.backlog:,}"),
-        ("iterator age p50", _seconds(outcome.iterator_age_p50_seconds)),
-        ("iterator age p99", _seconds(outcome.iterator_age_p99_seconds)),
-        ("iterator age max", _seconds(outcome.iterator_age_max_seconds)),
+        ("iterator age p50", format_seconds(outcome.iterator_age_p50_seconds)),
+        ("iterator age p99", format_seconds(outcome.iterator_age_p99_seconds)),
+        ("iterator age max", format_seconds(outcome.iterator_age_max_seconds)),
         ("records start to be lost", loss),
         (
             "monthly cost",
