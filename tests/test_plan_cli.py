@@ -354,3 +354,18 @@ def test_help_lists_plan_and_its_flags(capsys: pytest.CaptureFixture[str]) -> No
         "--plot",
     ):
         assert flag in out, flag
+
+
+def test_a_spike_splits_the_shards(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = plan(
+        capsys,
+        *("--writes-per-second", "800", "--traffic", "spike", "--spike-writes-per-second", "3000"),
+        *("--spike-at", "5m", "--spike-for", "5m", "--duration", "15m", "--record-ms", "0.5"),
+        *("--batch-size", "500", "--json"),
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert (doc["shards_initial"], doc["shards"], doc["shard_splits"]) == (1, 3, 1)
+    # Each of 3 shards takes a third; fractions carried per shard lose at most a write each.
+    assert 800 * 600 + 3000 * 300 - doc["records_written"] in range(4)
+    assert doc["keeps_up"] is True
