@@ -8,6 +8,7 @@ cdk-streams generate-event insert|modify|remove --item JSON [--old JSON] [--keys
 cdk-streams consume --table NAME --handler module.function [--on-failure stop|skip|URL] ...
 cdk-streams redrive --from QUEUE_URL|s3://BUCKET/PREFIX (--function NAME | --handler ...)
 cdk-streams backfill --table NAME (--function NAME | --handler ...) [--resume]
+cdk-streams plan --writes-per-second N [--app-dir . | --batch-size N ...] [--json] [--plot FILE]
 
 Each command lives in its own module; this one holds the error policy, once:
 an expected error is one line, ``cdk-streams: <what to do>``, exit status 2; an
@@ -33,6 +34,7 @@ from . import (
     local_demo,
     local_invoke,
     local_up,
+    plan,
     redrive,
     summary,
 )
@@ -75,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     consume.add_parser(commands, parents)
     redrive.add_parser(commands, parents)
     backfill.add_parser(commands, parents)
+    plan.add_parser(commands, parents)
     return parser
 
 
