@@ -1,5 +1,5 @@
 """StreamProcessor: a Lambda function and its event-source mapping on a table's
-stream, with safe defaults that the anchors leave opt-in."""
+stream, with safe defaults that aws-cdk-lib's ``DynamoEventSource`` leaves opt-in."""
 
 from __future__ import annotations
 
