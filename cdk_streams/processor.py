@@ -1,5 +1,5 @@
 """StreamProcessor: a Lambda function and its event-source mapping on a table's
-stream, with safe defaults that the anchors leave opt-in."""
+stream, with safe defaults that aws-cdk-lib's ``DynamoEventSource`` leaves opt-in."""
 
 from __future__ import annotations
 
@@ -622,20 +622,15 @@ class StreamProcessor(Construct):
         if not alarms_enabled:
             # Thresholds or targets for alarms that are not built would be
             # silently ignored; say so instead.
-            given = [
-                name
-                for name, value in (
-                    ("alarm_actions", alarm_actions),
-                    ("alarm_thresholds", alarm_thresholds),
-                    ("alarm_topic", alarm_topic),
-                )
-                if value is not None
-            ]
-            if given:
-                raise v.StreamsValidationError(
-                    f"{self.node.path}: {', '.join(given)} must be left unset with "
-                    f"alarms_enabled=False, got {', '.join(given)} set"
-                )
+            v.check_unset(
+                self,
+                {
+                    "alarm_actions": alarm_actions,
+                    "alarm_thresholds": alarm_thresholds,
+                    "alarm_topic": alarm_topic,
+                },
+                "with alarms_enabled=False",
+            )
             return
         check_thresholds(self, "alarm_thresholds", alarm_thresholds, max_record_age)
         check_actions(self, alarm_topic=alarm_topic, alarm_actions=alarm_actions)
@@ -789,19 +784,12 @@ class StreamProcessor(Construct):
             self, "security_groups", security_groups, "security_group_id", "ec2.ISecurityGroup"
         )
         if vpc is None:
-            given = [
-                name
-                for name, value in (
-                    ("security_groups", security_groups),
-                    ("vpc_subnets", vpc_subnets),
-                )
-                if value is not None
-            ]
-            if given:
-                raise v.StreamsValidationError(
-                    f"{self.node.path}: {', '.join(given)} must be left unset without vpc, "
-                    f"got {', '.join(given)} set; pass vpc= as well"
-                )
+            v.check_unset(
+                self,
+                {"security_groups": security_groups, "vpc_subnets": vpc_subnets},
+                "without vpc",
+                hint="; pass vpc= as well",
+            )
         v.check_int_range(
             self, "reserved_concurrent_executions", reserved_concurrent_executions, (1, 1_000_000)
         )
