@@ -77,6 +77,7 @@ demo: $(PY_STAMP) $(NODE_STAMP)
 
 test: setup
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -n auto --dist loadfile
 
 bench: setup

@@ -583,7 +583,10 @@ def test_two_workers_split_the_shards_and_keep_lineage(env: Env) -> None:
 def test_cli_consume_errors(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["consume", "--endpoint-url", env.cloud.endpoint_url, "--region", "us-east-1"]
     assert main([*base, "--table", env.table, "--handler", "process_order_changes"]) == 2
-    assert "--handler: handler must be module.function (as in Lambda)" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "cdk-streams: --handler: handler must be module.function (or module:function), "
+        "e.g. orders.handler; got 'process_order_changes'\n"
+    )
     assert main([*base, "--table", "nope", "--handler", "process_order_changes.handler"]) == 2
     assert "cdk-streams: table 'nope' not found in region us-east-1" in capsys.readouterr().err
     # The table is checked before the lease table is created: a typo leaves nothing behind.

@@ -184,6 +184,7 @@ class LocalCloud:
         try:
             moto_patch.take_over_stream_delivery()
             self._patched = True
+            moto_patch.route_invocations(self.invoke)
             moto_patch.reset_backends()
         except BaseException as error:  # re-raised by the first AWS call (client())
             self._patch_error = error
@@ -212,6 +213,7 @@ class LocalCloud:
                 inner.server_close()
         if self._owns_lock:
             if self._patched:
+                moto_patch.route_invocations(None)
                 moto_patch.reset_backends()
                 moto_patch.give_back_stream_delivery()
                 self._patched = False
