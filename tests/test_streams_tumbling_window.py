@@ -23,7 +23,6 @@ from cdk_streams.streams.tumbling_window import (
     iso,
     response_state,
     split_by_window,
-    state_size,
     window_of,
 )
 
@@ -163,7 +162,7 @@ def test_a_batch_is_cut_at_window_boundaries_in_order() -> None:
         ([{"state": {}}], "the response has no 'state'"),
         ({"state": None}, "'state' must be a JSON object, got NoneType"),
         ({"state": [1, 2]}, "'state' must be a JSON object, got list"),
-        ({"state": {"x": {1, 2}}}, "'state' is not JSON"),
+        ({"state": {"x": {1, 2}}}, "the window state is not JSON"),
     ],
 )
 def test_a_response_without_a_state_object_is_refused(response: object, message: str) -> None:
@@ -173,11 +172,12 @@ def test_a_response_without_a_state_object_is_refused(response: object, message:
 
 
 def test_the_state_limit_is_one_megabyte_of_json() -> None:
-    fits = {"k": "x" * (MAX_STATE_BYTES - len('{"k":""}'))}
-    assert state_size(fits) == MAX_STATE_BYTES
+    fits = {"k": "é" * ((MAX_STATE_BYTES - len('{"k":""}')) // 2)}  # two bytes each in UTF-8
     assert response_state({"state": fits}) == fits
     with pytest.raises(
-        StateTooLarge, match=r"'state' is 1048577 bytes; Lambda keeps at most 1048576"
+        StateTooLarge,
+        match=r"window state is 1048577 bytes as JSON, over Lambda's limit of 1048576 bytes"
+        r" per shard; .*; the window ends early$",
     ):
         response_state({"state": {"k": fits["k"] + "x"}})
 
@@ -310,7 +310,7 @@ def test_a_state_over_one_megabyte_ends_the_window_early() -> None:
     ]
     assert fn.events[-1]["window"]["start"] == iso(MINUTE)
     assert (d.counts.windows_terminated_early, d.counts.retries, d.counts.succeeded) == (1, 0, 2)
-    assert d.windows is not None and "Lambda keeps at most 1048576 bytes" in d.windows.errors[0]
+    assert d.windows is not None and "over Lambda's limit of 1048576 bytes" in d.windows.errors[0]
     d.finish_window(MINUTE + 60)
     assert fn.finals == [(iso(MINUTE), {"NEW": 1}), (iso(MINUTE), {"PAID": 1})]
 

@@ -25,15 +25,18 @@ the same rules run on the wall clock and on a virtual one.
 from __future__ import annotations
 
 import copy
-import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-#: Lambda's limit on a window's state: 1 MB per shard.
-MAX_STATE_BYTES = 1024 * 1024
+# The handler runtime checks the state it returns against the same limit.
+from stream_runtime.windows import MAX_STATE_BYTES, check_state
+from stream_runtime.windows import WindowStateError as _StateCheckFailed
+
+__all__ = ["MAX_STATE_BYTES", "ShardWindows", "StateTooLarge", "Window", "WindowStateError"]
+
 #: The response key (and event key) of the window's state.
 STATE_KEY = "state"
 
@@ -97,11 +100,6 @@ def split_by_window(
     return runs
 
 
-def state_size(state: object) -> int:
-    """Bytes of a state as JSON (compact, UTF-8): what the 1 MB limit counts."""
-    return len(json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
-
-
 def response_state(response: object) -> dict[str, Any]:
     """The state a windowed invocation returned.
 
@@ -120,14 +118,11 @@ def response_state(response: object) -> dict[str, Any]:
             f"'state' must be a JSON object, got {type(state).__name__}: {_brief(state)}"
         )
     try:
-        size = state_size(state)
-    except (TypeError, ValueError) as error:
-        raise WindowStateError(f"'state' is not JSON: {error}") from None
-    if size > MAX_STATE_BYTES:
-        raise StateTooLarge(
-            f"'state' is {size} bytes; Lambda keeps at most {MAX_STATE_BYTES} bytes (1 MB) "
-            "per shard, so the window ends early"
-        )
+        check_state(dict(state))
+    except _StateCheckFailed as error:
+        if error.size is not None and error.size > MAX_STATE_BYTES:
+            raise StateTooLarge(f"{error}; the window ends early") from None
+        raise WindowStateError(str(error)) from None
     return dict(state)
 
 
