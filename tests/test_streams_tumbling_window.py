@@ -384,3 +384,41 @@ def test_a_per_minute_count_over_several_windows() -> None:
     for at, status in zip(arrivals, statuses, strict=True):
         expected.setdefault(iso(window_of(at, 60).start), Counter())[status] += 1
     assert fn.finals == [(start, dict(counts)) for start, counts in expected.items()]
+
+
+def test_the_runtimes_window_router_runs_on_these_rules(caplog: pytest.LogCaptureFixture) -> None:
+    """The bundled runtime's sample (lambda_src/count_orders_by_status.py) on the
+    delivery rules: state carried, one final invocation per window, its log line."""
+    import json
+    import logging
+
+    import runtime_path  # noqa: F401
+    from count_orders_by_status import handler
+
+    from cdk_streams.testing import StreamEventFactory
+
+    # One record a second from 08:00:57: the first three in one window, the rest in the next.
+    f = StreamEventFactory(key_names=("orderId",), start_time=MINUTE + 57)
+    a, b = {"orderId": "a", "status": "PLACED"}, {"orderId": "b", "status": "PLACED"}
+    stream = [
+        f.insert(a),
+        f.insert(b),
+        f.modify(a, {**a, "status": "SHIPPED"}),
+        f.modify(b, {**b, "status": "SHIPPED"}),
+        f.insert({"orderId": "c", "status": "PLACED"}),
+    ]
+
+    def invoke(event: dict[str, Any]) -> InvokeOutcome:
+        return InvokeOutcome("req", True, payload=handler(event, None))
+
+    d = ShardDelivery(config(batch_size=2), "shardId-1", invoke, clock=lambda: MINUTE + 62)
+    with caplog.at_level(logging.INFO, logger="orders"):
+        for start in range(0, len(stream), 2):
+            d.deliver(stream[start : start + 2])
+        d.finish_window(MINUTE + 120)
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "orders"]
+    assert [(line["window_start"][11:19], line["counts"]) for line in lines] == [
+        ("08:00:00", {"PLACED": 2, "SHIPPED": 1}),
+        ("08:01:00", {"PLACED": 1, "SHIPPED": 1}),
+    ]
+    assert (d.counts.succeeded, d.counts.final_invocations, d.counts.function_errors) == (5, 2, 0)
