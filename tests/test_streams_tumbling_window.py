@@ -422,3 +422,31 @@ def test_the_runtimes_window_router_runs_on_these_rules(caplog: pytest.LogCaptur
         ("08:01:00", {"PLACED": 1, "SHIPPED": 1}),
     ]
     assert (d.counts.succeeded, d.counts.final_invocations, d.counts.function_errors) == (5, 2, 0)
+
+
+def test_kinesis_records_go_by_their_arrival_timestamp() -> None:
+    kinesis = "arn:aws:kinesis:us-east-1:123456789012:stream/orders-changes"
+    events: list[dict[str, Any]] = []
+
+    def invoke(event: dict[str, Any]) -> InvokeOutcome:
+        events.append(event)
+        return InvokeOutcome("req", True, payload={"state": {"n": len(event["Records"])}})
+
+    def kinesis_record(seq: int, at: float) -> dict[str, Any]:
+        return {"kinesis": {"sequenceNumber": str(seq), "approximateArrivalTimestamp": at}}
+
+    d = ShardDelivery(
+        MappingConfig(
+            uuid="k", function_arn=FUNCTION, event_source_arn=kinesis, tumbling_window=30
+        ),
+        "shardId-000000000000",
+        invoke,
+        clock=lambda: MINUTE + 40,
+    )
+    d.deliver([kinesis_record(1, MINUTE + 29.999), kinesis_record(2, MINUTE + 30.0)])
+    assert [(e["window"]["start"], e["isFinalInvokeForWindow"]) for e in events] == [
+        ("2027-01-15T08:00:00Z", False),
+        ("2027-01-15T08:00:00Z", True),
+        ("2027-01-15T08:00:30Z", False),
+    ]
+    assert events[0]["eventSourceARN"] == kinesis and events[1]["state"] == {"n": 1}
