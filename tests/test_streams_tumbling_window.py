@@ -6,6 +6,7 @@ No moto, no real time."""
 
 from __future__ import annotations
 
+import base64
 import copy
 from collections import Counter
 from typing import Any
@@ -433,7 +434,14 @@ def test_kinesis_records_go_by_their_arrival_timestamp() -> None:
         return InvokeOutcome("req", True, payload={"state": {"n": len(event["Records"])}})
 
     def kinesis_record(seq: int, at: float) -> dict[str, Any]:
-        return {"kinesis": {"sequenceNumber": str(seq), "approximateArrivalTimestamp": at}}
+        change = base64.b64encode(b'{"eventName": "INSERT"}').decode()
+        return {
+            "kinesis": {
+                "sequenceNumber": str(seq),
+                "approximateArrivalTimestamp": at,
+                "data": change,
+            }
+        }
 
     d = ShardDelivery(
         MappingConfig(
