@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from cdk_streams.simulation.clock import VirtualClock
 from cdk_streams.simulation.costs import LIST_PRICES, destination_kind, monthly_cost
-from cdk_streams.simulation.handler_model import HandlerModel, SlowPhase
+from cdk_streams.simulation.handler_model import HandlerModel, ModelledFunction, SlowPhase
 from cdk_streams.simulation.metrics import LaneMark, Recorder
 from cdk_streams.simulation.planner import Plan, recommend
 from cdk_streams.simulation.report import outcome_of, table
@@ -304,3 +305,35 @@ def test_recommendation_with_failures_screens_without_them_then_checks_with_them
     assert (advice.parallelization_factor, advice.batch_size) == (3, 100)
     assert advice.simulations == 2  # factors 1 and 2 fail the arithmetic; 3 twice
     assert advice.outcome is not None and advice.outcome.records_to_on_failure > 50
+
+
+def test_a_modelled_function_on_a_tumbling_window_answers_with_a_state() -> None:
+    from cdk_streams.streams.delivery import ShardDelivery
+    from cdk_streams.streams.records import DYNAMODB
+
+    clock = VirtualClock(1_800_000_000.0)
+    function = ModelledFunction(
+        HandlerModel(invocation_ms=5, record_ms=1),
+        clock,
+        shape=DYNAMODB,
+        report_batch_item_failures=True,
+        is_poison={"3"}.__contains__,
+    )
+    delivery = ShardDelivery(
+        config(tumbling_window=60.0, report_batch_item_failures=True, retry_attempts=0),
+        "shard-1",
+        function,
+        clock=clock.epoch_seconds,
+    )
+    records = [
+        {
+            "eventName": "INSERT",
+            "dynamodb": {"SequenceNumber": str(n), "ApproximateCreationDateTime": 1_800_000_000.0},
+        }
+        for n in range(1, 5)
+    ]
+    delivery.deliver(records)
+    # The partial batch response works as without a window (records 1 and 2 are
+    # checkpointed, 3 and 4 skipped with no retry left): no response lacks its state.
+    assert (delivery.counts.succeeded, delivery.counts.failed) == (2, 2)
+    assert delivery.windows is not None and delivery.windows.errors == []

@@ -133,12 +133,14 @@ class ModelledFunction:
         self.clock.advance(self.model.duration(processed, start))
         self.invocations += 1
         request_id = f"sim-{self.invocations}"
+        # With a tumbling window Lambda needs a state back: the one handed in will do.
+        state = {"state": event["state"]} if "window" in event else {}
         if failed_at is None:
             succeeded = len(records)
-            outcome = InvokeOutcome(request_id, True)
+            outcome = InvokeOutcome(request_id, True, state or None)
         elif self._report:
             succeeded = failed_at
-            failures = {"batchItemFailures": [{"itemIdentifier": failed_sequence}]}
+            failures = {"batchItemFailures": [{"itemIdentifier": failed_sequence}], **state}
             outcome = InvokeOutcome(request_id, True, failures)
         else:
             succeeded = 0
