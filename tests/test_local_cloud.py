@@ -94,11 +94,11 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 
 def test_deploy_finds_functions_code_and_mappings(env: Env) -> None:
     functions = env.deployment.function_code
-    assert len(functions) == 4
+    assert len(functions) == 5
     for code in functions.values():
         assert (code / "recorder.py").is_file()
         assert (code / "stream_runtime").is_dir()  # the bundler added the runtime
-    assert len(env.cloud.runner.runners) == 4
+    assert len(env.cloud.runner.runners) == 5
     settings = {r.config.function_name: r.config for r in env.cloud.runner.runners.values()}
     recorder = settings[env.deployment.function_name("RecorderFunction")]
     assert (recorder.batch_size, recorder.max_batching_window) == (10, 1.0)
@@ -303,3 +303,59 @@ def test_tumbling_window_counts_orders_per_minute_by_status(env: Env) -> None:
     counts = env.cloud.runner.totals().for_function("-WindowCounterFunction")
     assert (counts.final_invocations, counts.function_errors) == (len(by_window), 0)
     assert (counts.succeeded, counts.by_event) == (7, Counter({"INSERT": 5, "MODIFY": 2}))
+
+
+def test_a_redelivered_batch_runs_each_record_once_with_the_idempotency_guard(env: Env) -> None:
+    # handler/idempotent.py fails its first batch after the records before
+    # "pay-3" ran, and Lambda delivers them again.
+    keys = [f"pay-{n}" for n in range(6)]
+    items = [
+        {"pk": {"S": pk}, "action": {"S": "crash_once" if pk == "pay-3" else "ok"}} for pk in keys
+    ]
+    env.ddb.batch_write_item(
+        RequestItems={
+            env.deployment.table_name("Payments"): [{"PutRequest": {"Item": i}} for i in items]
+        }
+    )
+
+    report = env.cloud.drain()
+
+    counts = report.for_function("-IdempotentRecorderFunction")
+    assert (counts.read, counts.succeeded, counts.failed, counts.function_errors) == (6, 6, 0, 1)
+    assert counts.retries + counts.bisections >= 1
+    invocations = [
+        json.loads(line)
+        for line in (env.record_dir / "IdempotentRecorder-invocations.jsonl")
+        .read_text()
+        .splitlines()
+    ]
+    assert len(invocations) == counts.invocations >= 2
+    failed = next(i for i in invocations if "pay-3" in [r["pk"] for r in i["records"]])
+    ran_first = [r["pk"] for r in failed["records"]][
+        : [r["pk"] for r in failed["records"]].index("pay-3")
+    ]
+    assert ran_first  # the failed batch's first records had run...
+    deliveries = Counter(r["pk"] for i in invocations for r in i["records"])
+    assert all(deliveries[pk] == 2 for pk in ran_first)  # ...and came again
+    # Each record's side effect happened once, in stream order.
+    effects = [
+        json.loads(line)
+        for line in (env.record_dir / "IdempotentRecorder.jsonl").read_text().splitlines()
+    ]
+    assert [e["pk"] for e in effects] == keys
+    # The guard skipped the records that had run, and counted them in its metric.
+    function = env.deployment.function_name("IdempotentRecorderFunction")
+    metric_lines = [
+        json.loads(line)
+        for name, line in env.cloud.logs
+        if name == function and line.startswith("{") and "DuplicatesSkipped" in line
+    ]
+    assert sum(m["DuplicatesSkipped"] for m in metric_lines) == len(ran_first)
+    # The claims table the construct created holds a COMPLETED claim per record.
+    variables = env.cloud.client("lambda").get_function_configuration(FunctionName=function)[
+        "Environment"
+    ]["Variables"]
+    claims = env.ddb.scan(TableName=variables["IDEMPOTENCY_TABLE_NAME"])["Items"]
+    event_ids = {r["id"] for i in invocations for r in i["records"]}
+    assert {c["id"]["S"]: c["status"]["S"] for c in claims} == dict.fromkeys(event_ids, "COMPLETED")
+    assert all("N" in c["expiration"] for c in claims)
