@@ -222,8 +222,18 @@ def test_a_crashing_handler_is_a_function_error_not_a_runner_crash(env: Env) -> 
     assert ok == [f"crash-{n}" for n, a in enumerate(actions) if a == "ok"]
 
 
-def test_deploying_the_same_stack_twice_is_refused(env: Env) -> None:
+def test_deploying_the_same_stack_twice_is_refused(env: Env, tmp_path: Path) -> None:
     from cdk_streams.local import LocalCloudError
 
-    with pytest.raises(LocalCloudError, match="already exist in this local cloud"):
-        env.cloud.deploy(cwd=APP, env={"CDK_VALIDATION": "false"})
+    # The same app again, through the real CLI; its "app" hands the CLI the assembly
+    # the first deploy synthesized, which is what synthesizing local_app again gives.
+    (tmp_path / "cdk.json").write_text(
+        json.dumps({"app": f'cp -R "{env.deployment.assembly_dir}/." "$CDK_OUTDIR"'})
+    )
+    (tmp_path / "node_modules").symlink_to(APP.parents[2] / "node_modules")
+    with pytest.raises(LocalCloudError) as refused:
+        env.cloud.deploy(cwd=tmp_path)
+    assert str(refused.value) == (
+        f"deploy: stack(s) {env.deployment.stacks[0]} already exist in this local cloud; "
+        "moto cannot update a stack, so deploy each stack once per LocalCloud"
+    )
