@@ -270,6 +270,9 @@ class LocalCloud:
             CDK_DEFAULT_ACCOUNT=ACCOUNT,
             CDK_DEFAULT_REGION=self.region,
             CDK_DISABLE_VERSION_CHECK="1",
+            # Each CLI run would start a detached Node process to report a deploy
+            # that never reached AWS.
+            CDK_DISABLE_CLI_TELEMETRY="1",
             PATH=f"{self._node_bin}{os.pathsep}{os.environ.get('PATH', '')}",
         )
         return env
