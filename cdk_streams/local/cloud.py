@@ -149,6 +149,9 @@ class LocalCloud:
             )
         self._owns_lock = True
         try:
+            # First: a taken port is refused at once, before moto's slow imports start.
+            if self.port:
+                _check_port_free(self.port)
             from moto.server import ThreadedMotoServer
 
             for name in _QUIET_LOGGERS:
@@ -162,8 +165,6 @@ class LocalCloud:
             self._patching = threading.Thread(target=self._patch, name="moto-patch", daemon=True)
             self._patching.start()
             self._workdir = Path(tempfile.mkdtemp(prefix="cdk-streams-local-"))
-            if self.port:
-                _check_port_free(self.port)
             self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
             self._server.start()
             _, port = self._server.get_host_and_port()
