@@ -201,10 +201,7 @@ class LocalCloud:
         self._runtimes.clear()
         if self._server is not None:
             server, self._server = self._server, None
-            server.stop()
-            inner = getattr(server, "_server", None)
-            if inner is not None:
-                inner.server_close()
+            moto_patch.stop_server(server)
         if self._owns_lock:
             if self._patched:
                 moto_patch.reset_backends()

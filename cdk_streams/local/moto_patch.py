@@ -27,13 +27,18 @@ CloudFormation, three gaps that ordinary CDK apps hit:
   resource type is registered that creates the replica in the emulator's
   region as a moto table, stream included.
 
+Stopping ``ThreadedMotoServer`` waits out werkzeug's 0.5 s poll of its listening
+socket; :func:`stop_server` wakes the poll with a connection instead.
+
 ``tests/test_local_moto_patch.py`` checks that the patched attributes still
 exist with the expected signatures and that records survive a mapping.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -462,3 +467,27 @@ def function_code_zip(function_name: str, account_id: str, region: str) -> bytes
     if not code:
         raise MotoPatchError(f"moto holds no code for function {function_name!r}")
     return bytes(code)
+
+
+# -- the server ------------------------------------------------------------------------
+
+
+def stop_server(server: Any) -> None:
+    """Stop a started ``ThreadedMotoServer`` and close its socket, without the wait.
+
+    werkzeug's ``serve_forever`` sees a shutdown request only between ``select``
+    calls of 0.5 s. While ``stop()`` waits for that, connections to the port wake
+    the ``select`` at once (each is accepted and closed empty).
+    """
+    inner = getattr(server, "_server", None)
+    stopping = threading.Thread(target=server.stop, name="moto-server-stop", daemon=True)
+    stopping.start()
+    if inner is not None:
+        host, port = inner.server_address[:2]
+        while stopping.is_alive():
+            with contextlib.suppress(OSError):
+                socket.create_connection((host, port), timeout=0.1).close()
+            stopping.join(0.01)
+    stopping.join()
+    if inner is not None:
+        inner.server_close()
