@@ -216,7 +216,7 @@ def test_a_crashing_handler_is_a_function_error_not_a_runner_crash(env: Env) -> 
     lines = [line for _, line in env.cloud.logs]
     assert any("Runtime exited with error: exit status 3" in line for line in lines)
     assert any("Runtime exited with error: exit status 7" in line for line in lines)
-    assert any("Task timed out after 2.00 seconds" in line for line in lines)
+    assert any("Task timed out after 1.00 seconds" in line for line in lines)
     assert any("RuntimeError: asked to raise" in line for line in lines)
     # The good records all arrived, in order, after the crashes.
     ok = [
