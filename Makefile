@@ -75,9 +75,12 @@ dist: $(PY_STAMP)
 demo: $(PY_STAMP) $(NODE_STAMP)
 	$(BIN)/cdk-streams local demo
 
+# Bytecode caches on even where PYTHONDONTWRITEBYTECODE is set: without them every
+# worker rewrites the test modules' asserts, and every Python the tests start (CDK
+# apps, function workers, the CLI) compiles cdk_streams again.
 test: setup
 	$(PY) -m ruff check .
-	$(PY) -m pytest -n auto --dist loadfile
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n auto --dist loadfile
 
 bench: setup
 	$(PY) tests/benchmarks/run.py
