@@ -80,6 +80,7 @@ demo: $(PY_STAMP) $(NODE_STAMP)
 # apps, function workers, the CLI) compiles cdk_streams again.
 test: setup
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n auto --dist loadfile
 
 bench: setup

@@ -179,6 +179,30 @@ class AcknowledgedProcessor(Protocol):
     def event_source_mapping(self) -> lambda_.EventSourceMapping: ...
 
 
+#: The failure archive bucket holds the mapping's skipped batches and nothing
+#: else; access logs would need a second bucket, itself unlogged, for a bucket
+#: that only Lambda writes and an operator reads. CloudTrail data events cover
+#: access auditing where required.
+FAILURE_ARCHIVE_ACCESS_LOGS = Reason(
+    "AwsSolutions-S1",
+    "This bucket only receives the stream mapping's on-failure records (written by "
+    "Lambda, read by the operator replaying them); server access logs would need a "
+    "second, itself unlogged bucket. Use CloudTrail S3 data events where access must be "
+    "audited.",
+)
+
+
+def failure_archive_object_write(bucket_logical_id: str) -> Reason:
+    """Lambda writes each skipped batch as a new object with a random key under the
+    failure archive bucket, so the grant names the bucket's objects (``/*``)."""
+    return Reason(
+        f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/*]",
+        "Lambda writes each skipped batch as a new object with a generated key "
+        "(aws/lambda/<mapping>/<shard>/<date>/...), so s3:PutObject is granted on the "
+        "failure archive bucket's objects; no read or delete is granted.",
+    )
+
+
 def acknowledge(scope: IConstruct, reasons: Iterable[Reason]) -> None:
     """Acknowledge each cdk-nag finding on ``scope`` (the exact resource that raises it).
 

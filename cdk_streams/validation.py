@@ -42,6 +42,19 @@ def _fail(scope: Construct, prop: str, allowed: str, got: str) -> StreamsValidat
     return StreamsValidationError(f"{scope.node.path}: {prop} must be {allowed}, got {got}")
 
 
+def check_unset(scope: Construct, props: Mapping[str, Any], when: str, hint: str = "") -> None:
+    """Refuse the ``props`` given (not None) where they would be silently ignored.
+
+    :param when: the condition that makes them meaningless, e.g. "without vpc".
+    :param hint: appended to the message, e.g. what to pass instead.
+    """
+    given = ", ".join(name for name, value in props.items() if value is not None)
+    if given:
+        raise StreamsValidationError(
+            f"{scope.node.path}: {given} must be left unset {when}, got {given} set{hint}"
+        )
+
+
 def check_int_range(
     scope: Construct, prop: str, value: Any, bounds: tuple[int, int], unit: str = ""
 ) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 from cdk_streams import StreamTable
+from cdk_streams.processor import newest_python_runtime
 
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
 
@@ -28,6 +32,25 @@ def orders_table(stack: cdk.Stack, id: str = "Orders", **kwargs) -> StreamTable:
         id,
         partition_key=dynamodb.Attribute(name="orderId", type=dynamodb.AttributeType.STRING),
         **kwargs,
+    )
+
+
+def user_function(
+    stack: cdk.Stack,
+    id: str = "Function",
+    *,
+    runtime: lambda_.Runtime | None = None,
+    **props: Any,
+) -> lambda_.Function:
+    """A function a user builds with aws-cdk-lib alone (inline code; the newest
+    Python runtime unless ``runtime`` says otherwise), ``props`` added."""
+    return lambda_.Function(
+        stack,
+        id,
+        runtime=runtime or newest_python_runtime(),
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+        **props,
     )
 
 

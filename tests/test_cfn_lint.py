@@ -36,8 +36,7 @@ from cdk_streams import (
     StreamProcessor,
     StreamTable,
 )
-from cdk_streams.processor import newest_python_runtime
-from tests.stacks import new_stack
+from tests.stacks import new_stack, user_function
 
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 KEY = dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
@@ -110,13 +109,7 @@ def _variants(stack: cdk.Stack) -> None:
         starting_position=lambda_.StartingPosition.LATEST,
         code=StreamHandlerCode.sample(),
     )
-    function = lambda_.Function(
-        stack,
-        "UserFunction",
-        runtime=newest_python_runtime(),
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
-    )
+    function = user_function(stack, "UserFunction")
     StreamProcessor(
         stack,
         "OwnFunction",

@@ -30,8 +30,7 @@ from aws_cdk.aws_lambda_event_sources import DynamoEventSource, SqsDlq
 
 from app import OrdersStack
 from cdk_streams import StreamPipeline, StreamProcessor, StreamTable, acknowledgements
-from cdk_streams.processor import newest_python_runtime
-from tests.stacks import new_stack
+from tests.stacks import new_stack, user_function
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".venv-checkov" / "bin" / "checkov"))
@@ -90,12 +89,9 @@ def _vpc_and_reserved_concurrency(stack: cdk.Stack) -> None:
         availability_zones=["us-east-1a"],
         private_subnet_ids=["subnet-0123456789abcdef0"],
     )
-    function = lambda_.Function(
+    function = user_function(
         stack,
         "Function",
-        runtime=newest_python_runtime(),
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
         tracing=lambda_.Tracing.ACTIVE,
         vpc=vpc,
         security_groups=[ec2.SecurityGroup.from_security_group_id(stack, "Sg", "sg-0123456789")],
@@ -109,13 +105,7 @@ def _bare(stack: cdk.Stack) -> None:
     table = dynamodb.Table(
         stack, "Table", partition_key=KEY, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES
     )
-    function = lambda_.Function(
-        stack,
-        "Function",
-        runtime=newest_python_runtime(),
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
-    )
+    function = user_function(stack, "Function")
     function.add_event_source(
         DynamoEventSource(
             table,
@@ -222,14 +212,7 @@ def test_no_two_checkov_reasons_are_alike():
 
 def test_a_hardened_function_gets_no_empty_skip_list():
     stack = new_stack()
-    function = lambda_.Function(
-        stack,
-        "Function",
-        runtime=newest_python_runtime(),
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
-        reserved_concurrent_executions=1,
-    )
+    function = user_function(stack, "Function", reserved_concurrent_executions=1)
     resource = function.node.default_child
     resource.vpc_config = lambda_.CfnFunction.VpcConfigProperty(subnet_ids=["subnet-1"])
     acknowledgements.acknowledge_function(function, has_on_failure=False)
@@ -302,13 +285,7 @@ def test_without_an_on_failure_destination_the_function_dlq_finding_is_not_skipp
 def test_nothing_is_skipped_on_a_function_or_queue_the_user_brings():
     stack = new_stack()
     table = StreamTable(stack, "Table", partition_key=KEY)
-    function = lambda_.Function(
-        stack,
-        "Mine",
-        runtime=newest_python_runtime(),
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
-    )
+    function = user_function(stack, "Mine")
     queue = sqs.Queue(stack, "MyQueue")
     StreamProcessor(
         stack, "Processor", table=table.table, function=function, on_failure=SqsDlq(queue)

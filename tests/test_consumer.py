@@ -33,6 +33,7 @@ from cdk_streams.consumer import (
     load_handler,
 )
 from cdk_streams.local import LocalCloud
+from tests.consumer_tables import ConsumerTables
 
 pytestmark = pytest.mark.slow
 
@@ -49,24 +50,12 @@ def cloud() -> Iterator[LocalCloud]:
         yield local
 
 
-class Env:
+class Env(ConsumerTables):
     """A fresh table with a stream, a lease table, and helpers to write and consume."""
 
     def __init__(self, cloud: LocalCloud) -> None:
         n = next(_names)
-        self.cloud = cloud
-        self.ddb = cloud.client("dynamodb")
-        self.table = f"orders-{n}"
-        self.lease_table = f"orders-{n}-app-leases"
-        self.ddb.create_table(
-            TableName=self.table,
-            KeySchema=[{"AttributeName": "orderId", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "orderId", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
-        ensure_lease_table(self.ddb, self.lease_table)
-        self.stream_arn = self.ddb.describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
+        super().__init__(cloud, f"orders-{n}", f"orders-{n}-app-leases")
 
     def put(self, *order_ids: str, **attributes: Any) -> None:
         for order_id in order_ids:
@@ -85,13 +74,6 @@ class Env:
             **kwargs,
         }
         return Consumer(table or self.table, **options)
-
-    def rows(self) -> list[dict[str, Any]]:
-        return self.ddb.scan(TableName=self.lease_table, ConsistentRead=True)["Items"]
-
-    def row(self) -> dict[str, Any]:
-        (item,) = self.rows()
-        return item
 
 
 @pytest.fixture
@@ -583,7 +565,10 @@ def test_two_workers_split_the_shards_and_keep_lineage(env: Env) -> None:
 def test_cli_consume_errors(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["consume", "--endpoint-url", env.cloud.endpoint_url, "--region", "us-east-1"]
     assert main([*base, "--table", env.table, "--handler", "process_order_changes"]) == 2
-    assert "--handler: handler must be module.function (as in Lambda)" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "cdk-streams: --handler: handler must be module.function (or module:function), "
+        "e.g. orders.handler; got 'process_order_changes'\n"
+    )
     assert main([*base, "--table", "nope", "--handler", "process_order_changes.handler"]) == 2
     assert "cdk-streams: table 'nope' not found in region us-east-1" in capsys.readouterr().err
     # The table is checked before the lease table is created: a typo leaves nothing behind.

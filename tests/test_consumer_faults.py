@@ -27,10 +27,10 @@ from cdk_streams.consumer import (
     ConsumerError,
     DeliveryFailure,
     LeaseTable,
-    ensure_lease_table,
     is_transient,
 )
 from cdk_streams.local import LocalCloud
+from tests.consumer_tables import ConsumerTables
 
 pytestmark = pytest.mark.slow
 
@@ -78,23 +78,11 @@ def cloud() -> Iterator[LocalCloud]:
         yield local
 
 
-class Env:
+class Env(ConsumerTables):
     def __init__(self, cloud: LocalCloud) -> None:
         n = next(_names)
-        self.cloud = cloud
-        self.ddb = cloud.client("dynamodb")
+        super().__init__(cloud, f"faults-{n}", f"faults-{n}-leases")
         self.streams = cloud.client("dynamodbstreams")
-        self.table = f"faults-{n}"
-        self.lease_table = f"faults-{n}-leases"
-        self.ddb.create_table(
-            TableName=self.table,
-            KeySchema=[{"AttributeName": "orderId", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "orderId", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
-        ensure_lease_table(self.ddb, self.lease_table)
-        self.stream_arn = self.ddb.describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
         self.clock = FakeClock()
 
     def put(self, *order_ids: str, **attributes: str) -> None:
@@ -115,10 +103,6 @@ class Env:
             **kwargs,
         }
         return Consumer(self.table, **options)
-
-    def row(self) -> dict[str, Any]:
-        (item,) = self.ddb.scan(TableName=self.lease_table, ConsistentRead=True)["Items"]
-        return item
 
 
 @pytest.fixture

@@ -131,8 +131,12 @@ def test_load_handler_finds_the_bundled_sample_in_either_form(spec: str) -> None
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("nodot", "handler must be module.function (as in Lambda), e.g. "),
-        (":handler", "process_order_changes.handler; got ':handler'"),
+        (
+            "nodot",
+            "handler must be module.function (or module:function), e.g. orders.handler; "
+            "got 'nodot'",
+        ),
+        (":handler", "got ':handler'"),
         ("module:", "handler must be module.function"),
         (".handler", "handler must be module.function"),
         ("a:b:c", "got 'a:b:c'"),

@@ -2,13 +2,17 @@
 and the mapping runner streams real table changes through the deployed handler.
 
 One deploy for the whole module; each test uses its own keys and reads the
-handler's own record of what it saw (RECORD_DIR/<processor>.jsonl).
+handler's own record of what it saw (RECORD_DIR/<processor>.jsonl). The
+mappings run on a wall clock the tests can move forward (``env.clock``), so a
+tumbling window ends without waiting a minute.
 """
 
 from __future__ import annotations
 
+import calendar
 import json
-from collections import defaultdict
+import time
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +26,21 @@ pytestmark = pytest.mark.slow
 APP = Path(__file__).parent / "fixtures" / "local_app"
 
 
+class AheadClock:
+    """The wall clock plus an offset that a test moves forward."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
 class Env:
-    def __init__(self, cloud: LocalCloud, deployment: Deployment, record_dir: Path) -> None:
+    def __init__(
+        self, cloud: LocalCloud, deployment: Deployment, record_dir: Path, clock: AheadClock
+    ) -> None:
+        self.clock = clock
         self.cloud = cloud
         self.deployment = deployment
         self.record_dir = record_dir
@@ -67,26 +84,30 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     record_dir = tmp_path_factory.mktemp("records")
-    with LocalCloud(poll_interval=0.05) as cloud:
+    clock = AheadClock()
+    with LocalCloud(poll_interval=0.05, wall_clock=clock) as cloud:
         deployment = cloud.deploy(
             cwd=APP, env={"CDK_STREAMS_RECORD_DIR": str(record_dir), "CDK_VALIDATION": "false"}
         )
-        yield Env(cloud, deployment, record_dir)
+        yield Env(cloud, deployment, record_dir, clock)
 
 
 def test_deploy_finds_functions_code_and_mappings(env: Env) -> None:
     functions = env.deployment.function_code
-    assert len(functions) == 3
+    assert len(functions) == 4
     for code in functions.values():
         assert (code / "recorder.py").is_file()
         assert (code / "stream_runtime").is_dir()  # the bundler added the runtime
-    assert len(env.cloud.runner.runners) == 3
+    assert len(env.cloud.runner.runners) == 4
     settings = {r.config.function_name: r.config for r in env.cloud.runner.runners.values()}
     recorder = settings[env.deployment.function_name("RecorderFunction")]
     assert (recorder.batch_size, recorder.max_batching_window) == (10, 1.0)
     assert (recorder.retry_attempts, recorder.max_record_age) == (2, 3600.0)
     assert recorder.report_batch_item_failures and recorder.bisect_batch_on_error
     assert recorder.on_failure is not None and ":sqs:" in recorder.on_failure
+    assert recorder.tumbling_window is None
+    counter = settings[env.deployment.function_name("WindowCounterFunction")]
+    assert (counter.tumbling_window, counter.batch_size) == (60.0, 2)
 
 
 def test_the_cli_runs_point_at_the_local_cloud_and_report_nothing_to_aws(env: Env) -> None:
@@ -243,3 +264,58 @@ def test_deploying_the_same_stack_twice_is_refused(env: Env, tmp_path: Path) -> 
         f"deploy: stack(s) {env.deployment.stacks[0]} already exist in this local cloud; "
         "moto cannot update a stack, so deploy each stack once per LocalCloud"
     )
+
+
+def test_tumbling_window_counts_orders_per_minute_by_status(env: Env) -> None:
+    orders = {"o1": "NEW", "o2": "NEW", "o3": "PAID", "o4": "NEW", "o5": "SHIPPED"}
+    for pk, status in orders.items():
+        env.put("Orders", pk, status=status)
+    env.put("Orders", "o1", status="PAID")
+    env.put("Orders", "o2", status="SHIPPED")
+    changes = Counter({"NEW": 3, "PAID": 2, "SHIPPED": 2})
+
+    env.cloud.drain()
+    # Every window of these writes ends: the final invocations go out without waiting.
+    env.clock.offset = 120.0
+    try:
+        env.cloud.drain()
+    finally:
+        env.clock.offset = 0.0
+
+    path = env.record_dir / "WindowCounter.jsonl"
+    calls = [json.loads(line) for line in path.read_text().splitlines()]
+    arn, shard = env.stream_shard("Orders")
+    assert all((c["arn"], c["shard"]) == (arn, shard) for c in calls)
+    by_window: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for call in calls:
+        by_window[call["window"]["start"]].append(call)
+    # The writes took a second or two: one window, or two when they crossed a minute.
+    assert 1 <= len(by_window) <= 2
+    total: Counter[str] = Counter()
+    for start, window_calls in by_window.items():
+        *batches, final = window_calls
+        end = window_calls[0]["window"]["end"]
+        assert start.endswith(":00Z") and end.endswith(":00Z")
+        assert all(c["window"] == {"start": start, "end": end} for c in window_calls)
+        # Epoch-aligned: each record's arrival second lies inside its window.
+        first_second = calendar.timegm(time.strptime(start, "%Y-%m-%dT%H:%M:%SZ"))
+        for call in batches:
+            assert not call["final"] and 1 <= len(call["records"]) <= 2
+            for r in call["records"]:
+                assert first_second <= r["created"] < first_second + 60
+        # The state is carried from each invocation to the next one of its window.
+        running: Counter[str] = Counter()
+        for call in batches:
+            assert call["state_in"] == dict(running)
+            running.update(r["status"] for r in call["records"])
+        # The final invocation: no records, the window's complete count.
+        assert (final["final"], final["early"], final["records"]) == (True, False, [])
+        assert final["state_in"] == dict(running)
+        total.update(final["state_in"])
+    assert total == changes
+    seqs = [r["seq"] for c in calls for r in c["records"]]
+    assert len(seqs) == len(set(seqs)) == 7  # each change counted once
+    assert len([c for c in calls if not c["final"]]) >= 4  # two records per invocation
+    counts = env.cloud.runner.totals().for_function("-WindowCounterFunction")
+    assert (counts.final_invocations, counts.function_errors) == (len(by_window), 0)
+    assert (counts.succeeded, counts.by_event) == (7, Counter({"INSERT": 5, "MODIFY": 2}))

@@ -157,3 +157,88 @@ def test_filters_drop_records_before_batching() -> None:
     runner.step()
     assert fake.calls == [["1"]]
     assert (runner.counts.read, runner.counts.filtered, runner.counts.succeeded) == (3, 2, 1)
+
+
+MINUTE = 1_800_000_000.0  # a whole minute
+
+
+class WindowFake:
+    """A windowed function: counts records in its state, logs each event's kind."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bool, list[str], dict[str, Any]]] = []
+
+    def __call__(self, event: dict[str, Any]) -> InvokeOutcome:
+        seqs = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+        final = event["isFinalInvokeForWindow"]
+        self.calls.append((event["window"]["start"][-9:], final, seqs, event["state"]))
+        state = {"n": event["state"].get("n", 0) + len(seqs)}
+        return InvokeOutcome("req", True, payload={"state": state})
+
+
+class TimedReader(FakeReader):
+    """One shard; each read returns the records queued since the last one."""
+
+    def add(self, seq: int, at: float) -> None:
+        self.records.append(
+            {
+                "eventID": str(seq),
+                "eventName": "INSERT",
+                "dynamodb": {
+                    "SequenceNumber": str(seq),
+                    "Keys": {},
+                    "ApproximateCreationDateTime": at,
+                },
+            }
+        )
+
+
+def test_the_final_invocation_waits_for_the_windows_buffered_records() -> None:
+    config = MappingConfig(
+        uuid="m",
+        function_arn=FUNCTION,
+        event_source_arn=STREAM,
+        batch_size=10,
+        max_batching_window=5.0,
+        tumbling_window=60.0,
+    )
+    clock, wall, fake, reader = Clock(), Clock(), WindowFake(), TimedReader([])
+    wall.now = MINUTE + 10
+    runner = MappingRunner(config, reader, fake, clock=clock, wall_clock=wall)
+    for seq in (1, 2, 3):
+        reader.add(seq, MINUTE + seq)
+    runner.step()  # buffered for the batching window
+    assert fake.calls == []
+    wall.now, clock.now = MINUTE + 61, 1.0  # the window is over, its records still buffered
+    runner.step()
+    assert fake.calls == []
+    clock.now = 5.0
+    assert runner.step() is True
+    assert fake.calls == [
+        ("08:00:00Z", False, ["1", "2", "3"], {}),
+        ("08:00:00Z", True, [], {"n": 3}),
+    ]
+    assert runner.counts.final_invocations == 1
+
+
+def test_a_window_whose_last_batch_went_out_gets_its_final_invocation_on_the_clock() -> None:
+    config = MappingConfig(
+        uuid="m", function_arn=FUNCTION, event_source_arn=STREAM, tumbling_window=60.0
+    )
+    clock, wall, fake, reader = Clock(), Clock(), WindowFake(), TimedReader([])
+    runner = MappingRunner(config, reader, fake, clock=clock, wall_clock=wall)
+    wall.now = MINUTE + 30
+    reader.add(1, MINUTE + 20)
+    runner.step()
+    reader.add(2, MINUTE + 40)
+    wall.now = MINUTE + 45
+    runner.step()
+    assert [c[1] for c in fake.calls] == [False, False]
+    wall.now = MINUTE + 59.999
+    assert runner.step() is False  # not over yet: nothing happens
+    wall.now = MINUTE + 60
+    assert runner.step() is True
+    assert fake.calls[-1] == ("08:00:00Z", True, [], {"n": 2})
+    wall.now = MINUTE + 300
+    assert runner.step() is False  # one final invocation per window
+    assert runner.idle

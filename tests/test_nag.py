@@ -25,8 +25,7 @@ from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from app import OrdersStack
 from cdk_streams import StreamHandlerCode, StreamPipeline, StreamProcessor, acknowledgements
-from cdk_streams.processor import newest_python_runtime
-from tests.stacks import new_stack, orders_table
+from tests.stacks import new_stack, orders_table, user_function
 
 PACKS = (AwsSolutionsChecks, ServerlessChecks)
 KEY = dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
@@ -48,13 +47,7 @@ def bare_stack(app: cdk.App) -> cdk.Stack:
     table = dynamodb.Table(
         stack, "Table", partition_key=KEY, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES
     )
-    function = lambda_.Function(
-        stack,
-        "Function",
-        runtime=lambda_.Runtime.PYTHON_3_12,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    pass\n"),
-    )
+    function = user_function(stack, "Function", runtime=lambda_.Runtime.PYTHON_3_12)
     queue = sqs.Queue(stack, "OnFailure")
     function.add_event_source(
         DynamoEventSource(
@@ -169,12 +162,9 @@ def test_an_unacknowledged_finding_fails_a_real_synth():
 
 
 def _user_function(stack):
-    return lambda_.Function(
+    return user_function(
         stack,
         "UserFunction",
-        runtime=newest_python_runtime(),
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    pass\n"),
         memory_size=256,
         timeout=cdk.Duration.seconds(30),
         tracing=lambda_.Tracing.ACTIVE,

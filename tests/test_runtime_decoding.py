@@ -59,9 +59,7 @@ decimals = st.builds(
 ).filter(_serializable)
 integers = st.integers(-(10**38) + 1, 10**38 - 1)
 numbers = integers | decimals
-scalars = (
-    st.text(max_size=20) | numbers | st.binary(max_size=20) | st.booleans() | st.none()
-)
+scalars = st.text(max_size=20) | numbers | st.binary(max_size=20) | st.booleans() | st.none()
 sets = (
     st.sets(st.text(max_size=8), min_size=1, max_size=5)
     | st.sets(integers, min_size=1, max_size=5)
@@ -69,8 +67,10 @@ sets = (
 )
 values = st.recursive(
     scalars | sets,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(min_size=1, max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(min_size=1, max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 items = st.dictionaries(st.text(min_size=1, max_size=10), values, min_size=1, max_size=8)

@@ -21,15 +21,32 @@ from stream_runtime import (
 
 from cdk_streams.testing import StreamEventFactory
 
-OLD = {"orderId": "o-1", "status": "PLACED", "total": Decimal("10.00"), "tags": {"a", "b"},
-       "blob": b"\x00\x01", "lines": [{"sku": "S-1", "qty": 2}], "gift": False, "note": None}
+OLD = {
+    "orderId": "o-1",
+    "status": "PLACED",
+    "total": Decimal("10.00"),
+    "tags": {"a", "b"},
+    "blob": b"\x00\x01",
+    "lines": [{"sku": "S-1", "qty": 2}],
+    "gift": False,
+    "note": None,
+}
 NEW = {**OLD, "status": "SHIPPED", "total": Decimal("12.50"), "tags": {"b", "a"}}
 STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/orders-changes"
 
 # What a DynamoDB Streams record and its Kinesis twin must agree on. The rest
 # (sequence_number, event_source_arn, view_type, raw) differ by design.
-SHARED = ("event_id", "event_name", "keys", "new_image", "old_image", "is_ttl_expiry",
-          "changed_attributes", "size_bytes", "approximate_creation_time")
+SHARED = (
+    "event_id",
+    "event_name",
+    "keys",
+    "new_image",
+    "old_image",
+    "is_ttl_expiry",
+    "changed_attributes",
+    "size_bytes",
+    "approximate_creation_time",
+)
 
 
 def factory() -> StreamEventFactory:
@@ -40,7 +57,9 @@ def both_shapes(record: dict, f: StreamEventFactory) -> tuple[ChangeRecord, Chan
     return ChangeRecord(record), ChangeRecord(f.to_kinesis(record))
 
 
-def kinesis_record(data: object, sequence_number: str = "49590338271490256608559692538361571095921575989136588898") -> dict:
+def kinesis_record(
+    data: object, sequence_number: str = "49590338271490256608559692538361571095921575989136588898"
+) -> dict:
     """A Lambda Kinesis record carrying ``data`` (JSON-encoded unless bytes/str)."""
     if isinstance(data, str):
         encoded = data
@@ -48,8 +67,13 @@ def kinesis_record(data: object, sequence_number: str = "49590338271490256608559
         payload = data if isinstance(data, bytes) else json.dumps(data).encode()
         encoded = base64.b64encode(payload).decode()
     return {
-        "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": "K", "sequenceNumber": sequence_number,
-                    "data": encoded, "approximateArrivalTimestamp": 1.8e9},
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": "K",
+            "sequenceNumber": sequence_number,
+            "data": encoded,
+            "approximateArrivalTimestamp": 1.8e9,
+        },
         "eventSource": "aws:kinesis",
         "eventID": f"shardId-000000000006:{sequence_number}",
         "eventName": "aws:kinesis:record",
@@ -83,7 +107,9 @@ def test_same_change_gives_the_same_record_through_both_shapes(make):
     assert kinesis.view_type is None and stream.view_type == "NEW_AND_OLD_IMAGES"
     for image in ("new_image", "old_image"):
         value = getattr(kinesis, image)
-        assert value is None or (isinstance(value, Image) and value.to_dict() == getattr(stream, image).to_dict())
+        assert value is None or (
+            isinstance(value, Image) and value.to_dict() == getattr(stream, image).to_dict()
+        )
 
 
 def test_fields_of_a_kinesis_record():
@@ -107,9 +133,16 @@ def test_ttl_expiry_through_kinesis():
 
 
 def test_millisecond_precision():
-    change = {"eventSource": "aws:dynamodb", "eventName": "INSERT", "eventID": "e",
-              "dynamodb": {"ApproximateCreationDateTime": 1678831218123, "Keys": {},
-                           "ApproximateCreationDateTimePrecision": "MILLISECOND"}}
+    change = {
+        "eventSource": "aws:dynamodb",
+        "eventName": "INSERT",
+        "eventID": "e",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1678831218123,
+            "Keys": {},
+            "ApproximateCreationDateTimePrecision": "MILLISECOND",
+        },
+    }
     record = ChangeRecord(kinesis_record(change))
     assert record.approximate_creation_time == datetime(2023, 3, 14, 22, 0, 18, 123000, tzinfo=UTC)
     # No precision field: milliseconds, the Kinesis format's unit.
@@ -120,9 +153,16 @@ def test_millisecond_precision():
 
 
 def test_microsecond_precision_is_exact():
-    change = {"eventSource": "aws:dynamodb", "eventName": "INSERT", "eventID": "e",
-              "dynamodb": {"ApproximateCreationDateTime": 1720740233012995, "Keys": {},
-                           "ApproximateCreationDateTimePrecision": "MICROSECOND"}}
+    change = {
+        "eventSource": "aws:dynamodb",
+        "eventName": "INSERT",
+        "eventID": "e",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1720740233012995,
+            "Keys": {},
+            "ApproximateCreationDateTimePrecision": "MICROSECOND",
+        },
+    }
     created = ChangeRecord(kinesis_record(change)).approximate_creation_time
     assert created == datetime(2024, 7, 11, 23, 23, 53, 12995, tzinfo=UTC)
     assert created.tzinfo is UTC
@@ -135,7 +175,10 @@ def test_factory_microsecond_precision_matches_the_stream_record():
     dynamodb = json.loads(base64.b64decode(wrapped["kinesis"]["data"]))["dynamodb"]
     assert dynamodb["ApproximateCreationDateTime"] == 1_800_000_000_000_000
     assert dynamodb["ApproximateCreationDateTimePrecision"] == "MICROSECOND"
-    assert ChangeRecord(wrapped).approximate_creation_time == ChangeRecord(raw).approximate_creation_time
+    assert (
+        ChangeRecord(wrapped).approximate_creation_time
+        == ChangeRecord(raw).approximate_creation_time
+    )
 
 
 def test_missing_creation_time_is_none():
@@ -157,7 +200,9 @@ def test_router_reports_kinesis_sequence_numbers_in_order():
 
     response = router.handler({"Records": wrapped})
     assert response == {
-        "batchItemFailures": [{"itemIdentifier": r["kinesis"]["sequenceNumber"]} for r in wrapped[1:]]
+        "batchItemFailures": [
+            {"itemIdentifier": r["kinesis"]["sequenceNumber"]} for r in wrapped[1:]
+        ]
     }
     assert seen == ["o-0", "o-1"]
     sequence_numbers = [int(r["kinesis"]["sequenceNumber"]) for r in wrapped]
@@ -171,7 +216,9 @@ def test_kinesis_batch_succeeds_and_logs_one_summary(caplog):
     event = f.kinesis_event(f.insert(NEW), f.modify(OLD, NEW), f.remove(OLD, ttl=True))
     with caplog.at_level(logging.INFO, logger="stream_runtime"):
         assert router.handler(event) == {"batchItemFailures": []}
-    [summary] = [json.loads(r.getMessage()) for r in caplog.records if '"stream batch"' in r.getMessage()]
+    [summary] = [
+        json.loads(r.getMessage()) for r in caplog.records if '"stream batch"' in r.getMessage()
+    ]
     assert summary["event_names"] == {"INSERT": 1, "MODIFY": 1, "REMOVE": 1}
     assert summary["records"] == 3 and summary["processed"] == 3 and summary["failures"] == 0
     assert 59 <= summary["oldest_record_age_s"] < 120  # milliseconds read as milliseconds
@@ -182,7 +229,10 @@ def test_kinesis_batch_succeeds_and_logs_one_summary(caplog):
     [
         ("not base64!", "data is not base64"),
         (b"\xff\xfe not json", "data is not JSON"),
-        ({"eventSource": "aws:s3", "dynamodb": {}}, "its eventSource is 'aws:s3', not 'aws:dynamodb'"),
+        (
+            {"eventSource": "aws:s3", "dynamodb": {}},
+            "its eventSource is 'aws:s3', not 'aws:dynamodb'",
+        ),
         ([1, 2], "data is JSON but not an object"),
         ({"eventSource": "aws:dynamodb"}, "it has no 'dynamodb' object"),
     ],
@@ -191,17 +241,21 @@ def test_kinesis_batch_succeeds_and_logs_one_summary(caplog):
 def test_bad_payload_fails_that_record_and_later_ones(data, problem, caplog):
     f = factory()
     good = f.to_kinesis(f.insert(NEW))
-    bad = kinesis_record(data, sequence_number="49590338271490256608559692538361571095921575989136599999")
+    bad = kinesis_record(
+        data, sequence_number="49590338271490256608559692538361571095921575989136599999"
+    )
     later = f.to_kinesis(f.insert(NEW))
     seen: list = []
     router = StreamRouter()
     router.on_any(lambda r: seen.append(r.sequence_number))
     with caplog.at_level(logging.INFO, logger="stream_runtime"):
         response = router.handler({"Records": [good, bad, later]})
-    assert response == {"batchItemFailures": [
-        {"itemIdentifier": bad["kinesis"]["sequenceNumber"]},
-        {"itemIdentifier": later["kinesis"]["sequenceNumber"]},
-    ]}
+    assert response == {
+        "batchItemFailures": [
+            {"itemIdentifier": bad["kinesis"]["sequenceNumber"]},
+            {"itemIdentifier": later["kinesis"]["sequenceNumber"]},
+        ]
+    }
     assert seen == [good["kinesis"]["sequenceNumber"]]
     [failure] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert isinstance(failure.exc_info[1], KinesisPayloadError)
@@ -211,7 +265,9 @@ def test_bad_payload_fails_that_record_and_later_ones(data, problem, caplog):
         f"(stream {STREAM_ARN}) does not carry a DynamoDB change record: {problem}"
     )
     assert logged["event_id"] == bad["eventID"] and logged["keys"] is None
-    [summary] = [json.loads(r.getMessage()) for r in caplog.records if '"stream batch"' in r.getMessage()]
+    [summary] = [
+        json.loads(r.getMessage()) for r in caplog.records if '"stream batch"' in r.getMessage()
+    ]
     assert summary["event_names"] == {"INSERT": 2, "<undecodable>": 1}
     assert summary["processed"] == 1 and summary["failures"] == 2
 

@@ -213,8 +213,13 @@ def test_per_record_lines_only_at_debug(f, caplog):
 
 @pytest.mark.parametrize(
     ("value", "level"),
-    [(None, logging.INFO), ("debug", logging.DEBUG), ("WARNING", logging.WARNING),
-     ("nonsense", logging.INFO), ("", logging.INFO)],
+    [
+        (None, logging.INFO),
+        ("debug", logging.DEBUG),
+        ("WARNING", logging.WARNING),
+        ("nonsense", logging.INFO),
+        ("", logging.INFO),
+    ],
 )
 def test_level_from_env(monkeypatch, value, level):
     if value is None:

@@ -5,7 +5,10 @@ cdk-streams local up [--app-dir .] [-c key=value ...] [--watch] [--port N]
 cdk-streams local demo [--app-dir .] [--verbose]
 cdk-streams local invoke --event FILE [--handler-dir DIR --handler module.function]
 cdk-streams generate-event insert|modify|remove --item JSON [--old JSON] [--keys orderId]
-cdk-streams consume --table NAME --handler module.function [--lease-table NAME] ...
+cdk-streams consume --table NAME --handler module.function [--on-failure stop|skip|URL] ...
+cdk-streams redrive --from QUEUE_URL|s3://BUCKET/PREFIX (--function NAME | --handler ...)
+cdk-streams backfill --table NAME (--function NAME | --handler ...) [--resume]
+cdk-streams plan --writes-per-second N [--app-dir . | --batch-size N ...] [--json] [--plot FILE]
 
 Each command lives in its own module; this one holds the error policy, once:
 an expected error is one line, ``cdk-streams: <what to do>``, exit status 2; an
@@ -24,7 +27,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from . import consume, generate_event, local_demo, local_invoke, local_up, summary
+from . import (
+    backfill,
+    consume,
+    generate_event,
+    local_demo,
+    local_invoke,
+    local_up,
+    plan,
+    redrive,
+    summary,
+)
 from .errors import CliError, is_expected, missing_extra, one_line
 
 __all__ = ["CliError", "build_parser", "main"]
@@ -62,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     local_invoke.add_parser(local_commands, parents)
     generate_event.add_parser(commands, parents)
     consume.add_parser(commands, parents)
+    redrive.add_parser(commands, parents)
+    backfill.add_parser(commands, parents)
+    plan.add_parser(commands, parents)
     return parser
 
 

@@ -10,10 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CliError
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+from .output import progress
 
 
 def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -211,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
             # The table and its stream first: a typo must not leave a lease table behind.
             stream_arn = retry.call("DescribeTable", stream_arn_for_table, dynamodb, args.table)
             if retry.call("CreateTable", ensure_lease_table, dynamodb, lease_table):
-                _progress(f"created lease table {lease_table}")
+                progress(f"created lease table {lease_table}")
             consumer = Consumer(
                 args.table,
                 stream_arn=stream_arn,
@@ -235,33 +232,33 @@ def run(args: argparse.Namespace) -> int:
             # (Transient errors were retried, and end as AwsUnreachableError.)
             raise CliError(f"AWS refused the start: {error}") from error
         except KeyboardInterrupt:
-            _progress("cdk-streams: stopped before the consumer started")
+            progress("cdk-streams: stopped before the consumer started")
             return 0
-        _progress(
+        progress(
             f"consuming {consumer.stream_arn} as worker {consumer.worker_id} "
             f"(lease table {lease_table}); Ctrl-C or SIGTERM stops after the current batch, "
             "a second one at once"
         )
         stats = consumer.run()
     except (DeliveryError, CallbackTimeoutError) as error:
-        _progress(f"cdk-streams: stopped: {error}")
+        progress(f"cdk-streams: stopped: {error}")
         if consumer is not None:
-            _progress(f"consumer: {consumer.stats}")
+            progress(f"consumer: {consumer.stats}")
         return 1
     except AwsUnreachableError as error:
         if debug:
             raise
-        _progress(f"cdk-streams: cannot reach AWS: {error}")
+        progress(f"cdk-streams: cannot reach AWS: {error}")
         return 3
     except CliError:
         raise
     except Exception as error:
         if debug:
             raise
-        _progress(
+        progress(
             f"cdk-streams: stopped by an unexpected error: {type(error).__name__}: {error} "
             "(--debug shows the traceback)"
         )
         return 4
-    _progress(f"consumer stopped, leases released: {stats}")
+    progress(f"consumer stopped, leases released: {stats}")
     return 0

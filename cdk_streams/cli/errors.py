@@ -27,6 +27,7 @@ _EXPECTED = (
     ("cdk_streams.consumer", "HandlerSpecError"),
     ("cdk_streams.cdk_cli", "CdkCliError"),
     ("cdk_streams.optional", "MissingExtraError"),
+    ("cdk_streams.operations.errors", "OperationError"),
 )
 
 #: Modules of the ``local`` extra: missing means "install the extra".

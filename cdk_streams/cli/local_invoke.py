@@ -13,6 +13,7 @@ from typing import Any
 from ..handler_code import SAMPLE_HANDLER, bundled_code_dir
 from ..handler_spec import HandlerSpecError, parse_handler
 from .errors import CliError
+from .output import progress
 
 
 def add_parser(local_commands: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -102,9 +103,7 @@ def run(args: argparse.Namespace) -> int:
             memory_size=256,
             environment=environment,
         )
-        with FunctionRuntime(
-            config, log_sink=lambda name, line: print(line, file=sys.stderr, flush=True)
-        ) as runtime:
+        with FunctionRuntime(config, log_sink=lambda name, line: progress(line)) as runtime:
             result = runtime.invoke(event)
     if result.ok:
         print(json.dumps(result.payload, indent=2))

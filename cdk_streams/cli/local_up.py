@@ -4,11 +4,11 @@ stream mappings running, with each function's log; Ctrl-C stops it."""
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from typing import Any
 
+from .app_dir import add_app_dir_option, checked_app_dir
 from .errors import CliError
+from .output import out, progress
 
 
 def add_parser(local_commands: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -18,7 +18,7 @@ def add_parser(local_commands: Any, parents: list[argparse.ArgumentParser]) -> N
         help="deploy every stack of a CDK app into a local cloud and run its stream mappings "
         "until Ctrl-C, showing each function's log",
     )
-    up.add_argument("--app-dir", default=".", help="directory with cdk.json (default: .)")
+    add_app_dir_option(up)
     up.add_argument(
         "-c",
         "--context",
@@ -52,9 +52,7 @@ def parse_context(pairs: list[str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     from ..local.up import LocalUp
 
-    app_dir = Path(args.app_dir).resolve()
-    if not (app_dir / "cdk.json").is_file():
-        raise CliError(f"--app-dir {app_dir} has no cdk.json; pass your CDK app's directory")
+    app_dir = checked_app_dir(args)
     if not 0 <= args.port <= 65535:
         raise CliError(f"--port must be 0..65535, got {args.port}")
     session = LocalUp(
@@ -62,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         context=parse_context(args.context),
         port=args.port,
         watch=args.watch,
-        out=lambda line: print(line, flush=True),
-        progress=lambda message: print(message, file=sys.stderr, flush=True),
+        out=out,
+        progress=progress,
     )
     return session.run()

@@ -12,11 +12,9 @@ from typing import Any
 
 from ..cdk_cli import CdkCliError, find_cdk
 from ..summary import summarize_assembly
+from .app_dir import add_app_dir_option, checked_app_dir
 from .errors import CliError
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+from .output import progress
 
 
 def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -25,21 +23,19 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents=parents,
         help="synthesize a CDK app and summarize its tables, functions and mappings",
     )
-    summary.add_argument("--app-dir", default=".", help="directory with cdk.json (default: .)")
+    add_app_dir_option(summary)
     summary.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Synthesize the app with the real CDK CLI and print what it would deploy."""
-    app_dir = Path(args.app_dir).resolve()
-    if not (app_dir / "cdk.json").is_file():
-        raise CliError(f"--app-dir {app_dir} has no cdk.json; pass your CDK app's directory")
+    app_dir = checked_app_dir(args)
     # The app's `python3` is this interpreter's, as for the local cloud: the one
     # cdk-streams is installed in, even when its virtualenv is not activated.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     env = {**os.environ, "PATH": path, "CDK_DISABLE_VERSION_CHECK": "1"}
     try:
-        cli = find_cdk(app_dir, env, progress=_progress)
+        cli = find_cdk(app_dir, env, progress=progress)
     except CdkCliError as error:
         raise CliError(str(error)) from None
     with tempfile.TemporaryDirectory(prefix="cdk-streams-synth-") as out:

@@ -21,13 +21,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..handler_code import RUNTIME_PACKAGE, bundled_code_dir
+from ..handler_spec import HandlerSpecError, parse_handler
 
 #: A Lambda-style handler: ``handler(event, context)``.
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
-
-
-class HandlerSpecError(ValueError):
-    """A ``module.function`` handler spec is malformed or names nothing callable."""
 
 
 def _importable(module: str) -> bool:
@@ -60,27 +57,6 @@ def change_record_class() -> type:
     return ChangeRecord
 
 
-def parse_handler_spec(spec: str) -> tuple[str, str]:
-    """Split ``module.function`` (Lambda's form) or ``module:function`` into its two names.
-
-    :raises HandlerSpecError: the spec has no separator or an empty part.
-    """
-    text = spec.strip()
-    if ":" in text:
-        module_name, _, function_name = text.partition(":")
-        bad = ":" in function_name or "." in function_name
-    else:
-        module_name, _, function_name = text.rpartition(".")
-        bad = False
-    module_name, function_name = module_name.strip(), function_name.strip()
-    if bad or not module_name or not function_name or not function_name.isidentifier():
-        raise HandlerSpecError(
-            "handler must be module.function (as in Lambda), e.g. "
-            f"process_order_changes.handler; got {spec!r}"
-        )
-    return module_name, function_name
-
-
 def load_handler(spec: str) -> LambdaHandler:
     """Import a handler named ``module.function``, as Lambda names it (``module:function`` too).
 
@@ -92,7 +68,8 @@ def load_handler(spec: str) -> LambdaHandler:
     :raises HandlerSpecError: the spec is malformed, the module does not
         import, or the attribute is missing or not callable.
     """
-    module_name, function_name = parse_handler_spec(spec)
+    parsed = parse_handler(spec)
+    module_name, function_name = parsed.module, parsed.function
     ensure_runtime_importable()
     top = module_name.split(".")[0]
     if not _importable(top) and (bundled_code_dir() / f"{top}.py").is_file():

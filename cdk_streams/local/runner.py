@@ -15,6 +15,10 @@ Per shard, batches go one at a time and in order; a child shard waits until its
 parent's records are all handled. ``starting_position`` is fixed when the runner
 starts the mapping (LATEST means changes after that moment), and records no
 filter matches are dropped before batching.
+
+With a tumbling window, a window's final invocation goes out once the wall
+clock has passed the window's end, a poll that started after that moment has
+read the shard, and no record of the window is still buffered.
 """
 
 from __future__ import annotations
@@ -58,8 +62,8 @@ class MappingRunner:
     :param send_on_failure: delivers on-failure records. @default - none.
     :param clock: monotonic seconds: the batching window runs on it.
         @default time.monotonic.
-    :param wall_clock: epoch seconds: record ages and on-failure timestamps.
-        @default time.time.
+    :param wall_clock: epoch seconds: record ages, on-failure timestamps and
+        the end of tumbling windows. @default time.time.
     :param stopping: when it returns True, deliveries stop between attempts.
         @default - never.
     """
@@ -164,11 +168,16 @@ class MappingRunner:
         # settle time (moto takes ~0.5 s for 1000 records) must not look idle.
         self.busy = True
         try:
+            # Read before the poll: every record that arrived by then is in this poll's
+            # result, so a window that ended by then has all its records in hand.
+            polled_at = self._wall()
             worked = self._poll() > 0
             self.polls += 1
             for shard_id, shard in list(self._shards.items()):
                 while self._due(shard_id, shard):
                     shard.delivery.deliver(shard.buffer.take(now=self._clock()))
+                    worked = True
+                if self._finish_window(shard, polled_at):
                     worked = True
             if worked:
                 # Before busy goes False, so drain() never sees idle with a stale time.
@@ -176,6 +185,17 @@ class MappingRunner:
         finally:
             self.busy = False
         return worked
+
+    def _finish_window(self, shard: _Shard, polled_at: float) -> bool:
+        windows = shard.delivery.windows
+        if windows is None or not windows.due(polled_at):
+            return False
+        if shard.buffer.records:
+            first = shard.buffer.records[0]
+            arrival = self.config.shape.arrival(first)
+            if arrival is None or windows.open is None or arrival < windows.open.end:
+                return False  # the window's last records wait for their batch
+        return shard.delivery.finish_window(polled_at)
 
     def next_due_in(self) -> float | None:
         """Seconds until a buffered partial batch's window ends, or None when none waits."""

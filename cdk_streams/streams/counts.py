@@ -28,6 +28,10 @@ class MappingCounts:
     function_errors: int = 0
     retries: int = 0
     bisections: int = 0
+    #: Tumbling windows: final invocations (``isFinalInvokeForWindow``) sent, retries included.
+    final_invocations: int = 0
+    #: Tumbling windows ended early because a state passed 1 MB.
+    windows_terminated_early: int = 0
     #: Succeeded records by eventName (INSERT, MODIFY, REMOVE).
     by_event: Counter[str] = field(default_factory=Counter)
 
@@ -62,6 +66,16 @@ class MappingCounts:
             f"{self.invocations} invocation(s), {self.function_errors} function error(s), "
             f"{self.retries} retr{'y' if self.retries == 1 else 'ies'}, "
             f"{self.bisections} bisection(s)"
+            + (
+                f", {self.final_invocations} final window invocation(s)"
+                if self.final_invocations
+                else ""
+            )
+            + (
+                f", {self.windows_terminated_early} window(s) ended early"
+                if self.windows_terminated_early
+                else ""
+            )
         )
 
 

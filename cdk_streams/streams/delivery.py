@@ -16,6 +16,11 @@ clock and against a fake function on a virtual one.
 
 Records are handled in order: nothing after a failing record is checkpointed
 before that record is processed or skipped.
+
+With ``tumbling_window`` the rules of :mod:`.tumbling_window` apply on top: a
+batch is cut at window boundaries, each invocation carries the window's state
+and must return the new one, and :meth:`ShardDelivery.finish_window` sends the
+final invocation of a window that has ended.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from .counts import MappingCounts
 from .on_failure import RECORD_AGE_EXCEEDED, RETRY_ATTEMPTS_EXHAUSTED, FailedBatch
 from .partial_batch import first_failed_index
 from .settings import MappingConfig
+from .tumbling_window import ShardWindows, split_by_window
 
 
 class Invocation(Protocol):
@@ -119,11 +125,67 @@ class ShardDelivery:
         self._shape = config.shape
         #: Every batch handed to the function, in order (sequence numbers).
         self.invocation_log: list[list[str]] = []
+        #: The tumbling window's state, when the mapping has one.
+        self.windows: ShardWindows | None = (
+            ShardWindows(config.tumbling_window, shard_id, config.event_source_arn)
+            if config.tumbling_window
+            else None
+        )
 
     def deliver(self, batch: Sequence[dict[str, Any]]) -> None:
-        """Deliver one batch to completion: processed, or skipped to the destination."""
-        if batch:
+        """Deliver one batch to completion: processed, or skipped to the destination.
+
+        With a tumbling window the batch is cut at window boundaries, and a
+        window that the batch's records leave behind gets its final
+        invocation first.
+        """
+        if not batch:
+            return
+        windows = self.windows
+        if windows is None:
             self._deliver(list(batch), retries_used=0, invoke_count=0)
+            return
+        runs = split_by_window(batch, self._shape.arrival, windows.seconds, now=self._now())
+        for window, records in runs:
+            if windows.open is not None and windows.open != window:
+                self._final_invocation(terminated_early=False)
+            windows.enter(window)
+            self._deliver(records, retries_used=0, invoke_count=0)
+
+    def finish_window(self, now: float) -> bool:
+        """Send the final invocation of the open window if it has ended by ``now``.
+
+        The caller makes sure no record of that window is still to come (read
+        or buffered). Returns whether a final invocation was sent.
+        """
+        if self.windows is None or not self.windows.due(now):
+            return False
+        self._final_invocation(terminated_early=False)
+        return True
+
+    def _final_invocation(self, *, terminated_early: bool) -> None:
+        """Hand the window's state over, retrying until the function succeeds.
+
+        Lambda suspends the shard until the final invocation succeeds, so no
+        retry limit applies; :class:`Stopped` still ends the wait.
+        """
+        windows = self.windows
+        assert windows is not None
+        while True:
+            if self._stopping():
+                raise Stopped
+            self.counts.invocations += 1
+            self.counts.final_invocations += 1
+            outcome = self._invoke(windows.event([], final=True, terminated_early=terminated_early))
+            if outcome.ok:
+                break
+            self.counts.function_errors += 1
+            self.counts.retries += 1
+        if terminated_early:
+            self.counts.windows_terminated_early += 1
+            windows.restart()
+        else:
+            windows.close()
 
     def _deliver(self, batch: list[dict[str, Any]], retries_used: int, invoke_count: int) -> None:
         last: Invocation | None = None
@@ -134,6 +196,8 @@ class ShardDelivery:
             last = self._call(batch)
             invoke_count += 1
             failed_from = self.failed_from(batch, last)
+            if self._ended_early():
+                continue  # the same records again, on a fresh state: not a retry
             if failed_from is None:
                 self._succeed(batch)
                 return
@@ -157,9 +221,28 @@ class ShardDelivery:
         """None when the batch succeeded, else the index of the first record to retry."""
         if not outcome.ok:
             return 0
-        if not self.config.report_batch_item_failures:
-            return None
-        return first_failed_index([self._shape.sequence(r) for r in batch], outcome.payload)
+        failed: int | None = None
+        if self.config.report_batch_item_failures:
+            failed = first_failed_index([self._shape.sequence(r) for r in batch], outcome.payload)
+        if self.windows is not None:
+            failed = self.windows.take(outcome.payload, failed)
+        return failed
+
+    def _ended_early(self) -> bool:
+        """A state over 1 MB ends the window early, if it holds a state to hand over.
+
+        The final invocation (``isWindowTerminatedEarly``) gets the last state
+        that fit; the window goes on with a fresh one. A batch that overflows a
+        fresh state fails as any invocation does.
+        """
+        windows = self.windows
+        if windows is None or not windows.too_large:
+            return False
+        windows.too_large = False
+        if not windows.has_state:
+            return False
+        self._final_invocation(terminated_early=True)
+        return True
 
     def _call(self, batch: list[dict[str, Any]]) -> Invocation:
         if self._stopping():
@@ -172,7 +255,8 @@ class ShardDelivery:
                 self.counts.delivered += 1
         self.invocation_log.append(sequences)
         self.counts.invocations += 1
-        outcome = self._invoke({"Records": batch})
+        event = {"Records": batch} if self.windows is None else self.windows.event(batch)
+        outcome = self._invoke(event)
         if not outcome.ok:
             self.counts.function_errors += 1
         return outcome

@@ -16,9 +16,8 @@ Lambda runtime hands a function with the stream package's record builder.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
 from .shard_reader import LineageReader, ShardListing, StreamReaderError
 
@@ -41,27 +40,8 @@ class StreamReader(LineageReader):
     :param clock: a monotonic clock, replaceable in tests. @default time.monotonic.
     """
 
-    def __init__(
-        self,
-        client: Any,
-        stream_arn: str,
-        *,
-        starting_position: str = "TRIM_HORIZON",
-        checkpoints: Mapping[str, str] | None = None,
-        limit: int = MAX_LIMIT,
-        rediscover_interval: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(
-            stream_arn,
-            starting_position=starting_position,
-            checkpoints=checkpoints,
-            limit=limit,
-            max_limit=MAX_LIMIT,
-            rediscover_interval=rediscover_interval,
-            clock=clock,
-        )
-        self.client = client
+    max_limit: ClassVar[int] = MAX_LIMIT
+    _sequence_number_parameter: ClassVar[str] = "SequenceNumber"
 
     def _list_shards(self) -> Iterable[ShardListing]:
         kwargs: dict[str, Any] = {"StreamArn": self.stream_arn}
@@ -70,30 +50,14 @@ class StreamReader(LineageReader):
             if description.get("StreamStatus") == "DISABLED" and not self._started:
                 raise StreamReaderError(f"stream {self.stream_arn} is disabled")
             for shard in description.get("Shards", []):
-                numbers = shard.get("SequenceNumberRange", {})
-                yield ShardListing(
-                    shard["ShardId"],
-                    shard.get("ParentShardId"),
-                    numbers.get("EndingSequenceNumber"),
-                )
+                yield ShardListing.from_shard(shard)
             last = description.get("LastEvaluatedShardId")
             if not last:
                 return
             kwargs["ExclusiveStartShardId"] = last
 
-    def _get_iterator(self, shard_id: str, kind: str, sequence_number: str | None) -> str:
-        kwargs: dict[str, Any] = {
-            "StreamArn": self.stream_arn,
-            "ShardId": shard_id,
-            "ShardIteratorType": kind,
-        }
-        if sequence_number is not None:
-            kwargs["SequenceNumber"] = sequence_number
-        return str(self.client.get_shard_iterator(**kwargs)["ShardIterator"])
-
-    def _get_records(self, iterator: str) -> tuple[list[dict[str, Any]], str | None]:
-        response = self.client.get_records(ShardIterator=iterator, Limit=self.limit)
-        return list(response.get("Records", [])), response.get("NextShardIterator")
+    def _stream_parameters(self) -> dict[str, str]:
+        return {"StreamArn": self.stream_arn}
 
     @staticmethod
     def _sequence_number(record: Mapping[str, Any]) -> str:

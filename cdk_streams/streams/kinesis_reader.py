@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from .shard_reader import LineageReader, ShardListing, ShardRecords
 
@@ -32,6 +32,9 @@ class KinesisReader(LineageReader):
     :param clock: a monotonic clock, replaceable in tests. @default time.monotonic.
     """
 
+    max_limit: ClassVar[int] = MAX_LIMIT
+    _sequence_number_parameter: ClassVar[str] = "StartingSequenceNumber"
+
     def __init__(
         self,
         client: Any,
@@ -45,15 +48,14 @@ class KinesisReader(LineageReader):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(
+            client,
             stream_arn,
             starting_position=starting_position,
             checkpoints=checkpoints,
             limit=limit,
-            max_limit=MAX_LIMIT,
             rediscover_interval=rediscover_interval,
             clock=clock,
         )
-        self.client = client
         self.stream_name = stream_arn.split("/", 1)[1]
         self._before_read = before_read
 
@@ -62,30 +64,14 @@ class KinesisReader(LineageReader):
         while True:
             page = self.client.list_shards(**kwargs)
             for shard in page.get("Shards", []):
-                numbers = shard.get("SequenceNumberRange", {})
-                yield ShardListing(
-                    shard["ShardId"],
-                    shard.get("ParentShardId"),
-                    numbers.get("EndingSequenceNumber"),
-                )
+                yield ShardListing.from_shard(shard)
             token = page.get("NextToken")
             if not token:
                 return
             kwargs = {"NextToken": token}
 
-    def _get_iterator(self, shard_id: str, kind: str, sequence_number: str | None) -> str:
-        kwargs: dict[str, Any] = {
-            "StreamName": self.stream_name,
-            "ShardId": shard_id,
-            "ShardIteratorType": kind,
-        }
-        if sequence_number is not None:
-            kwargs["StartingSequenceNumber"] = sequence_number
-        return str(self.client.get_shard_iterator(**kwargs)["ShardIterator"])
-
-    def _get_records(self, iterator: str) -> tuple[list[dict[str, Any]], str | None]:
-        response = self.client.get_records(ShardIterator=iterator, Limit=self.limit)
-        return list(response.get("Records", [])), response.get("NextShardIterator")
+    def _stream_parameters(self) -> dict[str, str]:
+        return {"StreamName": self.stream_name}
 
     @staticmethod
     def _sequence_number(record: Mapping[str, Any]) -> str:

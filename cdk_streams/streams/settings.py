@@ -65,7 +65,7 @@ class MappingConfig:
         Kept for readers of the settings; the delivery rules here run one batch
         per shard at a time.
     :param tumbling_window: seconds of a tumbling window; None for none. @default None.
-        Kept for readers of the settings; no window state is emulated.
+        The window rules are in :mod:`.tumbling_window`.
     :param filters: the filter patterns (JSON strings); a record passes when any
         matches. @default - none: every record passes.
     :param on_failure: ARN of the SQS queue, SNS topic or S3 bucket that gets

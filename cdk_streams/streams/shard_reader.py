@@ -15,9 +15,10 @@ and :meth:`ShardReader.forget`; the reader's per-shard state is its own.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from botocore.exceptions import ClientError
 
@@ -76,6 +77,14 @@ class ShardListing:
     shard_id: str
     parent_id: str | None
     ending_sequence_number: str | None
+
+    @classmethod
+    def from_shard(cls, shard: Mapping[str, Any]) -> ShardListing:
+        """Read a ``Shard`` of DescribeStream or ListShards (both services use one shape)."""
+        numbers = shard.get("SequenceNumberRange", {})
+        return cls(
+            shard["ShardId"], shard.get("ParentShardId"), numbers.get("EndingSequenceNumber")
+        )
 
 
 @runtime_checkable
@@ -169,34 +178,47 @@ def _error_code(error: ClientError) -> str:
 class LineageReader:
     """Lineage order, discovery throttling, checkpoints and iterator renewal, for any stream.
 
-    Subclasses say how the service lists shards (:meth:`_list_shards`), hands
-    out iterators (:meth:`_get_iterator`) and records (:meth:`_get_records`),
-    and where a record keeps its sequence number (:meth:`_sequence_number`).
+    Both services hand out iterators and records through calls of one shape
+    (GetShardIterator, GetRecords); subclasses say how the service lists
+    shards (:meth:`_list_shards`), how its calls name the stream
+    (:meth:`_stream_parameters`), what GetShardIterator calls the sequence
+    number (``_sequence_number_parameter``), how many records one GetRecords
+    call may return (``max_limit``) and where a record keeps its sequence
+    number (:meth:`_sequence_number`).
 
+    :param client: a boto3 client of the service.
     :param stream_arn: the stream's ARN.
     :param starting_position: ``TRIM_HORIZON`` or ``LATEST``, for shards found
         by :meth:`start` that have no checkpoint; shards found later start at
         TRIM_HORIZON, since all they hold is new. @default "TRIM_HORIZON".
     :param checkpoints: shard id -> sequence number already processed; those
         shards resume right after it. @default - none.
-    :param limit: records per GetRecords call.
+    :param limit: records per GetRecords call, 1..``max_limit``.
+        @default - ``max_limit``, the fewest calls.
     :param rediscover_interval: seconds between listings looking for new
         shards. @default 1.0 (DescribeStream allows 10 calls a second).
     :param clock: a monotonic clock, replaceable in tests. @default time.monotonic.
     """
 
+    #: GetRecords returns at most this many records.
+    max_limit: ClassVar[int]
+    #: GetShardIterator's name for the sequence number to start after.
+    _sequence_number_parameter: ClassVar[str]
+
     def __init__(
         self,
+        client: Any,
         stream_arn: str,
         *,
-        starting_position: str,
-        checkpoints: Mapping[str, str] | None,
-        limit: int,
-        max_limit: int,
-        rediscover_interval: float,
-        clock: Callable[[], float],
+        starting_position: str = "TRIM_HORIZON",
+        checkpoints: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        rediscover_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        check_reader_settings(starting_position, limit, max_limit)
+        limit = self.max_limit if limit is None else limit
+        check_reader_settings(starting_position, limit, self.max_limit)
+        self.client = client
         self.stream_arn = stream_arn
         self.starting_position = starting_position
         self.limit = limit
@@ -212,15 +234,29 @@ class LineageReader:
     def _list_shards(self) -> Iterable[ShardListing]:
         raise NotImplementedError
 
-    def _get_iterator(self, shard_id: str, kind: str, sequence_number: str | None) -> str:
-        raise NotImplementedError
-
-    def _get_records(self, iterator: str) -> tuple[list[dict[str, Any]], str | None]:
+    def _stream_parameters(self) -> dict[str, str]:
+        """The parameters naming the stream in GetShardIterator."""
         raise NotImplementedError
 
     @staticmethod
     def _sequence_number(record: Mapping[str, Any]) -> str:
         raise NotImplementedError
+
+    # -- the calls both services share -----------------------------------------
+
+    def _get_iterator(self, shard_id: str, kind: str, sequence_number: str | None) -> str:
+        kwargs: dict[str, Any] = {
+            **self._stream_parameters(),
+            "ShardId": shard_id,
+            "ShardIteratorType": kind,
+        }
+        if sequence_number is not None:
+            kwargs[self._sequence_number_parameter] = sequence_number
+        return str(self.client.get_shard_iterator(**kwargs)["ShardIterator"])
+
+    def _get_records(self, iterator: str) -> tuple[list[dict[str, Any]], str | None]:
+        response = self.client.get_records(ShardIterator=iterator, Limit=self.limit)
+        return list(response.get("Records", [])), response.get("NextShardIterator")
 
     # -- discovery -----------------------------------------------------------
 

@@ -93,6 +93,7 @@ def _parse_number(literal: str) -> int | Decimal:
     # isdecimal() is a C-level scan, far cheaper than letting int() fail on
     # "12.5" and catching the ValueError. Everything int() accepts here is an
     # integer literal, so int is exact.
+    number: int | Decimal
     if literal.isdecimal() or (literal[:1] == "-" and literal[1:].isdecimal()):
         number = int(literal)
     else:
@@ -109,41 +110,49 @@ def _parse_number(literal: str) -> int | Decimal:
 
 
 # The decoder below is the hot loop of a full decode, so it is written for
-# CPython's speed rather than brevity: strings and numbers (most values) are
-# recognised with one dict.get each, inline, with no call per value; only the
-# other tags pay for the general path. It trusts Lambda's DynamoDB JSON to have
-# one tag per value, and still rejects an unknown tag.
+# CPython's speed rather than brevity: every common tag is recognised inline
+# with ``in`` tests, ordered by how often the tag occurs, and no value costs a
+# call except numbers not seen before and the rare tags (NULL, sets but SS,
+# binaries). ``tag in value`` is a bytecode, about a third of the cost of a
+# ``value.get(tag)`` method call. It trusts Lambda's DynamoDB JSON to have one
+# tag per value; any error it hits is re-diagnosed by the strict path below,
+# which names the attribute, and it still rejects an unknown tag.
 
 
 def _map(raw: dict) -> dict[str, Any]:
     out = {}
     for name, value in raw.items():
-        inner = value.get("S")
-        if inner is not None:
-            out[name] = inner
-            continue
-        inner = value.get("N")
-        if inner is not None:
-            number = _NUMBERS.get(inner)
-            out[name] = _parse_number(inner) if number is None else number
-            continue
-        out[name] = _decode(value)
+        if "S" in value:
+            out[name] = value["S"]
+        elif "N" in value:
+            inner = value["N"]
+            out[name] = _NUMBERS[inner] if inner in _NUMBERS else _parse_number(inner)
+        elif "M" in value:
+            out[name] = _map(value["M"])
+        elif "L" in value:
+            out[name] = _list(value["L"])
+        elif "BOOL" in value:
+            out[name] = value["BOOL"]
+        elif "SS" in value:
+            out[name] = set(value["SS"])
+        else:
+            out[name] = _decode(value)
     return out
 
 
 def _list(raw: list) -> list[Any]:
-    out = []
+    out: list[Any] = []
     append = out.append
     for value in raw:
-        inner = value.get("M")
-        if inner is not None:
-            append(_map(inner))
-            continue
-        inner = value.get("S")
-        if inner is not None:
-            append(inner)
-            continue
-        append(_decode(value))
+        if "M" in value:
+            append(_map(value["M"]))
+        elif "S" in value:
+            append(value["S"])
+        elif "N" in value:
+            inner = value["N"]
+            append(_NUMBERS[inner] if inner in _NUMBERS else _parse_number(inner))
+        else:
+            append(_decode(value))
     return out
 
 
@@ -263,14 +272,14 @@ class Image(Mapping):  # Mapping[str, Any]; subscripting would need typing
         raw = self._raw[name]
         # decode_attribute, inlined with the S and N cases of _decode: this is
         # the hot path of a typical handler, and a call costs more than the
-        # decoding of a string. Still exactly one tag per value, as _decode.
+        # decoding of a string. It trusts one tag per value, as _map does.
         try:
-            (tag,) = raw
-            value = raw[tag]
-            if tag == "N":
-                number = _NUMBERS.get(value)
-                value = _parse_number(value) if number is None else number
-            elif tag != "S":
+            if "S" in raw:
+                value = raw["S"]
+            elif "N" in raw:
+                value = raw["N"]
+                value = _NUMBERS[value] if value in _NUMBERS else _parse_number(value)
+            else:
                 value = _decode(raw)
         except _DECODE_FAILURES as exc:
             raise _failure(name, raw, exc) from exc

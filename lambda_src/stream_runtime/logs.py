@@ -104,35 +104,39 @@ def to_json(fields: dict[str, Any]) -> str:
     return json.dumps(fields, default=str, separators=(",", ":"))
 
 
-def batch_summary(records: Sequence[ChangeRecord], context: Any) -> dict[str, Any]:
+def batch_summary(
+    records: Sequence[ChangeRecord], context: Any, oldest: float | None
+) -> dict[str, Any]:
     """The fields of the per-batch line known before routing: counts and the oldest record's age.
+
+    :param oldest: the oldest record's creation time, epoch seconds
+        (:func:`~stream_runtime.records.oldest_creation_seconds`).
 
     The router adds ``processed`` and ``failures`` when the batch is done. A
     Kinesis record whose payload is not a DynamoDB change counts as
     ``<undecodable>``.
     """
-    counts: dict[str | None, int] = {}
-    oldest = None
-    for record in records:
-        try:
-            name = record.event_name
-            created = record._dynamodb.get("ApproximateCreationDateTime")
-        except (KinesisPayloadError, AttributeError, TypeError):
-            # The log line must never be what fails a batch: a malformed record
-            # is counted here and fails in its route, in order, like any other.
-            name, created = "<undecodable>", None
-        if name is not None and not isinstance(name, str):
-            name = "<invalid>"
-        if isinstance(created, bool) or not isinstance(created, (int, float)):
-            created = None
-        counts[name] = counts.get(name, 0) + 1
-        if created is not None:
-            # Seconds as they are on the DynamoDB Streams records (a class check
-            # is cheaper than a call per record); Kinesis: milli- or microseconds.
-            if record.__class__ is not ChangeRecord:
-                created = record._created_seconds()
-            if oldest is None or created < oldest:  # type: ignore[operator]
-                oldest = created
+    from collections import Counter
+    from operator import attrgetter
+
+    counts: dict[Any, int]
+    try:
+        # Counted in C: the usual batch, where every event name can be read.
+        counts = Counter(map(attrgetter("event_name"), records))
+    except (KinesisPayloadError, TypeError):  # TypeError: an unhashable name
+        counts = {}
+        for record in records:
+            try:
+                name = record.event_name
+            except KinesisPayloadError:
+                # The log line must never be what fails a batch: a malformed
+                # record is counted here and fails in its route, in order.
+                name = "<undecodable>"
+            if name is not None and not isinstance(name, str):
+                name = "<invalid>"
+            counts[name] = counts.get(name, 0) + 1
+    for name in [name for name in counts if name is not None and not isinstance(name, str)]:
+        counts["<invalid>"] = counts.get("<invalid>", 0) + counts.pop(name)
     summary: dict[str, Any] = {
         "message": "stream batch",
         "records": len(records),
@@ -178,3 +182,33 @@ def log_failure(record: ChangeRecord, exc: BaseException, reported: int) -> None
 def log_record(record: ChangeRecord) -> None:
     """Per-record detail; the caller checks DEBUG is enabled once per batch."""
     logger.debug(to_json({"message": "record", **record._log_fields()}))
+
+
+def log_state_rejected(exc: BaseException, reported: int) -> None:
+    """Log, at ERROR, a window state that cannot go back to Lambda."""
+    logger.error(
+        to_json(
+            {
+                "message": "window state rejected",
+                "error": f"{type(exc).__name__}: {exc}",
+                # The whole batch goes back to Lambda as failures, with the old state.
+                "reported_failures": reported,
+            }
+        )
+    )
+
+
+def log_window_end_failure(window: Any, exc: BaseException) -> None:
+    """Log, at ERROR, a window finaliser that raised (the invocation then fails)."""
+    logger.error(
+        to_json(
+            {
+                "message": "window finaliser failed",
+                "window_start": window.start.isoformat(),
+                "window_end": window.end.isoformat(),
+                "shard_id": window.shard_id,
+                "error": f"{type(exc).__name__}: {exc}",
+            }
+        ),
+        exc_info=exc,
+    )

@@ -18,11 +18,13 @@ from .attributes import Image, decode_image
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
     from datetime import datetime
     from typing import Any
 
-# A slot not computed yet; None is a real value (an absent image).
-_UNSET = object()
+# A slot not computed yet; None is a real value (an absent image). Typed Any:
+# a slot holds either it or the slot's value.
+_UNSET: Any = object()
 
 _TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
@@ -109,9 +111,10 @@ class ChangeRecord:
             # ChangeRecord(raw) takes either shape and a DynamoDB Streams
             # record pays nothing for it (same slots, so the switch is allowed).
             self.__class__ = _KinesisChangeRecord
-            self._init_kinesis(raw, kinesis)
+            kinesis_record: Any = self
+            kinesis_record._init_kinesis(raw, kinesis)
             return
-        if not isinstance(sequence_number, str) or not sequence_number:
+        if sequence_number.__class__ is not str or not sequence_number:
             raise _unidentifiable(raw)
         self.raw = self._change = raw
         self._dynamodb = dynamodb
@@ -186,6 +189,13 @@ class ChangeRecord:
             image = self._old_image = None if raw is None else Image(raw)
         return image
 
+    # -- backfill marker (cdk_streams.operations.backfill_records.BACKFILL_MARKER) --
+    @property
+    def is_backfill(self) -> bool:
+        """True for a record ``cdk-streams backfill`` made from an existing item (an
+        INSERT marked ``"cdkStreamsBackfill": true``), not a change from the stream."""
+        return self.raw.get("cdkStreamsBackfill") is True
+
     @property
     def is_ttl_expiry(self) -> bool:
         """True when DynamoDB's TTL process deleted the item (not a user or app)."""
@@ -249,6 +259,31 @@ def _unidentifiable(raw: Any) -> UnidentifiableRecordError:
     )
 
 
+def oldest_creation_seconds(records: Sequence[ChangeRecord]) -> float | None:
+    """The oldest ``ApproximateCreationDateTime`` of the records, in epoch seconds.
+
+    None when no record carries one. Never raises: a Kinesis record whose
+    payload cannot be decoded, or a malformed time, is left out (the record
+    fails in its own turn).
+    """
+    oldest = None
+    for record in records:
+        if record.__class__ is ChangeRecord:
+            # Seconds as they are on DynamoDB Streams records (a class check is
+            # cheaper than a call per record); Kinesis: milli- or microseconds.
+            dynamodb = record._dynamodb
+            created = (
+                dynamodb.get("ApproximateCreationDateTime") if dynamodb.__class__ is dict else None
+            )
+        else:
+            created = record._created_seconds()
+        if (created.__class__ is int or created.__class__ is float) and (
+            oldest is None or created < oldest
+        ):
+            oldest = created
+    return oldest
+
+
 # The base class's slot descriptors. _KinesisChangeRecord hides these three
 # slots behind properties of the same names and fills them through these.
 _CHANGE_SLOT = ChangeRecord.__dict__["_change"]
@@ -296,7 +331,8 @@ class _KinesisChangeRecord(ChangeRecord):
 
             change: Any = None
             try:
-                payload = a2b_base64(self._kinesis.get("data"), strict_mode=True)
+                data: Any = self._kinesis.get("data")
+                payload = a2b_base64(data, strict_mode=True)
             except (ValueError, TypeError) as exc:  # binascii.Error is a ValueError
                 problem = f"data is not base64 ({exc})"
             else:
@@ -332,7 +368,7 @@ class _KinesisChangeRecord(ChangeRecord):
         return self._payload_slot(_CHANGE_SLOT)
 
     @property
-    def _dynamodb(self) -> dict[str, Any]:  # type: ignore[override]
+    def _dynamodb(self) -> dict[str, Any]:
         return self._payload_slot(_DYNAMODB_SLOT)
 
     @property
@@ -370,7 +406,7 @@ class _KinesisChangeRecord(ChangeRecord):
         except KinesisPayloadError:  # logging must never fail
             return None
         value = dynamodb.get("ApproximateCreationDateTime")
-        if value is None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None
         if dynamodb.get("ApproximateCreationDateTimePrecision") == "MICROSECOND":
             return value / 1e6

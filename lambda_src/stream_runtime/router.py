@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from . import logs
-from .records import ChangeRecord
+from .metrics import BatchMetrics
+from .records import ChangeRecord, oldest_creation_seconds
+from .windows import Window, WindowEventError, WindowStateError, check_state, window_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from collections.abc import Callable
     from typing import Any
 
+    from .idempotency import IdempotencyGuard
+
     Route = Callable[[ChangeRecord], Any]
+    Fold = Callable[[dict[str, Any], ChangeRecord], dict[str, Any]]
+    Finaliser = Callable[[Window, dict[str, Any]], Any]
 
 
 class NoRouteError(LookupError):
@@ -45,11 +51,37 @@ class StreamRouter:
 
     The specific route for a record's event name wins; the catch-all gets the
     rest. Use it with ``ReportBatchItemFailures`` on the event-source mapping.
+
+    With a tumbling window on the mapping, :meth:`on_window` folds every
+    record into the window's state and :meth:`on_window_end` receives the
+    final state (see :meth:`handler`).
+
+    :param idempotency: an :class:`~stream_runtime.idempotency.IdempotencyGuard`:
+        run each record's route at most once to completion, skipping records
+        that already completed. @default - none: at-least-once, as Lambda.
+    :param metrics: a :class:`~stream_runtime.metrics.BatchMetrics` for the
+        per-batch EMF line, or False for none. @default a ``BatchMetrics()``
+        unless ``$STREAM_METRICS`` is ``off``.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        idempotency: IdempotencyGuard | None = None,
+        metrics: BatchMetrics | bool | None = None,
+    ) -> None:
         self._routes: dict[str, Route] = {}
         self._catch_all: Route | None = None
+        self._fold: Fold | None = None
+        self._window_end: Finaliser | None = None
+        self._guard = idempotency
+        if metrics is None:
+            metrics = BatchMetrics.enabled_by_env()
+        self._metrics: BatchMetrics | None = (
+            (BatchMetrics() if metrics else None) if isinstance(metrics, bool) else metrics
+        )
+        #: The window of the batch being handled (None outside a windowed batch).
+        self.window: Window | None = None
 
     def _register(self, event_name: str, fn: Route) -> Route:
         existing = self._routes.get(event_name)
@@ -83,7 +115,37 @@ class StreamRouter:
         self._catch_all = fn
         return fn
 
-    def handler(self, event: dict[str, Any], context: Any = None) -> dict[str, list]:
+    def on_window(self, fn: Fold) -> Fold:
+        """Decorator: ``fn(state, record) -> state`` aggregates a tumbling window.
+
+        Called once per record, in stream order, with the state so far (``{}``
+        when the window opens); it returns the new state, a JSON-serialisable
+        dict of at most 1 MB. ``router.window`` is the :class:`Window` meanwhile.
+        """
+        if self._fold is not None:
+            raise ValueError(
+                f"a window aggregator is already registered ({self._fold.__qualname__}); "
+                f"cannot also register {fn.__qualname__}"
+            )
+        self._fold = fn
+        return fn
+
+    def on_window_end(self, fn: Finaliser) -> Finaliser:
+        """Decorator: ``fn(window, state)`` receives a window's final state.
+
+        Called on the window's final invocation (``window.is_final``) and when
+        Lambda ended the window early (``window.terminated_early``), after the
+        invocation's records (often none) are folded, and only when none failed.
+        """
+        if self._window_end is not None:
+            raise ValueError(
+                f"a window finaliser is already registered ({self._window_end.__qualname__}); "
+                f"cannot also register {fn.__qualname__}"
+            )
+        self._window_end = fn
+        return fn
+
+    def handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """Process a Lambda event; return the partial-batch response.
 
         The event comes from a DynamoDB stream, or from a Kinesis stream that a
@@ -99,21 +161,82 @@ class StreamRouter:
         returns ``{"batchItemFailures": []}``. The failing record's exception
         is logged once, with its event ID and keys.
 
+        **Tumbling windows.** When the event carries a ``window`` and an
+        :meth:`on_window` aggregator is registered, each record goes through
+        the aggregator instead of a route, with the same ordered failures; the
+        response adds ``state``: the state after the last record that did not
+        fail, so Lambda's retry from the first failure folds the rest onto
+        exactly what was counted. Without an aggregator, records are routed as
+        usual and the state Lambda handed in goes back unchanged. When the
+        state cannot go back (not a JSON object, or over 1 MB), every record of
+        the batch is reported failed and the state Lambda handed in goes back:
+        nothing is dropped or counted twice.
+
         :raises UnidentifiableRecordError: a record has no sequence number.
             Checked for every record before any route runs; raising fails the
             whole batch, the only safe answer when a record cannot be named.
+        :raises WindowEventError: the ``window``, ``state`` or flags of the
+            event are malformed, or the router only aggregates windows and the
+            event has none.
+        :raises Exception: whatever the :meth:`on_window_end` finaliser
+            raises: the final invocation fails and Lambda retries it.
         """
+        metrics = self._metrics
+        started = metrics.timer() if metrics is not None else 0.0
+        window = window_of(event) if "window" in event else None
+        if window is None and self._fold is not None and not self._routes and not self._catch_all:
+            raise WindowEventError(
+                "the event has no tumbling window, but this router only aggregates "
+                "windows (on_window): give the event-source mapping a tumbling window "
+                "(StreamProcessor(tumbling_window=Duration.seconds(60)))"
+            )
         records = [ChangeRecord(raw) for raw in event.get("Records") or ()]
-        routes = self._routes
-        catch_all = self._catch_all
         logger = logs.logger
-        debug = logger.isEnabledFor(logs.DEBUG)
+        info = logger.isEnabledFor(logs.INFO)
+        oldest = oldest_creation_seconds(records) if info or metrics is not None else None
         # The summary is taken before routing because the loop lets records go
         # (at INFO, it reads every record's event name: a Kinesis payload is
         # decoded here, once, and a bad one is counted, not raised).
-        summary = logs.batch_summary(records, context) if logger.isEnabledFor(logs.INFO) else None
-        failed_at = len(records)
+        summary = logs.batch_summary(records, context, oldest) if info else None
+        skipped: int | None = None
+        response: dict[str, Any]
+        if window is not None and self._fold is not None:
+            response = self._aggregate(records, window)
+        else:
+            failed_at, skipped = self._route(records, context)
+            # Only records before failed_at were let go.
+            failed_records = records[failed_at:]
+            response = {"batchItemFailures": _failures([r.sequence_number for r in failed_records])}
+            if window is not None:
+                response["state"] = window.state
+        failed = len(response["batchItemFailures"])
+        if window is not None and window.ends and not failed:
+            self._finalise(window, response["state"])
+        if summary is not None:
+            logs.log_batch(summary, processed=len(records) - failed, failures=failed)
+        if metrics is not None:
+            metrics.emit(
+                records=len(records),
+                failures=failed,
+                oldest_created=oldest,
+                duration_ms=(metrics.timer() - started) * 1000,
+                skipped=skipped,
+                context=context,
+            )
+        return response
+
+    def _route(self, records: list[ChangeRecord], context: Any) -> tuple[int, int | None]:
+        """Run the routes in order; return (index of the first failure, records skipped)."""
+        routes = self._routes
+        catch_all = self._catch_all
+        guard = self._guard
+        skipped = None
+        if guard is not None:
+            guard.start_batch(context)
+            skipped = 0
+        debug = logs.logger.isEnabledFor(logs.DEBUG)
         for index, record in enumerate(records):
+            key = None
             try:
                 # Inside the try: on a Kinesis record this decodes the payload,
                 # and a payload that is not a DynamoDB change fails the record.
@@ -123,19 +246,96 @@ class StreamRouter:
                 route = routes.get(event_name, catch_all)  # type: ignore[arg-type]
                 if route is None:
                     raise NoRouteError(event_name, record.event_id)
+                if guard is not None:
+                    key = guard.begin(record, context)
+                    if key is None:  # completed by an earlier delivery
+                        skipped += 1  # type: ignore[operator]
+                        records[index] = None  # type: ignore[call-overload]
+                        continue
                 route(record)
+                if key is not None:
+                    guard.complete(key)  # type: ignore[union-attr]
             except Exception as exc:
-                failed_at = index
+                if key is not None:
+                    guard.release(key)  # type: ignore[union-attr]
                 logs.log_failure(record, exc, reported=len(records) - index)
-                break
+                return index, skipped
             # Done with it: drop the batch's reference so its decoded images are
             # freed now (unless the route kept the record). A batch then needs the
             # memory of one decoded record, not of all of them, and the allocator
             # reuses the same warm memory: ~15 % faster when routes decode
             # whole images, and nothing in the response needs the record.
             records[index] = None  # type: ignore[call-overload]
-        # Only records before failed_at were let go.
-        failures = [{"itemIdentifier": record.sequence_number} for record in records[failed_at:]]
-        if summary is not None:
-            logs.log_batch(summary, processed=failed_at, failures=len(failures))
-        return {"batchItemFailures": failures}
+        return len(records), skipped
+
+    def _aggregate(self, records: list[ChangeRecord], window: Window) -> dict[str, Any]:
+        """Fold the records into the window's state, in order; the windowed response."""
+        fold = self._fold
+        assert fold is not None
+        sequence_numbers = [record.sequence_number for record in records]
+        # The state as Lambda handed it in, to give back unchanged if the new
+        # one cannot go back (the aggregator may have changed it in place).
+        handed_in = _snapshot(window.state) if records else None
+        state = window.state
+        failed_at = len(records)
+        self.window = window
+        try:
+            for index, record in enumerate(records):
+                try:
+                    new_state = fold(state, record)
+                    if not isinstance(new_state, dict):
+                        raise WindowStateError(
+                            f"the window aggregator {fold.__qualname__} returned "
+                            f"{type(new_state).__name__}, not the new state (a dict)"
+                        )
+                except Exception as exc:
+                    logs.log_failure(record, exc, reported=len(records) - index)
+                    failed_at = index
+                    break
+                state = new_state
+                records[index] = None  # type: ignore[call-overload]
+        finally:
+            self.window = None
+        try:
+            check_state(state)
+        except WindowStateError as exc:
+            if handed_in is None:  # no record ran: the state is Lambda's own
+                raise
+            logs.log_state_rejected(exc, reported=len(sequence_numbers))
+            return {
+                "state": _restore(handed_in),
+                "batchItemFailures": _failures(sequence_numbers),
+            }
+        return {"state": state, "batchItemFailures": _failures(sequence_numbers[failed_at:])}
+
+    def _finalise(self, window: Window, state: dict[str, Any]) -> None:
+        """Hand a closed window's state to the finaliser; log and re-raise its error."""
+        finaliser = self._window_end
+        if finaliser is None:
+            return
+        self.window = window
+        try:
+            finaliser(window, state)
+        except Exception as exc:
+            logs.log_window_end_failure(window, exc)
+            raise
+        finally:
+            self.window = None
+
+
+def _failures(sequence_numbers: list[str]) -> list[dict[str, str]]:
+    """``batchItemFailures`` for these records: the first failed one and all after it."""
+    return [{"itemIdentifier": number} for number in sequence_numbers]
+
+
+def _snapshot(state: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(state)
+
+
+def _restore(snapshot: str) -> dict[str, Any]:
+    import json
+
+    restored: dict[str, Any] = json.loads(snapshot)
+    return restored

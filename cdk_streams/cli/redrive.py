@@ -1,0 +1,86 @@
+"""``cdk-streams redrive``: replay the batches a stream mapping skipped.
+
+    cdk-streams redrive --from QUEUE_URL|s3://BUCKET/PREFIX
+        (--function NAME | --handler-dir DIR --handler module.function)
+        [--dry-run] [--archive DIR] [--batch-size N] [--endpoint-url URL] [--region R]
+
+A thin layer over :class:`cdk_streams.operations.redrive.Redrive`. Exit status:
+0 when everything was replayed (or nothing was left), 1 when records still fail
+or are lost, 2 on a usage error, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .operations import add_aws_arguments, add_target_arguments, guarded, make_target
+
+
+def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Add the ``redrive`` command to the CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "redrive",
+        parents=parents,
+        help="replay the batches a stream mapping skipped, from its on-failure queue or S3 "
+        "objects, to the fixed function or a local handler",
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="SOURCE",
+        help="the on-failure SQS queue URL (or ARN; an SNS-fed queue too) or "
+        "s3://BUCKET/PREFIX of an S3 on-failure destination",
+    )
+    add_target_arguments(parser)
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the batches, records and the oldest record's age; deliver and remove nothing",
+    )
+    parser.add_argument(
+        "--archive",
+        metavar="DIR",
+        help="write the records still in the stream of a partly expired range to DIR",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="records per invocation (default: the mapping's, else 100)",
+    )
+    add_aws_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return guarded("redrive", lambda: _redrive(args), args)
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    from ..operations.aws import AwsClients
+    from ..operations.errors import OperationError
+    from ..operations.on_failure_source import open_source
+    from ..operations.redrive import Redrive
+
+    if args.batch_size is not None and not 1 <= args.batch_size <= 10_000:
+        raise OperationError(f"--batch-size must be 1..10000, got {args.batch_size}")
+    clients = AwsClients(endpoint_url=args.endpoint_url, region=args.region)
+    target = make_target(args, clients, optional=args.dry_run)
+    source = open_source(clients, args.source)
+    report = Redrive(
+        source,
+        target,
+        clients,
+        batch_size=args.batch_size,
+        dry_run=args.dry_run,
+        archive_dir=args.archive,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    ).run()
+    for problem in report.problems:
+        print(f"  {problem}")
+    for path in report.archived:
+        print(f"  archived {path}")
+    print(report)
+    return 0 if report.clean or args.dry_run else 1

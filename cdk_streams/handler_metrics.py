@@ -1,0 +1,53 @@
+"""The bundled handler runtime's per-batch metrics, as CloudWatch metrics for dashboards and alarms.
+
+The runtime (``stream_runtime.metrics``) writes one Embedded Metric Format line
+per batch: ``Records``, ``Failures``, ``ProcessingLag`` and ``Duration`` in the
+namespace named by the function's ``STREAM_METRICS_NAMESPACE`` (default
+``CdkStreams``), with the dimension ``FunctionName``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+
+# The runtime's names (stream_runtime.metrics); tests/test_runtime_metrics.py
+# checks they agree, since the construct package cannot import the Lambda
+# asset's code.
+NAMESPACE_ENV = "STREAM_METRICS_NAMESPACE"
+DEFAULT_NAMESPACE = "CdkStreams"
+DIMENSION = "FunctionName"
+PROCESSING_LAG = "ProcessingLag"
+
+
+def namespace_of(environment: Mapping[str, str] | None) -> str:
+    """The namespace the runtime writes to, given the function's environment."""
+    return (environment or {}).get(NAMESPACE_ENV) or DEFAULT_NAMESPACE
+
+
+def processing_lag(
+    function: lambda_.IFunction,
+    namespace: str,
+    *,
+    period: Duration | None = None,
+    statistic: str = "Maximum",
+) -> cloudwatch.Metric:
+    """``ProcessingLag``: now minus the oldest record's creation time, per batch, in ms.
+
+    Unlike the function's ``IteratorAge``, it is measured by the handler when
+    the batch starts, so it includes the time Lambda spent retrying it.
+
+    :param period: @default 1 minute.
+    :param statistic: @default ``Maximum``: the batch furthest behind.
+    """
+    return cloudwatch.Metric(
+        namespace=namespace,
+        metric_name=PROCESSING_LAG,
+        dimensions_map={DIMENSION: function.function_name},
+        period=period or Duration.minutes(1),
+        statistic=statistic,
+        unit=cloudwatch.Unit.MILLISECONDS,
+    )

@@ -1,0 +1,216 @@
+"""Where replayed and backfilled records go: a deployed function or a local handler.
+
+A :class:`Target` takes a Lambda-shaped event (``{"Records": [...]}``) and
+answers with an :class:`~cdk_streams.streams.delivery.Invocation`, as an
+event-source mapping sees it. :func:`first_failure` then reads that answer with
+Lambda's own rule (:func:`~cdk_streams.streams.partial_batch.first_failed_index`).
+
+* :class:`FunctionTarget`: ``lambda.invoke`` (RequestResponse) of a deployed
+  function. In the local cloud the invocation runs the deployed code.
+* :class:`LocalHandlerTarget`: a handler loaded in this process from a
+  directory, ``module.function`` or ``module:function``. The bundled
+  ``stream_runtime`` is importable, as in the deployed asset.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..handler_code import RUNTIME_PACKAGE, bundled_code_dir
+from ..streams.delivery import Invocation, InvokeOutcome
+from ..streams.partial_batch import first_failed_index
+from ..streams.records import RecordShape
+from .errors import OperationError
+
+
+class Target(Protocol):
+    """Something that processes a batch of Lambda stream records."""
+
+    @property
+    def name(self) -> str:
+        """What the progress lines call it."""
+        ...
+
+    def invoke(self, event: dict[str, Any]) -> Invocation:
+        """Run on one event; never raises for a failing handler (``ok`` is False)."""
+        ...
+
+
+def first_failure(
+    target: Target,
+    batch: Sequence[dict[str, Any]],
+    shape: RecordShape,
+    *,
+    report_batch_item_failures: bool = True,
+) -> tuple[int | None, Invocation]:
+    """Deliver one batch; return where it failed (None: all succeeded) and the outcome.
+
+    A function error fails the whole batch (index 0); a normal response is read
+    as the mapping reads it: with ``report_batch_item_failures`` the lowest
+    reported record and everything after it failed.
+    """
+    outcome = target.invoke({"Records": list(batch)})
+    if not outcome.ok:
+        return 0, outcome
+    if not report_batch_item_failures:
+        return None, outcome
+    return first_failed_index([shape.sequence(r) for r in batch], outcome.payload), outcome
+
+
+@dataclass(frozen=True)
+class FailedInvocation:
+    """A function error, with what the function said."""
+
+    request_id: str
+    error: dict[str, Any]
+    ok: bool = False
+    payload: Any = None
+
+    @property
+    def function_error(self) -> str | None:
+        return "Unhandled"
+
+
+class FunctionTarget:
+    """A deployed Lambda function, invoked synchronously.
+
+    :param lambda_client: a boto3 ``lambda`` client.
+    :param function_name: the function's name or ARN.
+    """
+
+    def __init__(self, lambda_client: Any, function_name: str) -> None:
+        self._client = lambda_client
+        self.name = function_name
+
+    def invoke(self, event: dict[str, Any]) -> Invocation:
+        response = self._client.invoke(
+            FunctionName=self.name,
+            InvocationType="RequestResponse",
+            Payload=json.dumps(event).encode("utf-8"),
+        )
+        body = response["Payload"].read()
+        request_id = response.get("ResponseMetadata", {}).get("RequestId") or str(uuid.uuid4())
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            payload = body.decode("utf-8", "replace")
+        if response.get("FunctionError"):
+            error = payload if isinstance(payload, dict) else {"errorMessage": str(payload)}
+            return FailedInvocation(request_id, error)
+        return InvokeOutcome(request_id, True, payload)
+
+
+class LambdaContext:
+    """The context a handler receives from :class:`LocalHandlerTarget`."""
+
+    def __init__(self, function_name: str, request_id: str, timeout_ms: int) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{function_name}"
+        self.memory_limit_in_mb = "128"
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._timeout_ms = timeout_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        # No deadline is enforced in-process; the full timeout is always left.
+        return self._timeout_ms
+
+
+def parse_handler_spec(spec: str) -> tuple[str, str]:
+    """``module.function`` or ``module:function`` -> (module, function)."""
+    module, sep, function = spec.partition(":")
+    if not sep:
+        module, _, function = spec.rpartition(".")
+    if not module or not function or not function.isidentifier():
+        raise OperationError(
+            f"--handler must be module.function or module:function, e.g. orders.handler; "
+            f"got {spec!r}"
+        )
+    return module, function
+
+
+_import_lock = threading.Lock()
+
+
+class LocalHandlerTarget:
+    """A handler run in this process, loaded from ``handler_dir``.
+
+    :param handler_dir: the directory holding the handler's module (what
+        ``StreamProcessor(handler_dir=...)`` bundles).
+    :param handler: ``module.function`` or ``module:function``.
+    :param timeout_ms: what ``context.get_remaining_time_in_millis()`` answers.
+        @default 60000.
+
+    A module of the same name imported earlier from another directory is
+    replaced, so a fixed copy of a handler loads fresh.
+    """
+
+    def __init__(self, handler_dir: str | Path, handler: str, *, timeout_ms: int = 60_000) -> None:
+        directory = Path(handler_dir).resolve()
+        if not directory.is_dir():
+            raise OperationError(f"--handler-dir {handler_dir} is not a directory")
+        module_name, function_name = parse_handler_spec(handler)
+        self.name = f"{directory.name}/{module_name}.{function_name}"
+        self._timeout_ms = timeout_ms
+        self._function = self._load(directory, module_name, function_name)
+
+    @staticmethod
+    def _load(directory: Path, module_name: str, function_name: str) -> Callable[..., Any]:
+        with _import_lock:
+            if str(directory) in sys.path:
+                sys.path.remove(str(directory))
+            sys.path.insert(0, str(directory))
+            if not (directory / RUNTIME_PACKAGE).exists():
+                bundled = str(bundled_code_dir())
+                if bundled not in sys.path:
+                    sys.path.append(bundled)
+            top = module_name.split(".")[0]
+            for loaded in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+                origin = getattr(sys.modules[loaded], "__file__", None) or ""
+                if not origin.startswith(str(directory)):
+                    del sys.modules[loaded]
+            importlib.invalidate_caches()
+            try:
+                module = importlib.import_module(module_name)
+            except Exception as error:
+                raise OperationError(
+                    f"--handler: cannot import {module_name!r} from {directory}: "
+                    f"{type(error).__name__}: {error}"
+                ) from error
+        function = getattr(module, function_name, None)
+        if not callable(function):
+            raise OperationError(
+                f"--handler: module {module_name!r} in {directory} has no function "
+                f"{function_name!r}"
+            )
+        return function
+
+    def invoke(self, event: dict[str, Any]) -> Invocation:
+        request_id = str(uuid.uuid4())
+        context = LambdaContext(self.name, request_id, self._timeout_ms)
+        try:
+            # A round trip through JSON, as Lambda's: the handler gets plain JSON
+            # values and may not hand back anything else.
+            result = self._function(json.loads(json.dumps(event)), context)
+            payload = json.loads(json.dumps(result))
+        except Exception as error:
+            return FailedInvocation(
+                request_id,
+                {
+                    "errorType": type(error).__name__,
+                    "errorMessage": str(error),
+                    "stackTrace": traceback.format_exception(error),
+                },
+            )
+        return InvokeOutcome(request_id, True, payload)

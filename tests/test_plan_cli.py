@@ -1,0 +1,371 @@
+"""`cdk-streams plan`: its table, its JSON, its plot, reading an app, and its errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdk_streams.cli import main
+from cdk_streams.cli.plan import parse_duration
+
+# 500 writes/s of 1 KB items: one shard. 20 ms + 4 ms/record: a lane with full
+# batches of 100 handles 100 / 0.42 = 238 records/s, so one lane falls behind
+# and three keep up.
+BEHIND = [
+    "--writes-per-second",
+    "500",
+    "--invocation-ms",
+    "20",
+    "--record-ms",
+    "4",
+    "--duration",
+    "10m",
+]
+
+
+def plan(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["plan", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_has_the_planning_keys_and_the_numbers_follow_the_arithmetic(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = plan(capsys, *BEHIND, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["shards"] == 1
+    assert doc["max_concurrency"] == 1
+    assert doc["records_written"] == 300_000
+    # 238 records/s processed out of 500/s: the backlog grows by about 262/s.
+    assert doc["records_processed"] == pytest.approx(238 * 600, rel=0.02)
+    assert doc["backlog"] == pytest.approx(262 * 600, rel=0.03)
+    assert doc["iterator_age_p99_seconds"] > 250
+    assert doc["records_expired"] == 0
+    assert doc["keeps_up"] is False
+    assert doc["monthly_cost_usd"] > 0
+    assert doc["settings"]["source"] == "StreamProcessor defaults"
+    series = doc["series"]
+    assert series["step_seconds"] == 60 and len(series["iterator_age_max"]) == 10
+    assert series["iterator_age_max"][-1] > series["iterator_age_max"][0]
+    assert set(series["concurrency"]) == {1}
+    recommendation = doc["recommendation"]
+    assert recommendation["found"] is True
+    assert (recommendation["parallelization"], recommendation["batch_size"]) == (3, 100)
+    assert recommendation["iterator_age_p99_seconds"] < 60
+
+
+def test_the_table_shows_the_outcome_and_the_advice(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = plan(capsys, *BEHIND, "--parallelization", "3", "--architecture", "arm64")
+    assert code == 0
+    assert "mapping (StreamProcessor defaults): batch 100, window 0 s, parallelization 3" in out
+    assert "max concurrency                     3" in out
+    assert "records start to be lost            never (keeps up)" in out
+    assert "keeps up: parallelization 3, batch size 100" in out
+    assert "256 MB arm64" in out
+
+
+def test_a_pipeline_that_cannot_keep_up_says_what_would(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = plan(
+        capsys, "--writes-per-second", "900", "--record-ms", "20", "--duration", "2m"
+    )
+    assert code == 0
+    assert "no recommendation: no setting keeps up: each of the 1 shard(s) gets 900 writes/s" in out
+    assert "below 11.11 ms per record" in out
+
+
+def test_plot_draws_a_png(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "plan.png"
+    code, out, err = plan(capsys, *BEHIND, "--duration", "2m", "--plot", str(target))
+    assert code == 0, err
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"plot: {target}" in out
+
+
+def test_plot_without_matplotlib_names_the_extra(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    code, _, err = plan(capsys, *BEHIND, "--duration", "1m", "--plot", str(tmp_path / "x.png"))
+    assert code == 2
+    assert err == "cdk-streams: drawing a plan needs matplotlib: pip install 'cdk-streams[plot]'\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--writes-per-second", "-5"], "--writes-per-second must be more than 0, got -5"),
+        (["--writes-per-second", "lots"], "--writes-per-second must be a number, got 'lots'"),
+        (
+            ["--writes-per-second", "10", "--batch-size", "0"],
+            "--batch-size must be 1..10000, got 0",
+        ),
+        (
+            ["--writes-per-second", "10", "--batch-size", "2.5"],
+            "--batch-size must be a whole number, got '2.5'",
+        ),
+        (
+            ["--writes-per-second", "10", "--parallelization", "11"],
+            "--parallelization must be 1..10, got 11",
+        ),
+        (
+            ["--writes-per-second", "10", "--window-seconds", "301"],
+            "--window-seconds must be 0..300, got 301",
+        ),
+        (
+            ["--writes-per-second", "10", "--memory-mb", "64"],
+            "--memory-mb must be 128..10240, got 64",
+        ),
+        (
+            ["--writes-per-second", "10", "--max-record-age", "30"],
+            "--max-record-age must be 60..604800 or -1, got 30",
+        ),
+        (
+            ["--writes-per-second", "10", "--retry-attempts", "-2"],
+            "--retry-attempts must be 0..10000 or -1, got -2",
+        ),
+        (
+            ["--writes-per-second", "10", "--duration", "soon"],
+            "--duration must be a duration like 90s, 30m, 1h or 1h30m, got 'soon'",
+        ),
+        (["--writes-per-second", "10", "--duration", "8d"], "--duration must be 1s..7d, got '8d'"),
+        (
+            ["--writes-per-second", "10", "--item-kb", "401"],
+            "--item-kb must be more than 0 and at most 400, got 401",
+        ),
+        (
+            ["--writes-per-second", "10", "--architecture", "sparc"],
+            "--architecture must be x86_64 or arm64, got 'sparc'",
+        ),
+        (
+            ["--writes-per-second", "10", "--on-failure", "email"],
+            "--on-failure must be sqs, sns, s3 or none, got 'email'",
+        ),
+        (
+            ["--writes-per-second", "10", "--traffic", "bursty"],
+            "--traffic must be steady, daily or spike, got 'bursty'",
+        ),
+        (
+            ["--writes-per-second", "10", "--traffic", "spike"],
+            "--traffic spike needs --spike-writes-per-second",
+        ),
+        (
+            ["--writes-per-second", "10", "--invocation-ms", "0", "--record-ms", "0"],
+            "--invocation-ms and --record-ms cannot both be 0: a function takes time",
+        ),
+        (
+            ["--writes-per-second", "10", "--target-age", "0"],
+            "--target-age must be more than 0, got 0",
+        ),
+        (["--writes-per-second", "10", "--mapping", "X"], "--mapping goes with --app-dir"),
+        (
+            ["--writes-per-second", "10", "--app-dir", "/nonexistent/app"],
+            "--app-dir /nonexistent/app is not a directory",
+        ),
+    ],
+)
+def test_impossible_inputs_get_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, out, err = plan(capsys, *argv)
+    assert code == 2
+    assert err == f"cdk-streams: {message}\n"
+    assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90), ("90s", 90), ("30m", 1800), ("1h30m", 5400), ("2d", 172800), ("1.5h", 5400)],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def _assembly(root: Path, mappings: dict[str, dict[str, Any]]) -> Path:
+    """A cloud assembly shaped like `cdk synth` output of the sample app."""
+    resources: dict[str, Any] = {
+        "OrdersTable1F8332C7": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
+        "ProcessOrderChangesDeadLetterQueueAE29EFC1": {"Type": "AWS::SQS::Queue"},
+        "ProcessOrderChangesFunction91F9EC23": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {"MemorySize": 512, "Architectures": ["arm64"], "Runtime": "python3.14"},
+        },
+    }
+    for logical_id, extra in mappings.items():
+        resources[logical_id] = {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "BatchSize": 100,
+                "BisectBatchOnFunctionError": True,
+                "DestinationConfig": {
+                    "OnFailure": {
+                        "Destination": {
+                            "Fn::GetAtt": ["ProcessOrderChangesDeadLetterQueueAE29EFC1", "Arn"]
+                        }
+                    }
+                },
+                "Enabled": True,
+                "EventSourceArn": {"Fn::GetAtt": ["OrdersTable1F8332C7", "StreamArn"]},
+                "FunctionName": {"Ref": "ProcessOrderChangesFunction91F9EC23"},
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "MaximumBatchingWindowInSeconds": 5,
+                "MaximumRecordAgeInSeconds": 3600,
+                "MaximumRetryAttempts": 10,
+                "ParallelizationFactor": 1,
+                "StartingPosition": "LATEST",
+                **extra,
+            },
+        }
+    out = root / "cdk.out"
+    out.mkdir(parents=True)
+    (out / "OrdersStack.template.json").write_text(json.dumps({"Resources": resources}))
+    (out / "manifest.json").write_text(
+        json.dumps(
+            {
+                "version": "48.0.0",
+                "artifacts": {
+                    "OrdersStack": {
+                        "type": "aws:cloudformation:stack",
+                        "properties": {"templateFile": "OrdersStack.template.json"},
+                    },
+                    "Tree": {"type": "cdk:tree"},
+                },
+            }
+        )
+    )
+    return root
+
+
+def test_app_dir_reads_the_mapping_and_the_function_from_the_assembly(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    app = _assembly(tmp_path, {"ProcessOrderChangesEventSourceMapping8C4B7964": {}})
+    code, out, err = plan(
+        capsys, "--app-dir", str(app), "--writes-per-second", "50", "--duration", "5m", "--json"
+    )
+    assert code == 0, err
+    settings = json.loads(out)["settings"]
+    assert settings == {
+        "source": f"mapping from {app}",
+        "batch_size": 100,
+        "window_seconds": 5.0,
+        "parallelization": 1,
+        "memory_mb": 512,
+        "architecture": "arm64",
+        "retry_attempts": 10,
+        "max_record_age": 3600.0,
+        "bisect": True,
+        "report_batch_item_failures": True,
+        "on_failure": "arn:aws:sqs:us-east-1:123456789012:ProcessOrderChangesDeadLetterQueueAE29EFC1",
+    }
+    doc = json.loads(out)
+    # At 50 writes/s a batch of 100 is full after 2 s, before the 5 s window ends: 150
+    # full batches. The iterator age (of a batch's last record) stays under one poll.
+    assert doc["invocations"] == pytest.approx(50 * 300 / 100, rel=0.05)
+    assert doc["iterator_age_p99_seconds"] <= 0.26
+    # Flags override what the app says.
+    code, out, _ = plan(
+        capsys,
+        "--app-dir",
+        str(app),
+        "--writes-per-second",
+        "50",
+        "--duration",
+        "5m",
+        "--window-seconds",
+        "0",
+        "--json",
+    )
+    assert json.loads(out)["settings"]["window_seconds"] == 0.0
+
+
+def test_app_dir_with_several_mappings_asks_which(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    app = _assembly(tmp_path, {"MappingA": {}, "MappingB": {"BatchSize": 500}})
+    code, _, err = plan(capsys, "--app-dir", str(app), "--writes-per-second", "50")
+    assert code == 2
+    assert (
+        err
+        == "cdk-streams: the app has 2 stream mappings (MappingA, MappingB); pick one with --mapping\n"
+    )
+    code, out, _ = plan(
+        capsys,
+        "--app-dir",
+        str(app),
+        "--mapping",
+        "MappingB",
+        "--writes-per-second",
+        "50",
+        "--duration",
+        "1m",
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["settings"]["batch_size"] == 500
+    code, _, err = plan(
+        capsys, "--app-dir", str(app), "--mapping", "MappingC", "--writes-per-second", "50"
+    )
+    assert (code, err) == (
+        2,
+        "cdk-streams: --mapping MappingC: no stream mapping has that logical id\n",
+    )
+
+
+def test_app_dir_without_an_app(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = plan(capsys, "--app-dir", str(tmp_path), "--writes-per-second", "50")
+    assert (code, err) == (2, f"cdk-streams: --app-dir {tmp_path} has no cdk.json and no cdk.out\n")
+
+
+def test_app_dir_without_a_cdk_cli_says_how_to_get_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cdk_streams.cdk_cli import CdkCliError
+
+    def no_cli(*args: Any, **kwargs: Any) -> None:
+        raise CdkCliError("no CDK CLI found: install Node 22 or newer")
+
+    (tmp_path / "cdk.json").write_text('{"app": "python3 app.py"}')
+    monkeypatch.setattr("cdk_streams.cli.plan.find_cdk", no_cli)
+    code, _, err = plan(capsys, "--app-dir", str(tmp_path), "--writes-per-second", "50")
+    assert (code, err) == (2, "cdk-streams: no CDK CLI found: install Node 22 or newer\n")
+
+
+def test_help_lists_plan_and_its_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    from cdk_streams.cli import build_parser
+
+    assert "plan" in build_parser().format_help()
+    with pytest.raises(SystemExit):
+        main(["plan", "--help"])
+    out = capsys.readouterr().out
+    for flag in (
+        "--writes-per-second",
+        "--invocation-ms",
+        "--record-ms",
+        "--duration",
+        "--app-dir",
+        "--parallelization",
+        "--target-age",
+        "--json",
+        "--plot",
+    ):
+        assert flag in out, flag
+
+
+def test_a_spike_splits_the_shards(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = plan(
+        capsys,
+        *("--writes-per-second", "800", "--traffic", "spike", "--spike-writes-per-second", "3000"),
+        *("--spike-at", "5m", "--spike-for", "5m", "--duration", "15m", "--record-ms", "0.5"),
+        *("--batch-size", "500", "--json"),
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert (doc["shards_initial"], doc["shards"], doc["shard_splits"]) == (1, 3, 1)
+    # Each of 3 shards takes a third; fractions carried per shard lose at most a write each.
+    assert 800 * 600 + 3000 * 300 - doc["records_written"] in range(4)
+    assert doc["keeps_up"] is True
