@@ -34,12 +34,21 @@ PACKAGE_SRC  := pyproject.toml README.md $(shell find cdk_streams lambda_src -ty
 
 .PHONY: setup demo test bench faults synth dist clean
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(MINCDK_STAMP) $(WHEEL_STAMP)
+# mypy's cache of the installed packages' types (aws-cdk-lib's alone take most of
+# a minute to analyse), built once per set of dependencies; make test's mypy then
+# checks only this project's changed modules.
+MYPY_STAMP := $(VENV)/.mypy-cache-warm
+
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(MINCDK_STAMP) $(WHEEL_STAMP) $(MYPY_STAMP)
 
 $(PY_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+$(MYPY_STAMP): $(PY_STAMP)
+	$(PY) -m mypy > /dev/null || true
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
@@ -75,10 +84,13 @@ dist: $(PY_STAMP)
 demo: $(PY_STAMP) $(NODE_STAMP)
 	$(BIN)/cdk-streams local demo
 
+# Bytecode caches on even where PYTHONDONTWRITEBYTECODE is set: without them every
+# worker rewrites the test modules' asserts, and every Python the tests start (CDK
+# apps, function workers, the CLI) compiles cdk_streams again.
 test: setup
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest -n auto --dist loadfile
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n auto --dist loadfile
 
 bench: setup
 	$(PY) tests/benchmarks/run.py
@@ -91,4 +103,4 @@ synth: $(PY_STAMP) $(NODE_STAMP)
 	npx cdk synth --quiet
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) $(MINCDK_VENV) $(WHEEL_VENV) .build dist node_modules cdk.out .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) $(MINCDK_VENV) $(WHEEL_VENV) .build dist node_modules cdk.out .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -11,7 +11,15 @@ import os
 import sys
 from pathlib import Path
 
+from hypothesis import settings
+
 os.environ.setdefault("CDK_VALIDATION", "false")
+
+# Example counts (see tests/hypothesis_budget.py): `make test` runs a third of each
+# test's thorough count; CDK_STREAMS_HYPOTHESIS=thorough runs them all.
+settings.register_profile("quick", max_examples=34)
+settings.register_profile("thorough", max_examples=100)
+settings.load_profile(os.environ.get("CDK_STREAMS_HYPOTHESIS", "quick"))
 
 REPO = Path(__file__).resolve().parent.parent
 # Node 24 from the virtualenv, for jsii and the CDK CLI, even when pytest is

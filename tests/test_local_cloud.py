@@ -110,6 +110,12 @@ def test_deploy_finds_functions_code_and_mappings(env: Env) -> None:
     assert (counter.tumbling_window, counter.batch_size) == (60.0, 2)
 
 
+def test_the_cli_runs_point_at_the_local_cloud_and_report_nothing_to_aws(env: Env) -> None:
+    cli_env = env.cloud.environment()
+    assert cli_env["AWS_ENDPOINT_URL"] == env.cloud.endpoint_url
+    assert (cli_env["CDK_DISABLE_VERSION_CHECK"], cli_env["CDK_DISABLE_CLI_TELEMETRY"]) == ("1", "1")
+
+
 def test_200_changes_each_seen_once_in_per_key_order(env: Env) -> None:
     written: dict[str, list[str]] = defaultdict(list)
     for version in range(5):
@@ -231,7 +237,7 @@ def test_a_crashing_handler_is_a_function_error_not_a_runner_crash(env: Env) -> 
     lines = [line for _, line in env.cloud.logs]
     assert any("Runtime exited with error: exit status 3" in line for line in lines)
     assert any("Runtime exited with error: exit status 7" in line for line in lines)
-    assert any("Task timed out after 2.00 seconds" in line for line in lines)
+    assert any("Task timed out after 1.00 seconds" in line for line in lines)
     assert any("RuntimeError: asked to raise" in line for line in lines)
     # The good records all arrived, in order, after the crashes.
     ok = [
@@ -243,11 +249,21 @@ def test_a_crashing_handler_is_a_function_error_not_a_runner_crash(env: Env) -> 
     assert ok == [f"crash-{n}" for n, a in enumerate(actions) if a == "ok"]
 
 
-def test_deploying_the_same_stack_twice_is_refused(env: Env) -> None:
+def test_deploying_the_same_stack_twice_is_refused(env: Env, tmp_path: Path) -> None:
     from cdk_streams.local import LocalCloudError
 
-    with pytest.raises(LocalCloudError, match="already exist in this local cloud"):
-        env.cloud.deploy(cwd=APP, env={"CDK_VALIDATION": "false"})
+    # The same app again, through the real CLI; its "app" hands the CLI the assembly
+    # the first deploy synthesized, which is what synthesizing local_app again gives.
+    (tmp_path / "cdk.json").write_text(
+        json.dumps({"app": f'cp -R "{env.deployment.assembly_dir}/." "$CDK_OUTDIR"'})
+    )
+    (tmp_path / "node_modules").symlink_to(APP.parents[2] / "node_modules")
+    with pytest.raises(LocalCloudError) as refused:
+        env.cloud.deploy(cwd=tmp_path)
+    assert str(refused.value) == (
+        f"deploy: stack(s) {env.deployment.stacks[0]} already exist in this local cloud; "
+        "moto cannot update a stack, so deploy each stack once per LocalCloud"
+    )
 
 
 def test_tumbling_window_counts_orders_per_minute_by_status(env: Env) -> None:

@@ -304,3 +304,17 @@ def test_a_changed_execute_change_set_is_reported(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(CloudFormationBackend, "execute_change_set", lambda self, name: None)
     with pytest.raises(moto_patch.MotoPatchError, match=r"execute_change_set has parameters"):
         moto_patch.check_compatible()
+
+
+def test_stopping_the_server_ends_its_thread_and_frees_the_port() -> None:
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    moto_patch.stop_server(server)
+    assert server._thread is not None and not server._thread.is_alive()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, port), timeout=1).close()

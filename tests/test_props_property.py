@@ -39,9 +39,10 @@ from cdk_streams import (
     StreamTable,
 )
 from cdk_streams.alarms import QUEUE_RETENTION_SECONDS, STREAM_RETENTION_SECONDS
+from tests.hypothesis_budget import examples
 
 SETTINGS = settings(
-    max_examples=30,
+    max_examples=examples(30),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -342,7 +343,7 @@ def _anything() -> st.SearchStrategy[Any]:
 
 
 @pytest.mark.parametrize("prop", PROCESSOR_PROPS)
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=_anything())
 def test_no_value_of_any_prop_reaches_jsii(prop, value):
     stack = _stack()
@@ -379,7 +380,7 @@ TABLE_PROPS = sorted(
 
 
 @pytest.mark.parametrize("prop", [*TABLE_PROPS, "partition_key"])
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=_anything())
 def test_no_table_prop_value_reaches_jsii(prop, value):
     stack = _stack()

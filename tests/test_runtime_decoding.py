@@ -18,6 +18,8 @@ from stream_runtime import (
     decode_image,
 )
 
+from tests.hypothesis_budget import examples
+
 SERIALIZER = TypeSerializer()
 DESERIALIZER = TypeDeserializer()
 
@@ -74,13 +76,13 @@ values = st.recursive(
 items = st.dictionaries(st.text(min_size=1, max_size=10), values, min_size=1, max_size=8)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(values)
 def test_round_trip_through_type_serializer(value):
     assert decode_attribute("a", lambda_json(value)) == value
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(values)
 def test_equals_boto3_type_deserializer(value):
     # boto3 reads B/BS as raw bytes (its own wire format); we read Lambda's base64.
@@ -89,7 +91,7 @@ def test_equals_boto3_type_deserializer(value):
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(items)
 def test_image_round_trip_whole_and_lazy(item):
     raw = {name: lambda_json(value) for name, value in item.items()}
@@ -100,7 +102,7 @@ def test_image_round_trip_whole_and_lazy(item):
     assert lazy == item
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(decimals)
 def test_non_integer_decimals_keep_their_exact_digits(number):
     decoded = decode_attribute("n", lambda_json(number))

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from stream_runtime import ChangeRecord, StreamRouter, UnidentifiableRecordError
 
 from cdk_streams.testing import StreamEventFactory
+from tests.hypothesis_budget import examples
 
-SETTINGS = settings(max_examples=300, deadline=None)
+SETTINGS = settings(max_examples=examples(300), deadline=None)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),

@@ -155,6 +155,9 @@ class LocalCloud:
             )
         self._owns_lock = True
         try:
+            # First: a taken port is refused at once, before moto's slow imports start.
+            if self.port:
+                _check_port_free(self.port)
             from moto.server import ThreadedMotoServer
 
             for name in _QUIET_LOGGERS:
@@ -168,8 +171,6 @@ class LocalCloud:
             self._patching = threading.Thread(target=self._patch, name="moto-patch", daemon=True)
             self._patching.start()
             self._workdir = Path(tempfile.mkdtemp(prefix="cdk-streams-local-"))
-            if self.port:
-                _check_port_free(self.port)
             self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
             self._server.start()
             _, port = self._server.get_host_and_port()
@@ -207,10 +208,7 @@ class LocalCloud:
         self._runtimes.clear()
         if self._server is not None:
             server, self._server = self._server, None
-            server.stop()
-            inner = getattr(server, "_server", None)
-            if inner is not None:
-                inner.server_close()
+            moto_patch.stop_server(server)
         if self._owns_lock:
             if self._patched:
                 moto_patch.route_invocations(None)
@@ -278,6 +276,9 @@ class LocalCloud:
             CDK_DEFAULT_ACCOUNT=ACCOUNT,
             CDK_DEFAULT_REGION=self.region,
             CDK_DISABLE_VERSION_CHECK="1",
+            # Each CLI run would start a detached Node process to report a deploy
+            # that never reached AWS.
+            CDK_DISABLE_CLI_TELEMETRY="1",
             PATH=f"{self._node_bin}{os.pathsep}{os.environ.get('PATH', '')}",
         )
         return env

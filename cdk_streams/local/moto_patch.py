@@ -27,6 +27,9 @@ CloudFormation, three gaps that ordinary CDK apps hit:
   resource type is registered that creates the replica in the emulator's
   region as a moto table, stream included.
 
+Stopping ``ThreadedMotoServer`` waits out werkzeug's 0.5 s poll of its listening
+socket; :func:`stop_server` wakes the poll with a connection instead.
+
 Invoke: moto runs function code only in Docker. While a local cloud routes
 invocations here (:func:`route_invocations`), ``Invoke`` of a deployed
 function runs its code in the cloud's own worker processes, so ``aws lambda
@@ -42,6 +45,7 @@ import base64
 import contextlib
 import inspect
 import json
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -544,3 +548,27 @@ def function_code_zip(function_name: str, account_id: str, region: str) -> bytes
     if not code:
         raise MotoPatchError(f"moto holds no code for function {function_name!r}")
     return bytes(code)
+
+
+# -- the server ------------------------------------------------------------------------
+
+
+def stop_server(server: Any) -> None:
+    """Stop a started ``ThreadedMotoServer`` and close its socket, without the wait.
+
+    werkzeug's ``serve_forever`` sees a shutdown request only between ``select``
+    calls of 0.5 s. While ``stop()`` waits for that, connections to the port wake
+    the ``select`` at once (each is accepted and closed empty).
+    """
+    inner = getattr(server, "_server", None)
+    stopping = threading.Thread(target=server.stop, name="moto-server-stop", daemon=True)
+    stopping.start()
+    if inner is not None:
+        host, port = inner.server_address[:2]
+        while stopping.is_alive():
+            with contextlib.suppress(OSError):
+                socket.create_connection((host, port), timeout=0.1).close()
+            stopping.join(0.01)
+    stopping.join()
+    if inner is not None:
+        inner.server_close()
