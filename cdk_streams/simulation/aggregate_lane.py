@@ -36,11 +36,11 @@ from itertools import accumulate
 from typing import Any
 
 from ..streams.batching import cut
-from ..streams.delivery import ShardDelivery, Stopped
+from ..streams.delivery import Stopped
 from ..streams.on_failure import RECORD_AGE_EXCEEDED, FailedBatch
 from ..streams.settings import MappingConfig
 from .clock import EPOCH, VirtualClock
-from .handler_model import HandlerModel, ModelledFunction
+from .handler_model import HandlerModel, modelled_delivery
 from .metrics import LaneMark, Recorder
 from .polling import READ_LIMIT, RETENTION
 
@@ -98,21 +98,15 @@ class AggregateLane:
         self.expired = 0
         self._opened_at: float | None = None
         self._poison: set[str] = set()
-        function = ModelledFunction(
-            model,
-            clock,
-            shape=config.shape,
-            report_batch_item_failures=config.report_batch_item_failures,
-            is_poison=self._poison.__contains__,
-            observe=self._observe,
-        )
-        self.delivery = ShardDelivery(
+        self.delivery = modelled_delivery(
             config,
             shard_id,
-            function,
-            clock=clock.epoch_seconds,
+            model,
+            clock,
+            until=until,
+            is_poison=self._poison.__contains__,
+            observe=self._observe,
             send_on_failure=self._sent,
-            stopping=lambda: clock.now >= until,
         )
 
     # --- the arrival function ------------------------------------------------------

@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..streams.batching import BatchBuffer
-from ..streams.delivery import ShardDelivery, Stopped
+from ..streams.delivery import Stopped
 from ..streams.on_failure import RECORD_AGE_EXCEEDED, FailedBatch
 from ..streams.settings import MappingConfig
 from .clock import VirtualClock
-from .handler_model import HandlerModel, ModelledFunction
+from .handler_model import HandlerModel, modelled_delivery
 from .metrics import LaneMark, Recorder
 from .polling import READ_LIMIT, RETENTION
 
@@ -64,21 +64,15 @@ class ExactLane:
         self.latencies: dict[str, float] = {}
         self.expired = 0
         self.buffer = BatchBuffer(config.batch_size, config.max_batching_window)
-        function = ModelledFunction(
-            model,
-            clock,
-            shape=config.shape,
-            report_batch_item_failures=config.report_batch_item_failures,
-            is_poison=is_poison,
-            observe=self._observe,
-        )
-        self.delivery = ShardDelivery(
+        self.delivery = modelled_delivery(
             config,
             shard_id,
-            function,
-            clock=clock.epoch_seconds,
+            model,
+            clock,
+            until=until,
+            is_poison=is_poison,
+            observe=self._observe,
             send_on_failure=self._sent,
-            stopping=lambda: clock.now >= until,
         )
 
     @property

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..streams.delivery import InvokeOutcome
+from ..streams.delivery import InvokeOutcome, SendOnFailure, ShardDelivery
 from ..streams.records import RecordShape
+from ..streams.settings import MappingConfig
 from .clock import VirtualClock
 
 
@@ -148,3 +149,34 @@ class ModelledFunction:
         if self._observe is not None:
             self._observe(start, self.clock.now, records, succeeded)
         return outcome
+
+
+def modelled_delivery(
+    config: MappingConfig,
+    shard_id: str,
+    model: HandlerModel,
+    clock: VirtualClock,
+    *,
+    until: float,
+    is_poison: Callable[[str], bool],
+    observe: Callable[..., Any],
+    send_on_failure: SendOnFailure,
+) -> ShardDelivery:
+    """The stream package's own delivery rules for one lane, invoking the modelled
+    function on the lane's virtual clock; the lane stops at ``until``."""
+    function = ModelledFunction(
+        model,
+        clock,
+        shape=config.shape,
+        report_batch_item_failures=config.report_batch_item_failures,
+        is_poison=is_poison,
+        observe=observe,
+    )
+    return ShardDelivery(
+        config,
+        shard_id,
+        function,
+        clock=clock.epoch_seconds,
+        send_on_failure=send_on_failure,
+        stopping=lambda: clock.now >= until,
+    )
