@@ -30,6 +30,7 @@ from .bundling import DEFAULT_ARCHITECTURE, StreamHandlerCode, newest_python_run
 from .dashboard import StreamDashboard
 from .filter_view_type import check_filters_view_type
 from .log_encryption import table_key_for_logs
+from .streams import settings as limits
 
 __all__ = ["StreamProcessor", "newest_python_runtime"]
 from .failure_archive import FAILURE_DESTINATIONS, ON_FAILURE_ARCHIVED, FailureArchive
@@ -665,9 +666,9 @@ class StreamProcessor(Construct):
         filters: Any,
         tumbling_window: Any,
     ) -> None:
-        v.check_int_range(self, "batch_size", batch_size, v.BATCH_SIZE)
+        v.check_int_range(self, "batch_size", batch_size, limits.BATCH_SIZE)
         v.check_duration_range(
-            self, "max_batching_window", max_batching_window, v.MAX_BATCHING_WINDOW_SECONDS
+            self, "max_batching_window", max_batching_window, limits.MAX_BATCHING_WINDOW_SECONDS
         )
         if starting_position not in _STREAM_POSITIONS:
             raise v.StreamsValidationError(
@@ -677,9 +678,11 @@ class StreamProcessor(Construct):
         v.check_retry_attempts(self, retry_attempts)
         v.check_max_record_age(self, max_record_age)
         v.check_int_range(
-            self, "parallelization_factor", parallelization_factor, v.PARALLELIZATION_FACTOR
+            self, "parallelization_factor", parallelization_factor, limits.PARALLELIZATION_FACTOR
         )
-        v.check_duration_range(self, "tumbling_window", tumbling_window, v.TUMBLING_WINDOW_SECONDS)
+        v.check_duration_range(
+            self, "tumbling_window", tumbling_window, limits.TUMBLING_WINDOW_SECONDS
+        )
         v.check_filters(
             self, filters, source="dynamodb" if self.kinesis_stream is None else "kinesis"
         )
@@ -826,7 +829,7 @@ class StreamProcessor(Construct):
     ) -> lambda_.Function:
         memory_size = DEFAULT_MEMORY_SIZE if memory_size is None else memory_size
         timeout = DEFAULT_TIMEOUT if timeout is None else timeout
-        v.check_int_range(self, "memory_size", memory_size, v.MEMORY_SIZE_MB, "MB")
+        v.check_int_range(self, "memory_size", memory_size, limits.MEMORY_SIZE_MB, "MB")
         v.check_duration_range(self, "timeout", timeout, v.TIMEOUT_SECONDS)
         self._validate_function_settings(
             runtime=runtime,

@@ -17,16 +17,9 @@ from constructs import Construct
 
 from .streams.filter_fields import Source, check_fields
 from .streams.filter_grammar import MAX_FILTERS, FilterPatternError, compile_pattern
+from .streams.settings import MAX_RECORD_AGE_SECONDS, RETRY_ATTEMPTS
 
-#: The limits below are the Lambda event-source-mapping limits for DynamoDB and
-#: Kinesis stream sources (AWS Lambda developer guide, "Event source mappings").
-BATCH_SIZE = (1, 10_000)
-MAX_BATCHING_WINDOW_SECONDS = (0, 300)
-RETRY_ATTEMPTS = (-1, 10_000)
-MAX_RECORD_AGE_SECONDS = (60, 604_800)
-PARALLELIZATION_FACTOR = (1, 10)
-TUMBLING_WINDOW_SECONDS = (0, 900)
-MEMORY_SIZE_MB = (128, 10_240)
+#: The function's timeout in seconds; the mapping limits live in the stream package.
 TIMEOUT_SECONDS = (1, 900)
 
 

@@ -250,22 +250,21 @@ def _mapping_from_app(args: argparse.Namespace) -> tuple[Any, int, str]:
 
 def _plan(args: argparse.Namespace) -> int:
     from ..simulation.handler_model import HandlerModel
-    from ..simulation.planner import (
-        BATCH_SIZE,
-        MAX_BATCHING_WINDOW_SECONDS,
-        MEMORY_SIZE_MB,
-        PARALLELIZATION_FACTOR,
-        Plan,
-        recommend,
-    )
-    from ..simulation.planner import (
-        run as run_plan,
-    )
+    from ..simulation.planner import Plan, recommend
+    from ..simulation.planner import run as run_plan
     from ..simulation.report import format_seconds, table
     from ..simulation.shards import ShardModel
     from ..simulation.simulator import STREAM_ARN
     from ..simulation.traffic import DailyCurve, Spike, Steady, Traffic
-    from ..streams.settings import MappingConfig
+    from ..streams.settings import (
+        BATCH_SIZE,
+        MAX_BATCHING_WINDOW_SECONDS,
+        MAX_RECORD_AGE_SECONDS,
+        MEMORY_SIZE_MB,
+        PARALLELIZATION_FACTOR,
+        RETRY_ATTEMPTS,
+        MappingConfig,
+    )
 
     rate = _number(args, "writes_per_second", low=0, above=True)
     item_kb = _number(args, "item_kb", low=0, high=400, above=True)
@@ -331,10 +330,18 @@ def _plan(args: argparse.Namespace) -> int:
     factor = _number(args, "parallelization", low=1, high=PARALLELIZATION_FACTOR[1], integer=True)
     if factor is not None:
         changes["parallelization_factor"] = int(factor)
-    retries = _number(args, "retry_attempts", low=0, high=10_000, integer=True, also=(-1,))
+    retries = _number(
+        args, "retry_attempts", low=0, high=RETRY_ATTEMPTS[1], integer=True, also=(-1,)
+    )
     if retries is not None:
         changes["retry_attempts"] = int(retries)
-    age = _number(args, "max_record_age", low=60, high=604_800, also=(-1,))
+    age = _number(
+        args,
+        "max_record_age",
+        low=MAX_RECORD_AGE_SECONDS[0],
+        high=MAX_RECORD_AGE_SECONDS[1],
+        also=(-1,),
+    )
     if age is not None:
         changes["max_record_age"] = None if age == -1 else age
     if args.on_failure is not None:

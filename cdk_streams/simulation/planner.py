@@ -23,7 +23,10 @@ from dataclasses import dataclass, replace
 
 from ..streams.batching import cut
 from ..streams.records import lambda_record, record_size
-from ..streams.settings import MappingConfig
+from ..streams.settings import (
+    PARALLELIZATION_FACTOR,
+    MappingConfig,
+)
 from .costs import LIST_PRICES, Prices
 from .handler_model import HandlerModel
 from .report import Outcome, outcome_of
@@ -32,12 +35,6 @@ from .simulator import STREAM_ARN, SimulationResult, simulate
 from .traffic import Traffic
 from .workload import stream_record
 
-#: Lambda's limits on the settings the planner varies (AWS Lambda developer guide,
-#: "Event source mappings"); cdk_streams.validation checks the same ranges at synth.
-BATCH_SIZE = (1, 10_000)
-PARALLELIZATION_FACTOR = (1, 10)
-MAX_BATCHING_WINDOW_SECONDS = (0, 300)
-MEMORY_SIZE_MB = (128, 10_240)
 #: Batch sizes the planner tries beyond the plan's own.
 BATCH_SIZES = (100, 250, 500, 1000, 2500, 5000, 10_000)
 

@@ -22,6 +22,18 @@ from typing import Any
 from .filter_grammar import compile_pattern
 from .records import RecordShape, shape_of
 
+#: Lambda's limits for DynamoDB and Kinesis stream mappings (AWS Lambda developer
+#: guide, "Event source mappings"), as (low, high). Written here, with no CDK, so
+#: synth validation and the capacity planner check the same ranges.
+BATCH_SIZE = (1, 10_000)
+MAX_BATCHING_WINDOW_SECONDS = (0, 300)
+RETRY_ATTEMPTS = (-1, 10_000)
+MAX_RECORD_AGE_SECONDS = (60, 604_800)
+PARALLELIZATION_FACTOR = (1, 10)
+TUMBLING_WINDOW_SECONDS = (0, 900)
+#: The mapped function's memory in MB (a function limit, priced by the planner).
+MEMORY_SIZE_MB = (128, 10_240)
+
 #: Each setting's name in Lambda's API and in ``AWS::Lambda::EventSourceMapping``.
 API_NAMES: Mapping[str, str] = {
     "uuid": "UUID",
