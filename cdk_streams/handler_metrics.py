@@ -14,13 +14,17 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 
-# The runtime's names (stream_runtime.metrics); tests/test_runtime_metrics.py
-# checks they agree, since the construct package cannot import the Lambda
-# asset's code.
-NAMESPACE_ENV = "STREAM_METRICS_NAMESPACE"
-DEFAULT_NAMESPACE = "CdkStreams"
-DIMENSION = "FunctionName"
-PROCESSING_LAG = "ProcessingLag"
+# The runtime's own names: the metrics read here are the ones it writes.
+from stream_runtime.metrics import DEFAULT_NAMESPACE, DIMENSION, NAMESPACE_ENV, PROCESSING_LAG
+
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "DIMENSION",
+    "NAMESPACE_ENV",
+    "PROCESSING_LAG",
+    "namespace_of",
+    "processing_lag",
+]
 
 
 def namespace_of(environment: Mapping[str, str] | None) -> str:

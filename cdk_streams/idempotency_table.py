@@ -15,17 +15,13 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+# The runtime's own names: the environment variable it reads the table's name
+# from, the partition key (the record's idempotency key) and the TTL attribute.
+from stream_runtime.idempotency import TABLE_ENV
+from stream_runtime.idempotency_dynamodb import KEY_ATTRIBUTE, TTL_ATTRIBUTE
+
 from . import validation as v
 
-# The runtime's names for them (stream_runtime.idempotency.TABLE_ENV and
-# stream_runtime.idempotency_dynamodb); tests/test_idempotency_table.py checks
-# they agree, since the construct package cannot import the Lambda asset's code.
-#: The environment variable the runtime reads the table's name from.
-TABLE_ENV = "IDEMPOTENCY_TABLE_NAME"
-#: The table's partition key: the record's idempotency key.
-KEY_ATTRIBUTE = "id"
-#: The TTL attribute: epoch seconds after which a claim is void.
-TTL_ATTRIBUTE = "expiration"
 #: What DynamoDBIdempotencyStore calls: claim and complete (put), read a
 #: holder (get), release (delete).
 STORE_ACTIONS = ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")

@@ -14,7 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from cdk_streams import StreamHandlerCode, StreamProcessor, idempotency_table
+from cdk_streams import StreamHandlerCode, StreamProcessor
 from cdk_streams.validation import StreamsValidationError
 from tests.stacks import new_stack, only, orders_table
 
@@ -163,11 +163,3 @@ def test_processing_lag_default_namespace_and_props(plain):
     assert metric.namespace == "CdkStreams"
     assert metric.period.to_seconds() == 300
     assert metric.statistic == "Average"
-
-
-def test_names_match_the_runtime():
-    from stream_runtime import idempotency, idempotency_dynamodb
-
-    assert idempotency_table.TABLE_ENV == idempotency.TABLE_ENV
-    assert idempotency_table.KEY_ATTRIBUTE == idempotency_dynamodb.KEY_ATTRIBUTE
-    assert idempotency_table.TTL_ATTRIBUTE == idempotency_dynamodb.TTL_ATTRIBUTE

@@ -7,7 +7,6 @@ import json
 import pytest
 import runtime_path  # noqa: F401
 from stream_runtime import StreamRouter
-from stream_runtime import metrics as runtime_metrics
 from stream_runtime.metrics import BatchMetrics
 
 from cdk_streams.testing import StreamEventFactory
@@ -127,12 +126,3 @@ def test_a_failing_writer_never_fails_the_batch(capsys):
     router.on_any(lambda record: None)
     assert router.handler({"Records": []}, None) == {"batchItemFailures": []}
     assert "could not write the metrics line: OSError('stdout closed')" in capsys.readouterr().err
-
-
-def test_names_match_what_the_construct_reads():
-    from cdk_streams import handler_metrics
-
-    assert handler_metrics.NAMESPACE_ENV == runtime_metrics.NAMESPACE_ENV
-    assert handler_metrics.DEFAULT_NAMESPACE == runtime_metrics.DEFAULT_NAMESPACE
-    assert handler_metrics.DIMENSION == runtime_metrics.DIMENSION
-    assert handler_metrics.PROCESSING_LAG == runtime_metrics.PROCESSING_LAG
