@@ -332,7 +332,7 @@ def test_app_dir_without_a_cdk_cli_says_how_to_get_one(
         raise CdkCliError("no CDK CLI found: install Node 22 or newer")
 
     (tmp_path / "cdk.json").write_text('{"app": "python3 app.py"}')
-    monkeypatch.setattr("cdk_streams.cli.plan.find_cdk", no_cli)
+    monkeypatch.setattr("cdk_streams.cli.app_dir.find_cdk", no_cli)
     code, _, err = plan(capsys, "--app-dir", str(tmp_path), "--writes-per-second", "50")
     assert (code, err) == (2, "cdk-streams: no CDK CLI found: install Node 22 or newer\n")
 

@@ -16,14 +16,13 @@ import json
 import math
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..cdk_cli import CdkCliError, find_cdk
+from .app_dir import synthesize
 from .errors import CliError
 
 #: The mapping settings ``plan`` uses when neither flags nor an app give them:
@@ -191,33 +190,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
 
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _synthesize(app_dir: Path, out: Path) -> None:
-    """``cdk synth`` of the app into ``out``, with the CDK CLI ``summary`` uses."""
-    # The app's `python3` is this interpreter's, even when its virtualenv is not active.
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {**os.environ, "PATH": path, "CDK_DISABLE_VERSION_CHECK": "1"}
-    try:
-        cli = find_cdk(app_dir, env, progress=_progress)
-    except CdkCliError as error:
-        raise CliError(str(error)) from None
-    _progress(f"synthesizing {app_dir} with the CDK CLI ...")
-    done = subprocess.run(
-        [*cli.command, "synth", "--quiet", "--output", str(out)],
-        cwd=app_dir,
-        env=cli.env,
-        stdout=sys.stderr,
-    )
-    if done.returncode != 0:
-        raise CliError(
-            f"`cdk synth` in {app_dir} failed with exit status {done.returncode} "
-            "(its output is above)"
-        )
-
-
 def _mapping_from_app(args: argparse.Namespace) -> tuple[Any, int, str]:
     from ..app_mappings import app_mappings
 
@@ -233,7 +205,7 @@ def _mapping_from_app(args: argparse.Namespace) -> tuple[Any, int, str]:
         if not (app_dir / "cdk.json").is_file():
             raise CliError(f"--app-dir {args.app_dir} has no cdk.json and no cdk.out")
         with tempfile.TemporaryDirectory(prefix="cdk-streams-plan-") as out:
-            _synthesize(app_dir, Path(out))
+            synthesize(app_dir, out, stdout=sys.stderr)
             found = app_mappings(out)
     if args.mapping:
         found = [m for m in found if m.logical_id == args.mapping]

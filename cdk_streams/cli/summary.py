@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import tempfile
-from pathlib import Path
 from typing import Any
 
-from ..cdk_cli import CdkCliError, find_cdk
 from ..summary import summarize_assembly
-from .app_dir import add_app_dir_option, checked_app_dir
-from .errors import CliError
-from .output import progress
+from .app_dir import add_app_dir_option, checked_app_dir, synthesize
 
 
 def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -30,24 +23,8 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Synthesize the app with the real CDK CLI and print what it would deploy."""
     app_dir = checked_app_dir(args)
-    # The app's `python3` is this interpreter's, as for the local cloud: the one
-    # cdk-streams is installed in, even when its virtualenv is not activated.
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {**os.environ, "PATH": path, "CDK_DISABLE_VERSION_CHECK": "1"}
-    try:
-        cli = find_cdk(app_dir, env, progress=progress)
-    except CdkCliError as error:
-        raise CliError(str(error)) from None
     with tempfile.TemporaryDirectory(prefix="cdk-streams-synth-") as out:
-        print(f"synthesizing {app_dir / 'app.py'} with the CDK CLI ...", flush=True)
-        done = subprocess.run(
-            [*cli.command, "synth", "--quiet", "--output", out], cwd=app_dir, env=cli.env
-        )
-        if done.returncode != 0:
-            raise CliError(
-                f"`cdk synth` in {app_dir} failed with exit status {done.returncode} "
-                "(its output is above)"
-            )
+        synthesize(app_dir, out)
         for line in summarize_assembly(out):
             print(line)
     return 0
