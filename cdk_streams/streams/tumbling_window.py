@@ -28,12 +28,13 @@ import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 # The handler runtime checks the state it returns against the same limit.
 from stream_runtime.windows import MAX_STATE_BYTES, check_state
 from stream_runtime.windows import WindowStateError as _StateCheckFailed
+
+from .on_failure import iso_timestamp
 
 __all__ = ["MAX_STATE_BYTES", "ShardWindows", "StateTooLarge", "Window", "WindowStateError"]
 
@@ -67,7 +68,7 @@ class Window:
 
 def iso(epoch: float) -> str:
     """Epoch seconds as Lambda writes window bounds: ``2020-07-30T17:00:00Z``."""
-    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_timestamp(epoch, millis=False)
 
 
 def window_of(arrival: float, seconds: float) -> Window:
