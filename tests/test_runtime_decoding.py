@@ -226,7 +226,7 @@ def test_image_mapping_api():
     assert image.to_dict() is not image.to_dict()
     assert image["b"] is first  # the full decode reused the cached value
     assert sorted(image.keys()) == ["a", "b"]
-    assert list(image.values()) == [{"x"}, 1] or list(image.values()) == [1, {"x"}]
+    assert list(image.values()) == [1, {"x"}]  # the image's order, whatever was read first
     assert image == Image({"b": {"SS": ["x"]}, "a": {"N": "1"}})
     assert image != {"a": 2, "b": {"x"}}
     assert image != 3

@@ -244,6 +244,10 @@ def decode_image(image: Mapping[str, dict]) -> dict[str, Any]:
         raise  # pragma: no cover - _diagnose finds every failure _decode hits
 
 
+# Image._values before any value is cached; never written to.
+_NONE_READ: dict[str, Any] = {}
+
+
 class Image(Mapping):  # Mapping[str, Any]; subscripting would need typing
     """A read-only mapping over one stream image that decodes attributes lazily.
 
@@ -258,7 +262,10 @@ class Image(Mapping):  # Mapping[str, Any]; subscripting would need typing
     def __init__(self, raw: Mapping[str, dict]) -> None:
         """:param raw: the image as DynamoDB JSON, e.g. ``{"id": {"S": "a"}}``."""
         self._raw = raw
-        self._values: dict[str, Any] = {}
+        # Decoded values of the attributes read so far (strings excepted), then
+        # of all of them; a shared empty dict until the first one, which saves
+        # building a dict for an image whose strings alone are read.
+        self._values: dict[str, Any] = _NONE_READ
 
     @property
     def raw(self) -> Mapping[str, dict]:
@@ -275,14 +282,18 @@ class Image(Mapping):  # Mapping[str, Any]; subscripting would need typing
         # decoding of a string. It trusts one tag per value, as _map does.
         try:
             if "S" in raw:
-                value = raw["S"]
-            elif "N" in raw:
+                # A str is its own decoded value: returned without caching, as
+                # caching it would cost more than reading it again.
+                return raw["S"]
+            if "N" in raw:
                 value = raw["N"]
                 value = _NUMBERS[value] if value in _NUMBERS else _parse_number(value)
             else:
                 value = _decode(raw)
         except _DECODE_FAILURES as exc:
             raise _failure(name, raw, exc) from exc
+        if values is _NONE_READ:
+            values = self._values = {}
         values[name] = value
         return value
 
@@ -305,17 +316,15 @@ class Image(Mapping):  # Mapping[str, Any]; subscripting would need typing
         values = self._values
         # Complete when every attribute is cached: values' names are a subset of raw's.
         if len(values) != len(self._raw):
-            if values:
-                for name, value in self._raw.items():
-                    if name not in values:
-                        values[name] = decode_attribute(name, value)
-            else:
-                try:
-                    values = _map(self._raw)  # type: ignore[arg-type]
-                except _DECODE_FAILURES:
-                    decode_image(self._raw)  # raises the error that names the attribute
-                    raise  # pragma: no cover - decode_image raises what _map hit
-                self._values = values
+            try:
+                decoded = _map(self._raw)  # type: ignore[arg-type]
+            except _DECODE_FAILURES:
+                decode_image(self._raw)  # raises the error that names the attribute
+                raise  # pragma: no cover - decode_image raises what _map hit
+            # Values read one by one keep their identity: a list a route read
+            # and changed is the list the whole image holds.
+            decoded.update(values)
+            self._values = values = decoded
         return values
 
     def keys(self) -> KeysView[str]:
