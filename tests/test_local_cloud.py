@@ -85,7 +85,7 @@ class Env:
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     record_dir = tmp_path_factory.mktemp("records")
     clock = AheadClock()
-    with LocalCloud(poll_interval=0.05, wall_clock=clock) as cloud:
+    with LocalCloud(wall_clock=clock) as cloud:
         deployment = cloud.deploy(
             cwd=APP, env={"CDK_STREAMS_RECORD_DIR": str(record_dir), "CDK_VALIDATION": "false"}
         )

@@ -40,8 +40,8 @@ def test_invoke_runs_the_code_with_its_environment_and_is_undone_on_stop() -> No
 
     original = LambdaBackend.invoke
     with LocalCloud() as cloud:
+        lam = cloud.client("lambda")  # the first client waits for the patch
         assert LambdaBackend.invoke is not original
-        lam = cloud.client("lambda")
         role = cloud.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
         lam.create_function(
             FunctionName="echo",

@@ -43,7 +43,7 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     record_dir = tmp_path_factory.mktemp("records")
-    with LocalCloud(poll_interval=0.05) as cloud:
+    with LocalCloud() as cloud:
         deployment = cloud.deploy(
             cwd=APP, env={"CDK_STREAMS_RECORD_DIR": str(record_dir), "CDK_VALIDATION": "false"}
         )

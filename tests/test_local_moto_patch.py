@@ -122,6 +122,38 @@ def test_records_survive_a_mapping_and_the_patch_is_undone_on_stop() -> None:
     assert not moto_patch.is_taken_over()
 
 
+def test_every_stream_write_reaches_the_write_listener_with_its_arn() -> None:
+    from moto.dynamodb.models.table import StreamShard
+    from moto.kinesis.models import Stream
+
+    add, put = StreamShard.add, Stream.put_record
+    seen: list[str | None] = []
+    with LocalCloud() as cloud:
+        ddb, kinesis = cloud.client("dynamodb"), cloud.client("kinesis")
+        moto_patch.notify_writes(seen.append)  # instead of the cloud's runner
+        table = ddb.create_table(
+            TableName="T",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+        )["TableDescription"]
+        ddb.put_item(TableName="T", Item={"pk": {"S": "a"}})
+        ddb.delete_item(TableName="T", Key={"pk": {"S": "a"}})
+        kinesis.create_stream(StreamName="K", ShardCount=1)
+        arn = kinesis.describe_stream_summary(StreamName="K")["StreamDescriptionSummary"][
+            "StreamARN"
+        ]
+        kinesis.put_record(StreamName="K", Data=b"1", PartitionKey="p")
+        kinesis.put_records(
+            StreamName="K", Records=[{"Data": b"2", "PartitionKey": "p"}] * 2
+        )
+        assert StreamShard.add is not add and Stream.put_record is not put
+    assert seen == [table["LatestStreamArn"]] * 2 + [arn] * 3
+    # Stopping gives moto its own methods back.
+    assert StreamShard.add is add and Stream.put_record is put
+
+
 def test_only_one_local_cloud_per_process() -> None:
     with (
         LocalCloud(),

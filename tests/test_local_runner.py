@@ -3,6 +3,7 @@ and a fake function: batch cutting on a fake clock, drains, timeouts and errors.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -37,6 +38,7 @@ class FakeReader:
 
     def __init__(self, records: list[dict[str, Any]], error: Exception | None = None) -> None:
         self.records, self.error = records, error
+        self.reads = 0
 
     def start(self) -> None:
         pass
@@ -48,6 +50,7 @@ class FakeReader:
         return None
 
     def read(self) -> list[ShardRecords]:
+        self.reads += 1
         if self.error:
             raise self.error
         out, self.records = self.records, []
@@ -88,6 +91,35 @@ def test_a_failing_aws_call_stops_the_mapping_and_drain_says_why() -> None:
             runner.drain(timeout=5)
     finally:
         runner.stop()
+
+
+def test_a_write_wakes_only_the_mappings_of_its_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cdk_streams.local import runner as runner_module
+
+    # Without a write nothing wakes an idle mapping for an hour: every read below
+    # comes from a wake-up.
+    monkeypatch.setattr(runner_module, "IDLE_POLL", 3600.0)
+    other = STREAM.replace("table/T/", "table/U/")
+    readers = {"m": FakeReader([]), "n": FakeReader([])}
+    runner = EventSourceRunner(poll_interval=0.0, settle=0.0)
+    fake = Fake()
+    for uuid, arn in (("m", STREAM), ("n", other)):
+        config = MappingConfig(uuid=uuid, function_arn=FUNCTION, event_source_arn=arn)
+        runner.add(MappingRunner(config, readers[uuid], fake))
+    try:
+        runner.drain(timeout=30)  # both idle, waiting for a wake-up
+        before = {uuid: reader.reads for uuid, reader in readers.items()}
+        readers["m"].records = raw(2)
+        runner.notify_write(STREAM)
+        deadline = time.monotonic() + 30  # a guard against a hang, not a measurement
+        while not fake.calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        after = {uuid: reader.reads for uuid, reader in readers.items()}
+    finally:
+        runner.stop()
+    assert fake.calls == [["0", "1"]]
+    assert after["m"] > before["m"]
+    assert after["n"] == before["n"]  # a write to another stream reads nothing here
 
 
 def test_batches_follow_batch_size_and_drain_reports_since_the_last_drain() -> None:

@@ -73,7 +73,7 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     state = tmp_path_factory.mktemp("ops-state")
-    with LocalCloud(poll_interval=0.05) as cloud:
+    with LocalCloud() as cloud:
         deployment = cloud.deploy(
             cwd=APP, env={"CDK_STREAMS_STATE_DIR": str(state), "CDK_VALIDATION": "false"}
         )

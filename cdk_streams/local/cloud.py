@@ -88,8 +88,8 @@ class LocalCloud:
     """An embedded AWS emulator on a free ``localhost`` port, plus the mapping runner.
 
     :param region: @default "us-east-1".
-    :param poll_interval: seconds between polls of an idle shard. @default 0.25
-        (Lambda's 4 polls a second).
+    :param poll_interval: seconds between polls of an idle shard; a write to a
+        stream wakes its pollers at once. @default 0.25 (Lambda's 4 polls a second).
     :param log_sink: receives each function log line (function name, line).
         @default - kept in :attr:`logs`.
     :param progress: receives progress messages of long steps. @default - none.
@@ -186,6 +186,7 @@ class LocalCloud:
             moto_patch.take_over_stream_delivery()
             self._patched = True
             moto_patch.route_invocations(self.invoke)
+            moto_patch.notify_writes(self.runner.notify_write)
             moto_patch.reset_backends()
         except BaseException as error:  # re-raised by the first AWS call (client())
             self._patch_error = error
@@ -212,6 +213,7 @@ class LocalCloud:
         if self._owns_lock:
             if self._patched:
                 moto_patch.route_invocations(None)
+                moto_patch.notify_writes(None)
                 moto_patch.reset_backends()
                 moto_patch.give_back_stream_delivery()
                 self._patched = False
@@ -562,6 +564,7 @@ class LocalCloud:
                 config = MappingConfig.from_api(mapping)
                 if config.uuid in self.runner.runners or not config.enabled:
                     continue
+                fed_by: tuple[str, ...] = ()
                 if ":dynamodb:" in config.event_source_arn:
                     reader: ShardReader = StreamReader(
                         self.client("dynamodbstreams"),
@@ -578,6 +581,8 @@ class LocalCloud:
                         starting_position=config.starting_position,
                         before_read=destination.pump if destination is not None else None,
                     )
+                    if destination is not None:
+                        fed_by = (destination.table_stream_arn,)
                 else:
                     continue  # only DynamoDB and Kinesis streams are emulated
                 self.runtime(config.function_name)  # fail here, not in the first poll
@@ -588,6 +593,7 @@ class LocalCloud:
                         self._invoker(config.function_name),
                         send_on_failure=sender,
                         wall_clock=self._wall_clock,
+                        fed_by=fed_by,
                     )
                 )
                 new.append(config)

@@ -49,6 +49,8 @@ class KinesisStreamingDestination:
         # TRIM_HORIZON: the destination exists since the table was created, so
         # every change the table's stream holds belongs in the Kinesis stream.
         self._reader = StreamReader(streams_client, table_stream_arn)
+        #: The table's stream: a write to it is a change to forward.
+        self.table_stream_arn = table_stream_arn
         self._kinesis = kinesis_client
         self._table_name = table_name
         self.kinesis_stream_name = kinesis_stream_name

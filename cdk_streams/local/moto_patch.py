@@ -27,6 +27,13 @@ CloudFormation, three gaps that ordinary CDK apps hit:
   resource type is registered that creates the replica in the emulator's
   region as a moto table, stream included.
 
+Writes: the local cloud's pollers would have to read every idle shard many
+times a second to deliver a change promptly, which costs a tenth of a CPU core
+per few mappings. ``StreamShard.add`` (every record a DynamoDB stream gets) and
+Kinesis ``Stream.put_record`` (every Kinesis record) are wrapped to call
+moto's own method and then the listener :func:`notify_writes` set, so a
+poller sleeps until something was written.
+
 Stopping ``ThreadedMotoServer`` waits out werkzeug's 0.5 s poll of its listening
 socket; :func:`stop_server` wakes the poll with a connection instead.
 
@@ -76,6 +83,10 @@ EXPECTED_INVOKE_PARAMETERS = (
     "headers",
     "response_headers",
 )
+#: The same for the DynamoDB ``StreamShard.add`` and Kinesis ``Stream.put_record``.
+EXPECTED_STREAM_ADD_PARAMETERS = ("self", "old", "new")
+EXPECTED_KINESIS_PUT_PARAMETERS = ("self", "partition_key", "explicit_hash_key", "data")
+
 #: Lambda returns at most the last 4 KB of the log with ``LogType=Tail``.
 LOG_TAIL_BYTES = 4096
 
@@ -97,6 +108,14 @@ def _import_moto(what: str) -> Any:
             from moto.awslambda.models import LambdaBackend
 
             return LambdaBackend
+        if what == "dynamodb stream":
+            from moto.dynamodb.models.table import StreamShard
+
+            return StreamShard
+        if what == "kinesis stream":
+            from moto.kinesis.models import Stream
+
+            return Stream
         from moto.cloudformation.models import CloudFormationBackend
 
         return CloudFormationBackend
@@ -145,6 +164,38 @@ def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None 
         self._validate_export_uniqueness(stack)
         for export in stack.exports:
             self.exports[export.name] = export
+
+
+#: Called with the stream's ARN after every record a stream gets (see notify_writes).
+_on_write: Callable[[str | None], None] | None = None
+
+
+def notify_writes(listener: Callable[[str | None], None] | None) -> None:
+    """Call ``listener(stream_arn)`` after every record moto appends to a DynamoDB
+    or Kinesis stream (None: stop). The ARN is None when moto's stream object no
+    longer says it. It runs on moto's request thread, so it must be quick."""
+    global _on_write
+    _on_write = listener
+
+
+def _stream_add(self: Any, old: Any, new: Any) -> None:
+    """``StreamShard.add``, then the write listener: the record is readable by then."""
+    _originals[("StreamShard", "add")](self, old, new)
+    listener = _on_write
+    if listener is not None:
+        table = self.table
+        label = getattr(table, "latest_stream_label", None)
+        table_arn = getattr(table, "table_arn", None)
+        listener(f"{table_arn}/stream/{label}" if label and table_arn else None)
+
+
+def _kinesis_put(self: Any, partition_key: str, explicit_hash_key: str, data: str) -> Any:
+    """Kinesis ``Stream.put_record``, then the write listener."""
+    result = _originals[("Stream", "put_record")](self, partition_key, explicit_hash_key, data)
+    listener = _on_write
+    if listener is not None:
+        listener(getattr(self, "arn", None))
+    return result
 
 
 #: Runs a function's code: (function name, event) -> an object with ``ok``,
@@ -206,7 +257,7 @@ def _invoke_locally(
 class _Patch:
     """One method of a moto class the patch replaces."""
 
-    owner: str  # "lambda" or "cloudformation"
+    owner: str  # "lambda", "cloudformation", "dynamodb stream" or "kinesis stream"
     name: str
     expected: tuple[str, ...]
     what: str  # what moto's method does, for the error message
@@ -235,6 +286,20 @@ _PATCHED: tuple[_Patch, ...] = (
         EXPECTED_INVOKE_PARAMETERS,
         "invokes functions",
         _invoke_locally,
+    ),
+    _Patch(
+        "dynamodb stream",
+        "add",
+        EXPECTED_STREAM_ADD_PARAMETERS,
+        "appends stream records",
+        _stream_add,
+    ),
+    _Patch(
+        "kinesis stream",
+        "put_record",
+        EXPECTED_KINESIS_PUT_PARAMETERS,
+        "appends Kinesis records",
+        _kinesis_put,
     ),
     _Patch(
         "cloudformation",

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..streams.batching import BatchBuffer
@@ -37,6 +37,9 @@ from ..streams.shard_reader import ShardReader
 
 #: How often Lambda polls a DynamoDB stream shard: 4 times a second.
 DEFAULT_POLL_INTERVAL = 0.25
+#: Seconds an idle mapping sleeps when nothing wakes it: every write to its
+#: stream does (see EventSourceRunner.notify_write), so this is only a safety net.
+IDLE_POLL = 1.0
 
 
 class RunnerError(RuntimeError):
@@ -66,6 +69,9 @@ class MappingRunner:
         the end of tumbling windows. @default time.time.
     :param stopping: when it returns True, deliveries stop between attempts.
         @default - never.
+    :param fed_by: ARNs of other streams whose writes reach this mapping's
+        stream (the table stream behind an emulated Kinesis Data Streams for
+        DynamoDB feed): a write to one wakes the mapping too. @default - none.
     """
 
     def __init__(
@@ -78,8 +84,11 @@ class MappingRunner:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         stopping: Callable[[], bool] = lambda: False,
+        fed_by: Iterable[str] = (),
     ) -> None:
         self.config = config
+        #: The streams whose writes wake this mapping.
+        self.sources = frozenset({config.event_source_arn, *fed_by})
         self.stopping = stopping
         self.reader = reader
         self._invoke = invoke
@@ -91,6 +100,9 @@ class MappingRunner:
         self._shards: dict[str, _Shard] = {}
         #: Completed polls (one GetRecords round over the readable shards).
         self.polls = 0
+        #: Whether the last step invoked the function (its next step may find
+        #: more batches due at once).
+        self.invoked = False
         self.busy = False
         self.last_activity = clock()
         self.started = False
@@ -171,14 +183,17 @@ class MappingRunner:
             # Read before the poll: every record that arrived by then is in this poll's
             # result, so a window that ended by then has all its records in hand.
             polled_at = self._wall()
-            worked = self._poll() > 0
+            read = self._poll()
             self.polls += 1
+            invoked = False
             for shard_id, shard in list(self._shards.items()):
                 while self._due(shard_id, shard):
                     shard.delivery.deliver(shard.buffer.take(now=self._clock()))
-                    worked = True
+                    invoked = True
                 if self._finish_window(shard, polled_at):
-                    worked = True
+                    invoked = True
+            self.invoked = invoked
+            worked = read > 0 or invoked
             if worked:
                 # Before busy goes False, so drain() never sees idle with a stale time.
                 self.last_activity = self._clock()
@@ -198,21 +213,54 @@ class MappingRunner:
         return shard.delivery.finish_window(polled_at)
 
     def next_due_in(self) -> float | None:
-        """Seconds until a buffered partial batch's window ends, or None when none waits."""
+        """Seconds until a buffered partial batch's window or an open tumbling
+        window ends, or None when nothing waits for a time."""
         now = self._clock()
         waits = [
             wait
             for shard in self._shards.values()
             if (wait := shard.buffer.due_in(now=now)) is not None
         ]
+        wall = None
+        for shard in self._shards.values():
+            windows = shard.delivery.windows
+            if windows is not None and windows.open is not None:
+                wall = self._wall() if wall is None else wall
+                waits.append(windows.open.end - wall)
         return min(waits) if waits else None
+
+
+class _Waker:
+    """One mapping's wake-ups: how many so far, and an event its thread sleeps on."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.count = 0
+        #: A drain is waiting: step at once, without the gap between reads.
+        self.urgent = False
+        self._lock = threading.Lock()
+
+    def wake(self, *, urgent: bool = False) -> int:
+        """Wake the mapping; the count a step must start from to see this wake-up."""
+        with self._lock:
+            self.count += 1
+            count = self.count
+            if urgent:
+                self.urgent = True
+        self.event.set()
+        return count
 
 
 class EventSourceRunner:
     """Runs mappings in background threads, one per mapping, and drains them.
 
-    :param poll_interval: seconds between polls of an idle shard.
-        @default 0.25 (Lambda polls a DynamoDB shard 4 times a second).
+    A mapping whose shards had nothing sleeps until :meth:`notify_write` says
+    a stream got a record (the local cloud calls it on every write), or until
+    ``poll_interval`` passes, or until a buffered batch is due.
+
+    :param poll_interval: seconds between polls of an idle shard when no write
+        wakes it earlier. @default 0.25 (Lambda polls a DynamoDB shard 4 times a
+        second).
     :param settle: a mapping counts as idle once nothing happened for this
         long. @default 0.3 s.
     """
@@ -225,6 +273,11 @@ class EventSourceRunner:
         self.runners: dict[str, MappingRunner] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._stop = threading.Event()
+        # Per mapping: its wake-ups (writes to its streams, drains), and the count
+        # its last finished step started from: a step that starts after a
+        # write reads it.
+        self._wakers: dict[str, _Waker] = {}
+        self._caught_up: dict[str, int] = {}
         self._errors: dict[str, BaseException] = {}
         self._lock = threading.Lock()
         self._reported: dict[str, MappingCounts] = {}
@@ -238,27 +291,50 @@ class EventSourceRunner:
         with self._lock:
             self.runners[runner.config.uuid] = runner
             self._reported[runner.config.uuid] = MappingCounts()
+            self._wakers[runner.config.uuid] = _Waker()
+            self._caught_up[runner.config.uuid] = -1
             thread = threading.Thread(
                 target=self._loop, args=(runner,), name=f"mapping-{runner.config.uuid}", daemon=True
             )
             self._threads[runner.config.uuid] = thread
         thread.start()
 
+    def notify_write(self, stream_arn: str | None = None) -> None:
+        """A stream got a record: wake the mappings that read it (all when None)."""
+        for key, runner in list(self.runners.items()):
+            if stream_arn is None or stream_arn in runner.sources:
+                self._wakers[key].wake()
+
     def _loop(self, runner: MappingRunner) -> None:
+        key = runner.config.uuid
+        waker = self._wakers[key]
         while not self._stop.is_set():
+            # Cleared before the count is read: a wake-up from here on either is
+            # in the count or sets the event again, so none is missed.
+            waker.event.clear()
+            waker.urgent = False
+            seen = waker.count
+            started = time.monotonic()
             try:
                 worked = runner.step()
             except Stopped:
                 return
             except BaseException as error:  # kept and re-raised by drain()
-                self._errors[runner.config.uuid] = error
+                self._errors[key] = error
                 return
-            if not worked:
-                wait = self.poll_interval
-                due = runner.next_due_in()
-                if due is not None:
-                    wait = min(wait, max(due, 0.005))
-                self._stop.wait(wait)
+            self._caught_up[key] = seen
+            if worked and runner.invoked:
+                continue
+            due = runner.next_due_in()
+            woken = waker.event.wait(
+                IDLE_POLL if due is None else min(IDLE_POLL, max(due, 0.005))
+            )
+            # Woken by a write: a burst of writes is read poll_interval apart, as
+            # Lambda's poller reads a shard, not once per write. A drain waits for
+            # no one.
+            rest = self.poll_interval - (time.monotonic() - started)
+            if woken and rest > 0 and not waker.urgent:
+                self._stop.wait(rest)
 
     def _raise_errors(self) -> None:
         if self._errors:
@@ -278,7 +354,9 @@ class EventSourceRunner:
         unlimited retries), and :class:`RunnerError` when a mapping stopped.
         """
         started = time.monotonic()
-        marks = {key: runner.polls for key, runner in self.runners.items()}
+        # Every mapping steps once more, now: a step that starts after this reads
+        # every write so far and sees every window that has ended by now.
+        wanted = {key: waker.wake(urgent=True) for key, waker in list(self._wakers.items())}
         while True:
             self._raise_errors()
             now = time.monotonic()
@@ -286,7 +364,7 @@ class EventSourceRunner:
                 runner
                 for key, runner in self.runners.items()
                 if not runner.idle
-                or runner.polls < marks.get(key, 0) + 2
+                or self._caught_up.get(key, -1) < wanted.get(key, 0)
                 or now - runner.last_activity < self.settle
             ]
             if not busy:
@@ -330,5 +408,7 @@ class EventSourceRunner:
     def stop(self) -> None:
         """Stop every mapping thread (after its current batch). Safe to call twice."""
         self._stop.set()
+        for waker in list(self._wakers.values()):
+            waker.event.set()
         for thread in list(self._threads.values()):
             thread.join(timeout=60)
