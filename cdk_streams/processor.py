@@ -387,6 +387,9 @@ class StreamProcessor(Construct):
         else:
             kinesis_stream.grant_read(self.function)
         self.event_count_metrics = event_count_metrics
+        # aws-cdk-lib range-checks max_record_age with arithmetic that a CDK token
+        # (a CfnParameter's value) fails, so a token goes straight on the L1 below.
+        record_age_token = max_record_age is not None and max_record_age.is_unresolved()
         self.event_source_mapping = lambda_.EventSourceMapping(
             self,
             "EventSourceMapping",
@@ -396,7 +399,7 @@ class StreamProcessor(Construct):
             max_batching_window=max_batching_window,
             starting_position=starting_position,
             retry_attempts=retry_attempts,
-            max_record_age=max_record_age,
+            max_record_age=None if record_age_token else max_record_age,
             bisect_batch_on_error=bisect_batch_on_error,
             parallelization_factor=parallelization_factor,
             report_batch_item_failures=report_batch_item_failures,
@@ -410,6 +413,12 @@ class StreamProcessor(Construct):
                 else None
             ),
         )
+        if record_age_token:
+            # Escape hatch: no L2 prop takes a token MaximumRecordAgeInSeconds
+            # (validation made sure the token is in seconds).
+            mapping = self.event_source_mapping.node.default_child
+            assert isinstance(mapping, lambda_.CfnEventSourceMapping)
+            mapping.maximum_record_age_in_seconds = max_record_age.to_seconds()  # type: ignore[union-attr]
 
         self.alarms: StreamAlarms | None = None
         if alarms_enabled:

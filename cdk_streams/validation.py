@@ -76,6 +76,16 @@ def duration_seconds(scope: Construct, prop: str, value: Any) -> int | None:
     if not isinstance(value, Duration):
         raise _fail(scope, prop, "an aws_cdk.Duration", f"{value!r}")
     if value.is_unresolved():
+        # A token's amount cannot be converted: aws-cdk-lib reads it in seconds only.
+        unit = value.unit_label()
+        if unit != "seconds":
+            raise _fail(
+                scope,
+                prop,
+                "Duration.seconds(...) when the amount is a CDK token (a token cannot "
+                "be converted from other units)",
+                f"Duration.{unit}(<token>)",
+            )
         return None
     millis = value.to_milliseconds()
     if millis % 1000:

@@ -168,6 +168,7 @@ def token_mapping() -> dict:
         retry_attempts=number("Retries"),
         parallelization_factor=number("Parallel"),
         tumbling_window=Duration.seconds(number("Tumbling")),
+        max_record_age=Duration.seconds(number("RecordAge")),
         filters=[
             {"pattern": CfnParameter(stack, "Pattern", type="String").value_as_string},
             {"pattern": json.dumps({"eventName": [event_name]})},
@@ -184,10 +185,29 @@ def token_mapping() -> dict:
         ("MaximumRetryAttempts", "Retries"),
         ("ParallelizationFactor", "Parallel"),
         ("TumblingWindowInSeconds", "Tumbling"),
+        ("MaximumRecordAgeInSeconds", "RecordAge"),
     ],
 )
 def test_number_props_from_parameters_synthesize_as_references(token_mapping, prop, parameter):
     assert token_mapping[prop] == {"Ref": parameter}
+
+
+@pytest.mark.parametrize("prop", ["max_record_age", "max_batching_window", "tumbling_window"])
+def test_a_token_duration_in_other_units_than_seconds_is_the_house_error(prop):
+    stack = new_stack()
+    minutes = Duration.minutes(CfnParameter(stack, "Minutes", type="Number").value_as_number)
+    with pytest.raises(StreamsValidationError) as error:
+        StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
+            **{prop: minutes},
+        )
+    assert str(error.value) == (
+        f"{PATH}: {prop} must be Duration.seconds(...) when the amount is a CDK token "
+        "(a token cannot be converted from other units), got Duration.minutes(<token>)"
+    )
 
 
 def test_filter_patterns_from_parameters_synthesize_as_references(token_mapping):
