@@ -35,6 +35,27 @@ def orders_table(stack: cdk.Stack, id: str = "Orders", **kwargs) -> StreamTable:
     )
 
 
+def processor_error(props: Any) -> str:
+    """The StreamsValidationError message of a sample StreamProcessor on a fresh stack
+    with these props (a dict, or a function of the stack giving one); fails the test
+    when no error is raised."""
+    import pytest
+
+    from cdk_streams import StreamHandlerCode, StreamProcessor, StreamsValidationError
+
+    stack = new_stack()
+    given = props(stack) if callable(props) else props
+    with pytest.raises(StreamsValidationError) as error:
+        StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
+            **given,
+        )
+    return str(error.value)
+
+
 def user_function(
     stack: cdk.Stack,
     id: str = "Function",

@@ -9,8 +9,7 @@ from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from cdk_streams import StreamHandlerCode, StreamProcessor
 from cdk_streams.failure_archive import DELIVERED_METRIC
-from cdk_streams.validation import StreamsValidationError
-from tests.stacks import new_stack, only, orders_table
+from tests.stacks import new_stack, only, orders_table, processor_error
 
 
 @pytest.fixture(scope="module")
@@ -144,17 +143,7 @@ def test_s3_with_a_given_on_failure_is_refused() -> None:
 
 
 def _refused(props, message: str) -> None:
-    stack = new_stack()
-    given = props(stack) if callable(props) else props
-    with pytest.raises(StreamsValidationError) as error:
-        StreamProcessor(
-            stack,
-            "Processor",
-            table=orders_table(stack).table,
-            code=StreamHandlerCode.sample(),
-            **given,
-        )
-    assert str(error.value) == message
+    assert processor_error(props) == message
 
 
 def test_alarm_tells_the_topic_and_the_dashboard_still_builds() -> None:

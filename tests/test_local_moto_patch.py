@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import io
 import zipfile
+from typing import Any
 
 import pytest
 
@@ -66,6 +67,18 @@ def test_taking_over_replaces_both_deliveries_and_giving_back_restores_them() ->
     assert LambdaBackend.send_kinesis_message is kinesis
 
 
+def _table_with_stream(ddb: Any, view_type: str) -> dict[str, Any]:
+    """Table "T" (key ``pk``) with a stream of ``view_type``; its description."""
+    description: dict[str, Any] = ddb.create_table(
+        TableName="T",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": view_type},
+    )["TableDescription"]
+    return description
+
+
 def _zip(source: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -77,13 +90,7 @@ def test_records_survive_a_mapping_and_the_patch_is_undone_on_stop() -> None:
     with LocalCloud() as cloud:
         assert moto_patch.is_taken_over()
         ddb, lam = cloud.client("dynamodb"), cloud.client("lambda")
-        table = ddb.create_table(
-            TableName="T",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-        )["TableDescription"]
+        table = _table_with_stream(ddb, "NEW_IMAGE")
         role = cloud.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"][
             "Arn"
         ]
@@ -131,13 +138,7 @@ def test_every_stream_write_reaches_the_write_listener_with_its_arn() -> None:
     with LocalCloud() as cloud:
         ddb, kinesis = cloud.client("dynamodb"), cloud.client("kinesis")
         moto_patch.notify_writes(seen.append)  # instead of the cloud's runner
-        table = ddb.create_table(
-            TableName="T",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
-        )["TableDescription"]
+        table = _table_with_stream(ddb, "KEYS_ONLY")
         ddb.put_item(TableName="T", Item={"pk": {"S": "a"}})
         ddb.delete_item(TableName="T", Key={"pk": {"S": "a"}})
         kinesis.create_stream(StreamName="K", ShardCount=1)

@@ -12,7 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 from cdk_streams import StreamHandlerCode, StreamPipeline, StreamProcessor, StreamsValidationError
-from tests.stacks import new_stack, only, orders_table
+from tests.stacks import new_stack, only, orders_table, processor_error
 
 PATH = "Test/Processor"
 
@@ -194,17 +194,10 @@ def test_number_props_from_parameters_synthesize_as_references(token_mapping, pr
 
 @pytest.mark.parametrize("prop", ["max_record_age", "max_batching_window", "tumbling_window"])
 def test_a_token_duration_in_other_units_than_seconds_is_the_house_error(prop):
-    stack = new_stack()
-    minutes = Duration.minutes(CfnParameter(stack, "Minutes", type="Number").value_as_number)
-    with pytest.raises(StreamsValidationError) as error:
-        StreamProcessor(
-            stack,
-            "Processor",
-            table=orders_table(stack).table,
-            code=StreamHandlerCode.sample(),
-            **{prop: minutes},
-        )
-    assert str(error.value) == (
+    def props(stack):
+        return {prop: Duration.minutes(CfnParameter(stack, "M", type="Number").value_as_number)}
+
+    assert processor_error(props) == (
         f"{PATH}: {prop} must be Duration.seconds(...) when the amount is a CDK token "
         "(a token cannot be converted from other units), got Duration.minutes(<token>)"
     )
