@@ -27,9 +27,9 @@ first):
   ``interrupted; stopped cleanly``, exit status 130.
 
 A command that cannot be parsed gets argparse's usage message and exit status 2.
-``consume`` keeps its own exit statuses for what happens once it is consuming
-(see :func:`consume.run`); its usage errors and a Ctrl-C before it starts
-follow this policy.
+``consume`` keeps its own exit statuses once it reaches AWS (0 on Ctrl-C, 1, 3
+and 4; see :func:`consume.run`) and prints their lines itself, in the same form;
+its usage errors follow this policy.
 """
 
 from __future__ import annotations
