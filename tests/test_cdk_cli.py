@@ -256,7 +256,7 @@ def test_summary_without_a_cli_is_one_line_exit_2(
     monkeypatch.setattr(sys, "executable", str(tmp_path / "venv" / "bin" / "python"))
     assert main(["summary", "--app-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("cdk-streams: no CDK CLI found (none in the app's node_modules")
+    assert err.startswith("cdk-streams summary: no CDK CLI found (none in the app's node_modules")
     assert err.count("\n") == 1 and "make " not in err
 
 
@@ -271,5 +271,5 @@ def test_a_failing_synth_in_summary_is_one_line_exit_2(
     monkeypatch.setenv("PATH", str(_node(tmp_path / "bin", "24.0.0").parent))
     assert main(["summary", "--app-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        f"cdk-streams: `cdk synth` in {tmp_path} failed with exit status 3 (its output is above)"
+        f"cdk-streams summary: `cdk synth` in {tmp_path} failed with exit status 3 (its output is above)"
     )

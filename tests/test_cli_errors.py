@@ -1,6 +1,6 @@
-"""The CLI's error policy: an expected error is one line and exit status 2, a bug is one
-line and exit status 1 with the traceback only under --debug, Ctrl-C and SIGTERM stop
-cleanly. Each path with its message."""
+"""The CLI's error policy: every error is one line naming the command; an expected error
+has exit status 2, a bug exit status 1 with the traceback only under --debug, Ctrl-C and
+SIGTERM stop cleanly with 130. Each path with its message."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import argparse
 import os
 import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,16 +47,19 @@ def failing_up(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["local", "up", "--app-dir", "/"], "--app-dir / has no cdk.json; pass your CDK app's"),
+        (
+            ["local", "up", "--app-dir", "/"],
+            "local up: --app-dir / has no cdk.json; pass your CDK app's",
+        ),
         (
             ["local", "up", "--app-dir", str(APP), "-c", "novalue"],
-            "-c takes KEY=VALUE, got 'novalue'",
+            "local up: -c takes KEY=VALUE, got 'novalue'",
         ),
         (
             ["local", "up", "--app-dir", str(APP), "--port", "70000"],
-            "--port must be 0..65535, got 70000",
+            "local up: --port must be 0..65535, got 70000",
         ),
-        (["summary", "--app-dir", "/"], "--app-dir / has no cdk.json"),
+        (["summary", "--app-dir", "/"], "summary: --app-dir / has no cdk.json"),
     ],
 )
 def test_usage_errors_are_one_line_with_exit_status_2(
@@ -62,7 +67,7 @@ def test_usage_errors_are_one_line_with_exit_status_2(
 ) -> None:
     code, _, err = run(capsys, *argv)
     assert code == 2
-    assert err.startswith(f"cdk-streams: {message}")
+    assert err.startswith(f"cdk-streams {message}")
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
@@ -74,8 +79,8 @@ def test_a_taken_port_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
         code, _, err = run(capsys, "local", "up", "--app-dir", str(APP), "--port", str(port))
     assert code == 2
     assert err == (
-        f"cdk-streams: port {port} is in use (Address already in use); pass another --port, "
-        "or leave it out for a free one\n"
+        f"cdk-streams local up: port {port} is in use (Address already in use); pass another "
+        "--port, or leave it out for a free one\n"
     )
 
 
@@ -91,8 +96,8 @@ def test_an_expected_error_with_cli_output_keeps_its_last_line(
     code, _, err = run(capsys, "local", "up")
     assert code == 2
     assert err == (
-        "cdk-streams: synth: `cdk synth --quiet` failed with exit code 1: NameError: name "
-        "'Tabel' is not defined (--debug shows the whole output)\n"
+        "cdk-streams local up: synth: `cdk synth --quiet` failed with exit code 1: NameError: "
+        "name 'Tabel' is not defined (--debug shows the whole output)\n"
     )
 
 
@@ -103,13 +108,14 @@ def test_a_bug_is_one_line_and_the_traceback_needs_debug(
     code, _, err = run(capsys, "local", "up")
     assert code == 1
     assert err == (
-        "cdk-streams: unexpected RuntimeError: boom (run again with --debug for the traceback)\n"
+        "cdk-streams local up: unexpected RuntimeError: boom "
+        "(run again with --debug for the traceback)\n"
     )
     for argv in (["--debug", "local", "up"], ["local", "up", "--debug"]):
         code, _, err = run(capsys, *argv)
         assert code == 1
         assert "Traceback (most recent call last)" in err and "RuntimeError: boom" in err
-        assert err.endswith("cdk-streams: unexpected RuntimeError: boom\n")
+        assert err.endswith("cdk-streams local up: unexpected RuntimeError: boom\n")
 
 
 def test_a_missing_local_extra_names_the_extra(
@@ -119,16 +125,44 @@ def test_a_missing_local_extra_names_the_extra(
     code, _, err = run(capsys, "local", "up")
     assert code == 2
     assert err == (
-        "cdk-streams: this command needs the local extra (missing module moto): "
+        "cdk-streams local up: this command needs the local extra (missing module moto): "
         "pip install 'cdk-streams[local]'\n"
     )
+
+
+def test_an_aws_error_is_a_bug_in_a_command_without_endpoint_url(
+    capsys: pytest.CaptureFixture[str], failing_up
+) -> None:
+    from botocore.exceptions import ClientError
+
+    # local up talks to its own emulator: the user has no --endpoint-url to check.
+    failing_up(ClientError({"Error": {"Code": "Boom", "Message": "no"}}, "CreateTable"))
+    code, _, err = run(capsys, "local", "up")
+    assert (code, err) == (
+        1,
+        "cdk-streams local up: unexpected ClientError: An error occurred (Boom) when calling "
+        "the CreateTable operation: no (run again with --debug for the traceback)\n",
+    )
+
+
+def test_the_error_policy_does_not_import_botocore() -> None:
+    code = (
+        "import sys; from cdk_streams.cli import main; "
+        "status = main(['generate-event', 'insert', '--item', '{nope']); "
+        "print(status, 'botocore' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout == "2 False\n"
+    assert done.stderr.startswith("cdk-streams generate-event: --item: not JSON")
 
 
 def test_ctrl_c_is_no_traceback(capsys: pytest.CaptureFixture[str], failing_up) -> None:
     failing_up(KeyboardInterrupt())
     code, _, err = run(capsys, "local", "up")
     assert code == cli.INTERRUPTED == 130
-    assert err == "cdk-streams: interrupted; stopped cleanly\n"
+    assert err == "cdk-streams local up: interrupted; stopped cleanly\n"
 
 
 def test_sigterm_stops_a_command_as_ctrl_c_does(
@@ -147,7 +181,7 @@ def test_sigterm_stops_a_command_as_ctrl_c_does(
     monkeypatch.setattr(local_up, "run", waits_for_a_signal)
     before = signal.getsignal(signal.SIGTERM)
     code, _, err = run(capsys, "local", "up")
-    assert (code, err) == (130, "cdk-streams: interrupted; stopped cleanly\n")
+    assert (code, err) == (130, "cdk-streams local up: interrupted; stopped cleanly\n")
     assert cleaned == ["finally ran"]
     assert signal.getsignal(signal.SIGTERM) is before
 
@@ -199,6 +233,6 @@ def test_invoke_accepts_both_handler_forms(
     )
     assert code == 2
     assert err == (
-        "cdk-streams: --handler: handler must be module.function (or module:function), "
+        "cdk-streams local invoke: --handler: handler must be module.function (or module:function), "
         "e.g. orders.handler; got 'mod'\n"
     )

@@ -566,18 +566,20 @@ def test_cli_consume_errors(env: Env, capsys: pytest.CaptureFixture[str]) -> Non
     base = ["consume", "--endpoint-url", env.cloud.endpoint_url, "--region", "us-east-1"]
     assert main([*base, "--table", env.table, "--handler", "process_order_changes"]) == 2
     assert capsys.readouterr().err == (
-        "cdk-streams: --handler: handler must be module.function (or module:function), "
+        "cdk-streams consume: --handler: handler must be module.function (or module:function), "
         "e.g. orders.handler; got 'process_order_changes'\n"
     )
     assert main([*base, "--table", "nope", "--handler", "process_order_changes.handler"]) == 2
-    assert "cdk-streams: table 'nope' not found in region us-east-1" in capsys.readouterr().err
+    assert (
+        "cdk-streams consume: table 'nope' not found in region us-east-1" in capsys.readouterr().err
+    )
     # The table is checked before the lease table is created: a typo leaves nothing behind.
     assert "nope-leases" not in env.ddb.list_tables()["TableNames"]
     spec = [*base, "--table", env.table, "--handler", "process_order_changes:handler"]
     assert main([*spec, "--batch-size", "0"]) == 2
     assert "--batch-size must be 1..1000, got 0" in capsys.readouterr().err
     assert main([*spec, "--lease-table", env.table]) == 2
-    assert f"cdk-streams: table '{env.table}' cannot hold leases" in capsys.readouterr().err
+    assert f"cdk-streams consume: table '{env.table}' cannot hold leases" in capsys.readouterr().err
 
 
 def test_cli_consume_without_a_region(
@@ -600,7 +602,7 @@ def test_cli_consume_stops_with_status_1_when_a_batch_keeps_failing(
     args += ["--endpoint-url", env.cloud.endpoint_url, "--region", "us-east-1"]
     assert main([*args, "--lease-table", env.lease_table, "--max-retries", "0"]) == 1
     err = capsys.readouterr().err
-    assert "cdk-streams: stopped: shard " in err
+    assert "cdk-streams consume: stopped: shard " in err
     assert "1 record(s) from sequence number" in err
     assert "still failed after 1 attempt(s)" in err
     assert "owner" not in env.row() and "checkpoint" in env.row()
@@ -767,7 +769,7 @@ def test_cli_bad_on_failure_is_a_usage_error(
 ) -> None:
     assert main(cli_args(env, handler_dir, "--on-failure", "drop")) == 2
     assert (
-        "cdk-streams: --on-failure must be stop, skip or an SQS queue URL (https://sqs...), "
+        "cdk-streams consume: --on-failure must be stop, skip or an SQS queue URL (https://sqs...), "
         "got 'drop'" in capsys.readouterr().err
     )
 
@@ -779,8 +781,21 @@ def test_cli_exit_status_3_when_aws_cannot_be_reached(
     args[args.index(env.cloud.endpoint_url)] = "http://localhost:9"  # nothing listens there
     assert main(args) == 3
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("cdk-streams: cannot reach AWS: DescribeTable failed for 0 s")
+    assert err[-1].startswith("cdk-streams consume: cannot reach AWS: DescribeTable failed for 0 s")
     assert not any("Traceback" in line for line in err)
+
+
+def test_cli_debug_shows_the_traceback_and_keeps_the_exit_status(
+    env: Env, handler_dir: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = cli_args(env, handler_dir, "--give-up-after", "0", "--debug")
+    args[args.index(env.cloud.endpoint_url)] = "http://localhost:9"  # nothing listens there
+    assert main(args) == 3
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert err.strip().splitlines()[-1].startswith(
+        "cdk-streams consume: cannot reach AWS: DescribeTable failed for 0 s"
+    )
 
 
 def test_cli_exit_status_4_when_aws_refuses_a_call_while_running(
@@ -789,7 +804,7 @@ def test_cli_exit_status_4_when_aws_refuses_a_call_while_running(
     env.put("o-1", drop_leases=env.lease_table)  # the lease table disappears mid-batch
     assert main(cli_args(env, handler_dir)) == 4
     err = capsys.readouterr().err
-    assert "cdk-streams: stopped by an unexpected error: ResourceNotFoundException" in err
+    assert "cdk-streams consume: stopped by an unexpected error: ResourceNotFoundException" in err
     assert "(--debug shows the traceback)" in err and "Traceback" not in err
 
 
@@ -799,7 +814,7 @@ def test_cli_exit_status_1_when_the_callback_times_out(
     env.put("o-1", hang="5")
     assert main(cli_args(env, handler_dir, "--callback-timeout", "0.05")) == 1
     err = capsys.readouterr().err
-    assert "cdk-streams: stopped: shard " in err
+    assert "cdk-streams consume: stopped: shard " in err
     assert "the callback ran longer than callback_timeout=0.05 s on 1 record(s)" in err
     assert "checkpoint" not in env.row()  # not checkpointed: delivered again after a restart
 

@@ -87,8 +87,10 @@ def test_usage_errors_exit_2_with_a_message(
     capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     code, _, err = run(capsys, *argv)
+    command = " ".join(argv[:2]) if argv[0] == "local" else argv[0]
     assert code == 2
-    assert err.startswith("cdk-streams: ") and message in err
+    assert err.startswith(f"cdk-streams {command}: ") and message in err
+    assert err.count("\n") == 1
 
 
 def test_invoke_runs_the_bundled_handler_on_a_generated_event(

@@ -266,7 +266,7 @@ def test_sigterm_during_the_deploy_ends_the_cdk_cli_and_leaves_nothing(tmp_path:
     process.send_signal(signal.SIGTERM)
     rest = process.stderr.read()
     assert process.wait(timeout=DEADLINE) == 130
-    assert rest.strip().splitlines()[-1] == "cdk-streams: interrupted; stopped cleanly"
+    assert rest.strip().splitlines()[-1] == "cdk-streams local up: interrupted; stopped cleanly"
     assert "Traceback" not in rest
     assert list(tmp_path.iterdir()) == []  # the CLI's and jsii's temporary files too
     leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout

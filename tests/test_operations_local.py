@@ -553,7 +553,10 @@ def test_cli_backfill_stops_cleanly_on_sigterm_and_resumes(env: Env, tmp_path: P
     finally:
         process.kill()
     assert process.returncode == 130
-    assert f"cdk-streams backfill: stopped; resume with --resume (checkpoint {checkpoint})" in err
+    assert err.endswith(
+        f"backfill {env.table('Catalog')}: resume with --resume (checkpoint {checkpoint})\n"
+        "cdk-streams backfill: interrupted; stopped cleanly\n"
+    )
     assert "Traceback" not in err
     saved = json.loads(checkpoint.read_text())["segments"]
     assert not all(segment["done"] for segment in saved.values())

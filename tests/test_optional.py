@@ -86,7 +86,8 @@ def test_the_cli_without_moto_prints_one_line_and_exits_2() -> None:
     )
     assert done.returncode == 2
     assert (
-        done.stderr == "cdk-streams: the local cloud needs moto: pip install 'cdk-streams[local]'\n"
+        done.stderr
+        == "cdk-streams local demo: the local cloud needs moto: pip install 'cdk-streams[local]'\n"
     )
 
 

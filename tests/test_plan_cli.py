@@ -94,7 +94,10 @@ def test_plot_without_matplotlib_names_the_extra(
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     code, _, err = plan(capsys, *BEHIND, "--duration", "1m", "--plot", str(tmp_path / "x.png"))
     assert code == 2
-    assert err == "cdk-streams: drawing a plan needs matplotlib: pip install 'cdk-streams[plot]'\n"
+    assert (
+        err
+        == "cdk-streams plan: drawing a plan needs matplotlib: pip install 'cdk-streams[plot]'\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -175,7 +178,7 @@ def test_impossible_inputs_get_one_line_and_exit_2(
 ) -> None:
     code, out, err = plan(capsys, *argv)
     assert code == 2
-    assert err == f"cdk-streams: {message}\n"
+    assert err == f"cdk-streams plan: {message}\n"
     assert out == ""
 
 
@@ -294,7 +297,7 @@ def test_app_dir_with_several_mappings_asks_which(
     assert code == 2
     assert (
         err
-        == "cdk-streams: the app has 2 stream mappings (MappingA, MappingB); pick one with --mapping\n"
+        == "cdk-streams plan: the app has 2 stream mappings (MappingA, MappingB); pick one with --mapping\n"
     )
     code, out, _ = plan(
         capsys,
@@ -314,13 +317,16 @@ def test_app_dir_with_several_mappings_asks_which(
     )
     assert (code, err) == (
         2,
-        "cdk-streams: --mapping MappingC: no stream mapping has that logical id\n",
+        "cdk-streams plan: --mapping MappingC: no stream mapping has that logical id\n",
     )
 
 
 def test_app_dir_without_an_app(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = plan(capsys, "--app-dir", str(tmp_path), "--writes-per-second", "50")
-    assert (code, err) == (2, f"cdk-streams: --app-dir {tmp_path} has no cdk.json and no cdk.out\n")
+    assert (code, err) == (
+        2,
+        f"cdk-streams plan: --app-dir {tmp_path} has no cdk.json and no cdk.out\n",
+    )
 
 
 def test_app_dir_without_a_cdk_cli_says_how_to_get_one(
@@ -334,7 +340,7 @@ def test_app_dir_without_a_cdk_cli_says_how_to_get_one(
     (tmp_path / "cdk.json").write_text('{"app": "python3 app.py"}')
     monkeypatch.setattr("cdk_streams.cli.app_dir.find_cdk", no_cli)
     code, _, err = plan(capsys, "--app-dir", str(tmp_path), "--writes-per-second", "50")
-    assert (code, err) == (2, "cdk-streams: no CDK CLI found: install Node 22 or newer\n")
+    assert (code, err) == (2, "cdk-streams plan: no CDK CLI found: install Node 22 or newer\n")
 
 
 def test_help_lists_plan_and_its_flags(capsys: pytest.CaptureFixture[str]) -> None:

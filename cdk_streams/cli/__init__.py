@@ -10,11 +10,26 @@ cdk-streams redrive --from QUEUE_URL|s3://BUCKET/PREFIX (--function NAME | --han
 cdk-streams backfill --table NAME (--function NAME | --handler ...) [--resume]
 cdk-streams plan --writes-per-second N [--app-dir . | --batch-size N ...] [--json] [--plot FILE]
 
-Each command lives in its own module; this one holds the error policy, once:
-an expected error is one line, ``cdk-streams: <what to do>``, exit status 2; an
-unexpected one is one line too, with the traceback only under ``--debug``;
-Ctrl-C and SIGTERM stop any command cleanly (its ``finally`` blocks and context
-managers run, so no temporary directory or process is left).
+Each command lives in its own module and returns its exit status or raises;
+this one holds the error policy, once. Every error is one line on stderr that
+names the command, ``cdk-streams <command>: <message>`` (``cdk-streams local up:
+...``), with no traceback unless ``--debug`` is given (then the traceback comes
+first):
+
+- an expected error (see :func:`errors.expected_message`: a usage problem, a
+  missing extra, and for a command with ``--endpoint-url``, a failed AWS call,
+  ``AWS call failed: <error>; check --endpoint-url, --region and your
+  credentials``) says what to do; exit status 2;
+- an unexpected one (a bug) is ``unexpected <type>: <message> (run again with
+  --debug for the traceback)``; exit status 1;
+- Ctrl-C and SIGTERM stop any command cleanly (its ``finally`` blocks and
+  context managers run, so no temporary directory or process is left):
+  ``interrupted; stopped cleanly``, exit status 130.
+
+A command that cannot be parsed gets argparse's usage message and exit status 2.
+``consume`` keeps its own exit statuses once it reaches AWS (0 on Ctrl-C, 1, 3
+and 4; see :func:`consume.run`) and prints their lines itself, in the same form;
+its usage errors follow this policy.
 """
 
 from __future__ import annotations
@@ -38,7 +53,7 @@ from . import (
     redrive,
     summary,
 )
-from .errors import CliError, is_expected, missing_extra, one_line
+from .errors import CliError, error_line, expected_message, one_line
 
 __all__ = ["CliError", "build_parser", "main"]
 
@@ -99,33 +114,38 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _fail(message: str) -> None:
-    print(f"cdk-streams: {message}", file=sys.stderr, flush=True)
+def command_words(args: argparse.Namespace) -> str:
+    """The command as typed, e.g. ``redrive`` or ``local up``."""
+    words = [args.command]
+    if args.command == "local":
+        words.append(args.local_command)
+    return " ".join(words)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     debug = bool(getattr(args, "debug", False))
+    command = command_words(args)
     try:
         with _sigterm_as_interrupt():
             status: int = args.run(args)
             return status
     except KeyboardInterrupt:
-        _fail("interrupted; stopped cleanly")
+        error_line(command, "interrupted; stopped cleanly")
         return INTERRUPTED
     except Exception as error:
         if debug:
             traceback.print_exc()
-        if isinstance(error, CliError) or is_expected(error):
-            _fail(one_line(error))
+        # Every command with --endpoint-url reaches AWS through it (add_aws_arguments,
+        # consume): there a failed AWS call is the user's set-up, not a bug.
+        message = expected_message(error, talks_to_aws=hasattr(args, "endpoint_url"))
+        if message is not None:
+            error_line(command, message)
             return 2
-        extra = missing_extra(error)
-        if extra is not None:
-            _fail(extra)
-            return 2
-        _fail(
+        error_line(
+            command,
             f"unexpected {type(error).__name__}: {one_line(error)}"
-            + ("" if debug else " (run again with --debug for the traceback)")
+            + ("" if debug else " (run again with --debug for the traceback)"),
         )
         return 1
 

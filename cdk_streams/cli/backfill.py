@@ -9,7 +9,8 @@
 A thin layer over :class:`cdk_streams.operations.backfill.Backfill`. Create the
 mapping first, then backfill; the handler must be idempotent on the item's
 keys. Exit status: 0 when every item succeeded, 1 when some failed, 2 on a
-usage error, 130 when interrupted (resume with ``--resume``).
+usage error or a failed AWS call, 130 when interrupted (resume with ``--resume``;
+the CLI's error policy, in :mod:`cdk_streams.cli`).
 """
 
 from __future__ import annotations
@@ -18,13 +19,7 @@ import argparse
 import sys
 from typing import Any
 
-from .operations import (
-    INTERRUPTED,
-    add_aws_arguments,
-    add_target_arguments,
-    guarded,
-    make_target,
-)
+from .operations import add_aws_arguments, add_target_arguments, make_target
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -74,10 +69,6 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return guarded("backfill", lambda: _backfill(args), args)
-
-
-def _backfill(args: argparse.Namespace) -> int:
     from ..operations.aws import AwsClients
     from ..operations.backfill import Backfill
 
@@ -100,14 +91,14 @@ def _backfill(args: argparse.Namespace) -> int:
     try:
         report = backfill.run()
     except KeyboardInterrupt:
-        # Finish the batches in flight so the checkpoint holds them, then stop.
-        backfill.stop.set()
+        # run() let the batches in flight finish, so the checkpoint holds them; the
+        # user needs to know where it is before main() reports the interruption.
         print(
-            f"cdk-streams backfill: stopped; resume with --resume "
-            f"(checkpoint {backfill.checkpoint_path})",
+            f"backfill {args.table}: resume with --resume (checkpoint {backfill.checkpoint_path})",
             file=sys.stderr,
+            flush=True,
         )
-        return INTERRUPTED
+        raise
     for failure in report.failed:
         print(f"  failed item {failure['keys']}: {failure['error']}")
     print(report)

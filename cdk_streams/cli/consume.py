@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
-from .errors import CliError
+from .errors import CliError, error_line
 from .output import progress
 
 
@@ -232,7 +233,7 @@ def run(args: argparse.Namespace) -> int:
             # (Transient errors were retried, and end as AwsUnreachableError.)
             raise CliError(f"AWS refused the start: {error}") from error
         except KeyboardInterrupt:
-            progress("cdk-streams: stopped before the consumer started")
+            error_line("consume", "stopped before the consumer started")
             return 0
         progress(
             f"consuming {consumer.stream_arn} as worker {consumer.worker_id} "
@@ -241,23 +242,27 @@ def run(args: argparse.Namespace) -> int:
         )
         stats = consumer.run()
     except (DeliveryError, CallbackTimeoutError) as error:
-        progress(f"cdk-streams: stopped: {error}")
+        error_line("consume", f"stopped: {error}")
         if consumer is not None:
             progress(f"consumer: {consumer.stats}")
         return 1
+    # These statuses are consume's own (a supervisor restarts on 3, maybe on 4), so
+    # it prints these lines itself rather than leave them to main(), where they
+    # would be 2 or 1; --debug adds the traceback without changing the status.
     except AwsUnreachableError as error:
         if debug:
-            raise
-        progress(f"cdk-streams: cannot reach AWS: {error}")
+            traceback.print_exc()
+        error_line("consume", f"cannot reach AWS: {error}")
         return 3
     except CliError:
         raise
     except Exception as error:
         if debug:
-            raise
-        progress(
-            f"cdk-streams: stopped by an unexpected error: {type(error).__name__}: {error} "
-            "(--debug shows the traceback)"
+            traceback.print_exc()
+        error_line(
+            "consume",
+            f"stopped by an unexpected error: {type(error).__name__}: {error}"
+            + ("" if debug else " (--debug shows the traceback)"),
         )
         return 4
     progress(f"consumer stopped, leases released: {stats}")

@@ -1,5 +1,6 @@
 """The CLI's error policy, written once: which errors are the user's to fix
-(one line, exit status 2) and how a long message becomes that one line."""
+(one line, exit status 2), what that line says, and how a long message becomes
+one line. :func:`cdk_streams.cli.main` prints it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 
 
 class CliError(Exception):
-    """A usage problem: printed as ``cdk-streams: <message>``, exit status 2."""
+    """A usage problem: printed as ``cdk-streams <command>: <message>``, exit status 2."""
 
 
 #: Errors that mean "fix your input or set-up", by the module that defines them.
@@ -44,6 +45,43 @@ def is_expected(error: BaseException) -> bool:
     return False
 
 
+def aws_failure(error: BaseException) -> str | None:
+    """The one line for a failed AWS call (botocore's ``BotoCoreError`` or
+    ``ClientError``), or None if ``error`` is not one."""
+    # Looked up, not imported: the CLI must not load boto3 to start, and a
+    # botocore error cannot come from a process that never loaded botocore.
+    exceptions = sys.modules.get("botocore.exceptions")
+    kinds = tuple(
+        kind
+        for kind in (
+            getattr(exceptions, "BotoCoreError", None),
+            getattr(exceptions, "ClientError", None),
+        )
+        if isinstance(kind, type)
+    )
+    if not kinds or not isinstance(error, kinds):
+        return None
+    return (
+        f"AWS call failed: {one_line(error)}; check --endpoint-url, --region and your credentials"
+    )
+
+
+def expected_message(error: BaseException, *, talks_to_aws: bool) -> str | None:
+    """The one line for an error the user fixes, or None for a bug.
+
+    ``talks_to_aws``: the command reaches AWS through ``--endpoint-url`` and
+    ``--region``, so a failed AWS call means those or the credentials are wrong.
+    Elsewhere (the local cloud's own calls) it is a bug.
+    """
+    if is_expected(error):
+        return one_line(error)
+    if talks_to_aws:
+        aws = aws_failure(error)
+        if aws is not None:
+            return aws
+    return missing_extra(error)
+
+
 def missing_extra(error: BaseException) -> str | None:
     """The one line for a missing optional dependency, or None if it is not one."""
     if isinstance(error, ModuleNotFoundError) and error.name:
@@ -56,10 +94,15 @@ def missing_extra(error: BaseException) -> str | None:
     return None
 
 
+def error_line(command: str, message: str) -> None:
+    """Print an error's one line, naming the command: ``cdk-streams <command>: <message>``."""
+    print(f"cdk-streams {command}: {message}", file=sys.stderr, flush=True)
+
+
 def one_line(error: BaseException) -> str:
     """The message as one line: its first line, plus the last line of any detail
     (for a failed CDK CLI step, usually the app's own error)."""
-    # Some messages already name the command; it is said once.
+    # Some messages already start with the program's name; the error line says it once.
     text = str(error).removeprefix("cdk-streams: ")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:

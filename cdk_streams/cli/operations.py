@@ -1,18 +1,10 @@
 """What ``cdk-streams redrive`` and ``cdk-streams backfill`` share: the AWS and target
-options, and the error policy (an expected error is one line and exit status 2; a
-traceback only with ``--debug``; Ctrl-C and SIGTERM stop cleanly)."""
+options. Their errors follow the CLI's one policy, in :func:`cdk_streams.cli.main`."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable
 from typing import Any
-
-#: Exit status of an expected error (a usage problem, a missing resource).
-USAGE_ERROR = 2
-#: Exit status after Ctrl-C or SIGTERM.
-INTERRUPTED = 130
 
 
 def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,34 +44,3 @@ def make_target(args: argparse.Namespace, clients: Any, *, optional: bool = Fals
     raise OperationError(
         "say where the records go: --function NAME, or --handler-dir DIR --handler module.function"
     )
-
-
-def _print(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def guarded(command: str, body: Callable[[], int], args: argparse.Namespace) -> int:
-    """Run a command's body under the error policy."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from ..operations.errors import OperationError
-
-    try:
-        # main() turns SIGTERM into KeyboardInterrupt, as Ctrl-C.
-        return body()
-    except KeyboardInterrupt:
-        _print(f"cdk-streams {command}: stopped")
-        return INTERRUPTED
-    except OperationError as error:
-        if getattr(args, "debug", False):
-            raise
-        _print(f"cdk-streams {command}: {error}")
-        return USAGE_ERROR
-    except (BotoCoreError, ClientError) as error:
-        if getattr(args, "debug", False):
-            raise
-        _print(
-            f"cdk-streams {command}: AWS call failed: {error}; check --endpoint-url, --region "
-            "and your credentials (--debug shows the traceback)"
-        )
-        return USAGE_ERROR

@@ -6,7 +6,8 @@
 
 A thin layer over :class:`cdk_streams.operations.redrive.Redrive`. Exit status:
 0 when everything was replayed (or nothing was left), 1 when records still fail
-or are lost, 2 on a usage error, 130 when interrupted.
+or are lost, 2 on a usage error or a failed AWS call, 130 when interrupted (the
+CLI's error policy, in :mod:`cdk_streams.cli`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import argparse
 import sys
 from typing import Any
 
-from .operations import add_aws_arguments, add_target_arguments, guarded, make_target
+from .operations import add_aws_arguments, add_target_arguments, make_target
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -55,10 +56,6 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return guarded("redrive", lambda: _redrive(args), args)
-
-
-def _redrive(args: argparse.Namespace) -> int:
     from ..operations.aws import AwsClients
     from ..operations.errors import OperationError
     from ..operations.on_failure_source import open_source
