@@ -92,6 +92,7 @@ demo: $(PY_STAMP) $(NODE_STAMP)
 # cores: 90 s with 3 workers, 99 s with 2, 92 s with 4).
 test: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $$(( $$(nproc) + 1 )) --dist loadfile
 

@@ -433,13 +433,11 @@ class StreamProcessor(Construct):
             )
         if self.alarms is not None and self.failure_archive is not None:
             actions = check_actions(self, alarm_topic=alarm_topic, alarm_actions=alarm_actions)
-            self.alarms.alarms[ON_FAILURE_ARCHIVED] = (
-                self.failure_archive.add_alarm(
-                    self.alarms,
-                    self.event_source_mapping,
-                    actions,
-                    actions[:1] if alarm_topic is not None else [],
-                )
+            self.alarms.alarms[ON_FAILURE_ARCHIVED] = self.failure_archive.add_alarm(
+                self.alarms,
+                self.event_source_mapping,
+                actions,
+                actions[:1] if alarm_topic is not None else [],
             )
         self.dashboard: StreamDashboard | None = None
         if dashboard_enabled:
@@ -918,4 +916,3 @@ class StreamProcessor(Construct):
 
 def _has(value: Any, attribute: str) -> bool:
     return not isinstance(value, (str, bytes, int, float)) and hasattr(value, attribute)
-

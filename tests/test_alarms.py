@@ -217,7 +217,11 @@ def test_queue_alarms_only_for_the_queue_the_construct_made(props):
 
         props = {"on_failure": SnsDlq(sns.Topic(stack, "Failures"))}
     processor = StreamProcessor(
-        stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample(), **props
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        code=StreamHandlerCode.sample(),
+        **props,
     )
     assert list(processor.alarms.alarms) == [
         "IteratorAge",
@@ -273,7 +277,12 @@ def test_stream_alarms_standalone():
     stack = new_stack()
     processor = _bare_processor(stack, dead_letter_queue_enabled=False, event_count_metrics=False)
     alarms = StreamAlarms(stack, "Alarms", processor=processor)
-    assert list(alarms.alarms) == ["IteratorAge", "Errors", "Throttles", "DestinationDeliveryFailures"]
+    assert list(alarms.alarms) == [
+        "IteratorAge",
+        "Errors",
+        "Throttles",
+        "DestinationDeliveryFailures",
+    ]
     assert alarms.thresholds.iterator_age.to_seconds() == 6 * 3600
     assert isinstance(alarms.iterator_age, cloudwatch.Alarm)
 
@@ -397,7 +406,9 @@ def test_errors_are_raised_before_anything_is_built():
     stack = new_stack()
     table = orders_table(stack).table
     with pytest.raises(StreamsValidationError):
-        StreamProcessor(stack, "Processor", table=table, alarm_topic="nope", code=StreamHandlerCode.sample())
+        StreamProcessor(
+            stack, "Processor", table=table, alarm_topic="nope", code=StreamHandlerCode.sample()
+        )
     processor = stack.node.find_child("Processor")
     assert [child.node.id for child in processor.node.children] == []
 

@@ -84,10 +84,15 @@ def test_a_misspelt_handler_function_is_refused(users_cdc):
 def test_code_and_handler_dir_together_are_refused(users_cdc):
     message = _error(
         lambda stack: _processor(
-            stack, code=StreamHandlerCode.sample(), handler_dir=users_cdc, handler="users_cdc.handler"
+            stack,
+            code=StreamHandlerCode.sample(),
+            handler_dir=users_cdc,
+            handler="users_cdc.handler",
         )
     )
-    assert message.startswith("Test/Processor: handler_dir and handler must be left unset with code=")
+    assert message.startswith(
+        "Test/Processor: handler_dir and handler must be left unset with code="
+    )
 
 
 def test_code_of_the_wrong_type():
@@ -177,7 +182,9 @@ def test_a_table_v2_view_type_is_checked_too():
         table = dynamodb.TableV2(
             stack, "Orders", partition_key=KEY, dynamo_stream=dynamodb.StreamViewType.KEYS_ONLY
         )
-        StreamProcessor(stack, "Processor", table=table, filters=[_image_filter("NewImage")], **SAMPLE)
+        StreamProcessor(
+            stack, "Processor", table=table, filters=[_image_filter("NewImage")], **SAMPLE
+        )
 
     assert "dynamodb.NewImage must be on an image the table's KEYS_ONLY stream" in _error(build)
 
@@ -217,8 +224,7 @@ def test_on_failure_of_the_wrong_type_names_sqs_dlq():
 TYPE_ERRORS = {
     "environment value not a str": (
         {"environment": {"A": 1}},
-        "Test/Processor: environment['A'] must be a str (write str(1) if you mean the text), "
-        "got 1",
+        "Test/Processor: environment['A'] must be a str (write str(1) if you mean the text), got 1",
     ),
     "environment not a dict": (
         {"environment": ["A=1"]},
@@ -231,8 +237,7 @@ TYPE_ERRORS = {
     ),
     "tracing as a string": (
         {"tracing": "ACTIVE"},
-        "Test/Processor: tracing must be an aws_lambda.Tracing (e.g. Tracing.ACTIVE), "
-        "got 'ACTIVE'",
+        "Test/Processor: tracing must be an aws_lambda.Tracing (e.g. Tracing.ACTIVE), got 'ACTIVE'",
     ),
     "runtime not Python": (
         {"runtime": lambda_.Runtime.NODEJS_22_X},

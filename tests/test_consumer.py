@@ -793,8 +793,10 @@ def test_cli_debug_shows_the_traceback_and_keeps_the_exit_status(
     assert main(args) == 3
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err
-    assert err.strip().splitlines()[-1].startswith(
-        "cdk-streams consume: cannot reach AWS: DescribeTable failed for 0 s"
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith("cdk-streams consume: cannot reach AWS: DescribeTable failed for 0 s")
     )
 
 

@@ -46,7 +46,11 @@ def _metrics(body: dict[str, Any]) -> dict[str, list[list[Any]]]:
 def built() -> tuple[StreamProcessor, dict[str, Any]]:
     stack = new_stack()
     processor = StreamProcessor(
-        stack, "Processor", table=orders_table(stack).table, dashboard_enabled=True, code=StreamHandlerCode.sample()
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        dashboard_enabled=True,
+        code=StreamHandlerCode.sample(),
     )
     return processor, _body(Template.from_stack(stack))
 
@@ -134,7 +138,9 @@ def test_alarm_status_lists_every_alarm(built):
 
 def test_no_dashboard_by_default():
     stack = new_stack()
-    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
+    processor = StreamProcessor(
+        stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample()
+    )
     assert processor.dashboard is None
     Template.from_stack(stack).resource_count_is(DASHBOARD, 0)
 
@@ -160,7 +166,9 @@ def test_standalone_with_a_name_and_no_queue_or_alarms():
 
 def test_pipeline_widgets_for_your_own_dashboard():
     stack = new_stack()
-    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
+    processor = StreamProcessor(
+        stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample()
+    )
     rows = pipeline_widgets(processor)
     assert [len(row) for row in rows] == [2, 3, 2, 2]
     dashboard = cloudwatch.Dashboard(stack, "Mine")
@@ -194,7 +202,9 @@ def test_pipeline_widgets_for_your_own_dashboard():
 )
 def test_bad_props_raise_the_house_message(kwargs, message):
     stack = new_stack()
-    processor = StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
+    processor = StreamProcessor(
+        stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample()
+    )
     with pytest.raises(StreamsValidationError) as caught:
         StreamDashboard(stack, "Ops", **{"processor": processor, **kwargs})
     assert str(caught.value) == message

@@ -108,7 +108,13 @@ def test_or_across_patterns_is_a_list_of_filters_for_the_processor():
         },
     ]
     stack = new_stack()
-    StreamProcessor(stack, "Processor", table=orders_table(stack).table, filters=filters, code=StreamHandlerCode.sample())
+    StreamProcessor(
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        filters=filters,
+        code=StreamHandlerCode.sample(),
+    )
     mapping = only(Template.from_stack(stack), "AWS::Lambda::EventSourceMapping")
     assert mapping["Properties"]["FilterCriteria"] == {
         "Filters": [{"Pattern": f["pattern"]} for f in filters]
@@ -216,7 +222,13 @@ def test_builder_errors(build, message):
 def test_synth_refuses_fields_lambda_cannot_match(pattern, message):
     stack = new_stack()
     with pytest.raises(StreamsValidationError) as error:
-        StreamProcessor(stack, "Processor", table=orders_table(stack).table, filters=[pattern], code=StreamHandlerCode.sample())
+        StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            filters=[pattern],
+            code=StreamHandlerCode.sample(),
+        )
     assert str(error.value) == f"Test/Processor: {message}"
 
 
@@ -229,7 +241,11 @@ def test_cdk_filter_rules_with_the_right_field_names_pass():
         }
     )
     processor = StreamProcessor(
-        stack, "Processor", table=orders_table(stack).table, filters=[pattern], code=StreamHandlerCode.sample()
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        filters=[pattern],
+        code=StreamHandlerCode.sample(),
     )
     assert processor.event_source_mapping is not None
 

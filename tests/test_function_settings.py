@@ -63,9 +63,7 @@ def test_vpc_subnets_and_security_groups(settings):
     assert [g["Fn::GetAtt"][0] for g in config["SecurityGroupIds"]] == [
         next(k for k in template.find_resources("AWS::EC2::SecurityGroup") if k.startswith("Group"))
     ]
-    isolated = {
-        k for k in template.find_resources("AWS::EC2::Subnet") if "Isolated" in k
-    }
+    isolated = {k for k in template.find_resources("AWS::EC2::Subnet") if "Isolated" in k}
     assert {s["Ref"] for s in config["SubnetIds"]} == isolated
     # The function's own role may manage its network interfaces in the VPC.
     role = next(
@@ -84,5 +82,11 @@ def test_defaults_newest_runtime_and_arm64():
     function = only(Template.from_stack(stack), "AWS::Lambda::Function")["Properties"]
     assert function["Runtime"] == newest_python_runtime().name
     assert function["Architectures"] == ["arm64"]
-    for absent in ("Layers", "VpcConfig", "FunctionName", "Description", "ReservedConcurrentExecutions"):
+    for absent in (
+        "Layers",
+        "VpcConfig",
+        "FunctionName",
+        "Description",
+        "ReservedConcurrentExecutions",
+    ):
         assert absent not in function

@@ -31,7 +31,7 @@ from tests.stacks import new_stack, only, orders_table
 
 # -- the handler check --------------------------------------------------------
 
-MODULE = '''
+MODULE = """
 import json
 from stream_runtime import Router as _Router
 
@@ -56,14 +56,27 @@ try:
     from fast import in_try
 except ImportError:
     in_except = None
-'''
+"""
 
 
 def test_module_level_names_are_every_top_level_binding():
     names = module_level_names(ast.parse(MODULE))
     assert names == {
-        "json", "_Router", "router", "handler", "typed", "a", "b", "c", "plain", "later",
-        "Thing", "in_if", "in_else", "in_try", "in_except",
+        "json",
+        "_Router",
+        "router",
+        "handler",
+        "typed",
+        "a",
+        "b",
+        "c",
+        "plain",
+        "later",
+        "Thing",
+        "in_if",
+        "in_else",
+        "in_try",
+        "in_except",
     }
     assert "inner" not in names  # inside a function: not importable as module.inner
 
@@ -146,8 +159,7 @@ def test_pip_options_must_be_strings(tmp_path):
     with pytest.raises(StreamsValidationError) as caught:
         StreamHandlerCode.from_directory(tmp_path, handler="app.handler", pip_options="--no-index")
     assert str(caught.value) == (
-        "StreamHandlerCode.from_directory: pip_options must be a list of strings, "
-        "got '--no-index'"
+        "StreamHandlerCode.from_directory: pip_options must be a list of strings, got '--no-index'"
     )
 
 
@@ -301,7 +313,9 @@ def test_a_missing_wheel_names_the_package_and_the_platform(offline, tmp_path):
 def test_from_directory_code_serves_a_function_you_build(tmp_path):
     source = tmp_path / "src"
     source.mkdir()
-    (source / "app.py").write_text("from stream_runtime import StreamRouter\nhandler = StreamRouter().handler\n")
+    (source / "app.py").write_text(
+        "from stream_runtime import StreamRouter\nhandler = StreamRouter().handler\n"
+    )
     app = cdk.App(outdir=str(tmp_path / "out"))
     stack = new_stack(app)
     code = StreamHandlerCode.from_directory(source, handler="app.handler")

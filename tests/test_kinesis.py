@@ -135,7 +135,12 @@ def test_kinesis_processor_validates_the_same_ranges_and_kinesis_filter_fields()
     table = orders_table(stack, create_kinesis_stream=True)
     with pytest.raises(StreamsValidationError) as error:
         StreamProcessor(
-            stack, "P1", table=table.table, kinesis_stream=table.kinesis_stream, batch_size=0, code=StreamHandlerCode.sample()
+            stack,
+            "P1",
+            table=table.table,
+            kinesis_stream=table.kinesis_stream,
+            batch_size=0,
+            code=StreamHandlerCode.sample(),
         )
     assert str(error.value) == "Test/P1: batch_size must be 1..10000, got 0"
     # A DynamoDB-stream pattern on a Kinesis source never matches: the change is under data.

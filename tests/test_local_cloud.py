@@ -113,7 +113,10 @@ def test_deploy_finds_functions_code_and_mappings(env: Env) -> None:
 def test_the_cli_runs_point_at_the_local_cloud_and_report_nothing_to_aws(env: Env) -> None:
     cli_env = env.cloud.environment()
     assert cli_env["AWS_ENDPOINT_URL"] == env.cloud.endpoint_url
-    assert (cli_env["CDK_DISABLE_VERSION_CHECK"], cli_env["CDK_DISABLE_CLI_TELEMETRY"]) == ("1", "1")
+    assert (cli_env["CDK_DISABLE_VERSION_CHECK"], cli_env["CDK_DISABLE_CLI_TELEMETRY"]) == (
+        "1",
+        "1",
+    )
 
 
 def test_200_changes_each_seen_once_in_per_key_order(env: Env) -> None:

@@ -146,9 +146,7 @@ def test_every_stream_write_reaches_the_write_listener_with_its_arn() -> None:
             "StreamARN"
         ]
         kinesis.put_record(StreamName="K", Data=b"1", PartitionKey="p")
-        kinesis.put_records(
-            StreamName="K", Records=[{"Data": b"2", "PartitionKey": "p"}] * 2
-        )
+        kinesis.put_records(StreamName="K", Records=[{"Data": b"2", "PartitionKey": "p"}] * 2)
         assert StreamShard.add is not add and Stream.put_record is not put
     assert seen == [table["LatestStreamArn"]] * 2 + [arn] * 3
     # Stopping gives moto its own methods back.

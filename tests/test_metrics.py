@@ -63,7 +63,11 @@ def test_function_metrics_come_from_the_function(built, method):
     processor, stack, _ = built
     metric = getattr(processor, method)()
     name, statistic, period = FUNCTION_METRICS[method]
-    assert (metric.namespace, metric.metric_name, metric.statistic) == ("AWS/Lambda", name, statistic)
+    assert (metric.namespace, metric.metric_name, metric.statistic) == (
+        "AWS/Lambda",
+        name,
+        statistic,
+    )
     assert metric.period.to_seconds() == period
     assert stack.resolve(metric.dimensions) == {
         "FunctionName": stack.resolve(processor.function.function_name)
@@ -118,7 +122,10 @@ def test_event_count_metrics_are_on_by_default(built):
 
 @pytest.mark.parametrize(
     ("metric", "dimension"),
-    [("DroppedEventCount", "EventSourceMappingUUID"), ("DestinationDeliveryFailures", "FunctionName")],
+    [
+        ("DroppedEventCount", "EventSourceMappingUUID"),
+        ("DestinationDeliveryFailures", "FunctionName"),
+    ],
 )
 def test_records_lost_without_a_trace_alarm_at_the_first_one(built, metric, dimension):
     _, _, template = built

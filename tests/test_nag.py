@@ -95,7 +95,9 @@ def _table_only(stack):
 
 
 def _processor(stack):
-    StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
+    StreamProcessor(
+        stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample()
+    )
 
 
 def _pipeline(stack):
@@ -103,7 +105,13 @@ def _pipeline(stack):
 
 
 def _processor_with_dashboard(stack):
-    StreamProcessor(stack, "Processor", table=orders_table(stack).table, dashboard_enabled=True, code=StreamHandlerCode.sample())
+    StreamProcessor(
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        dashboard_enabled=True,
+        code=StreamHandlerCode.sample(),
+    )
 
 
 def _processor_on_customer_managed_key(stack):
@@ -146,7 +154,9 @@ def test_a_real_synth_with_both_packs_registered_passes():
     app = cdk.App()
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     OrdersStack(app, "Orders")
-    StreamPipeline(new_stack(app, "Pipeline"), "Pipeline", partition_key=KEY, code=StreamHandlerCode.sample())
+    StreamPipeline(
+        new_stack(app, "Pipeline"), "Pipeline", partition_key=KEY, code=StreamHandlerCode.sample()
+    )
     assembly = app.synth()
     assert {stack.stack_name for stack in assembly.stacks} == {"Orders", "Pipeline"}
 
@@ -180,7 +190,11 @@ TURNED_OFF = {
     ),
     "dead_letter_queue_enabled=False": (
         lambda stack: StreamProcessor(
-            stack, "Processor", table=orders_table(stack).table, dead_letter_queue_enabled=False, code=StreamHandlerCode.sample()
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            dead_letter_queue_enabled=False,
+            code=StreamHandlerCode.sample(),
         ),
         {
             "Serverless-LambdaDLQ": ["Test/Processor/Function/Resource"],
@@ -286,7 +300,9 @@ def _acknowledged(construct) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def processor() -> StreamProcessor:
     stack = new_stack()
-    return StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
+    return StreamProcessor(
+        stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample()
+    )
 
 
 def test_acknowledgements_sit_on_the_exact_resources_with_their_reasons(processor):

@@ -23,7 +23,9 @@ from tests.stacks import new_stack, only, orders_table
 def defaults():
     stack = new_stack()
     table = orders_table(stack)
-    processor = StreamProcessor(stack, "Processor", table=table.table, code=StreamHandlerCode.sample())
+    processor = StreamProcessor(
+        stack, "Processor", table=table.table, code=StreamHandlerCode.sample()
+    )
     return processor, Template.from_stack(stack), stack
 
 
@@ -149,7 +151,11 @@ def test_seed_values_and_every_mapping_prop_reach_the_template():
 def test_no_on_failure_destination_when_turned_off():
     stack = new_stack()
     processor = StreamProcessor(
-        stack, "Processor", table=orders_table(stack).table, dead_letter_queue_enabled=False, code=StreamHandlerCode.sample()
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        dead_letter_queue_enabled=False,
+        code=StreamHandlerCode.sample(),
     )
     template = Template.from_stack(stack)
     assert processor.dead_letter_queue is None
@@ -163,7 +169,11 @@ def test_user_on_failure_destination_replaces_the_queue():
     stack = new_stack()
     topic = sns.Topic(stack, "Failures")
     processor = StreamProcessor(
-        stack, "Processor", table=orders_table(stack).table, on_failure=SnsDlq(topic), code=StreamHandlerCode.sample()
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        on_failure=SnsDlq(topic),
+        code=StreamHandlerCode.sample(),
     )
     template = Template.from_stack(stack)
     assert processor.dead_letter_queue is None
@@ -252,7 +262,9 @@ def test_table_from_another_stack_and_two_processors_on_one_table():
     table = orders_table(data).table
     compute = new_stack(app, "Compute")
     first = StreamProcessor(compute, "Billing", table=table, code=StreamHandlerCode.sample())
-    second = StreamProcessor(compute, "Shipping", table=table, batch_size=10, code=StreamHandlerCode.sample())
+    second = StreamProcessor(
+        compute, "Shipping", table=table, batch_size=10, code=StreamHandlerCode.sample()
+    )
     template = Template.from_stack(compute)
     mappings = template.find_resources("AWS::Lambda::EventSourceMapping")
     assert len(mappings) == 2
@@ -307,7 +319,9 @@ def test_handler_dir_asset_carries_user_code_and_runtime_without_docker(tmp_path
 def test_default_asset_is_the_bundled_sample(tmp_path):
     app = cdk.App(outdir=str(tmp_path / "cdk.out"), context={"aws:cdk:enable-asset-metadata": True})
     stack = new_stack(app)
-    StreamProcessor(stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample())
+    StreamProcessor(
+        stack, "Processor", table=orders_table(stack).table, code=StreamHandlerCode.sample()
+    )
     assembly = app.synth()
     asset = _asset_dir(assembly, assembly.get_stack_artifact(stack.artifact_id).template)
     assert (asset / "process_order_changes.py").is_file()

@@ -326,9 +326,7 @@ class EventSourceRunner:
             if worked and runner.invoked:
                 continue
             due = runner.next_due_in()
-            woken = waker.event.wait(
-                IDLE_POLL if due is None else min(IDLE_POLL, max(due, 0.005))
-            )
+            woken = waker.event.wait(IDLE_POLL if due is None else min(IDLE_POLL, max(due, 0.005)))
             # Woken by a write: a burst of writes is read poll_interval apart, as
             # Lambda's poller reads a shard, not once per write. A drain waits for
             # no one.

@@ -160,7 +160,9 @@ def main() -> None:
                         break
                     kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
             anchor = time.perf_counter() - started
-            print(f"anchor, the same 4-segment scan, one segment after another, no delivery: {_rate(scanned, anchor)}")
+            print(
+                f"anchor, the same 4-segment scan, one segment after another, no delivery: {_rate(scanned, anchor)}"
+            )
             for name, target in (("local handler", local), ("deployed function", function)):
                 started = time.perf_counter()
                 result = Backfill(
