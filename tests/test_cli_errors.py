@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,28 @@ def test_sigterm_stops_a_command_as_ctrl_c_does(
     assert (code, err) == (130, "cdk-streams local up: interrupted; stopped cleanly\n")
     assert cleaned == ["finally ran"]
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_sigint_stops_a_command_even_when_it_was_started_with_sigint_ignored(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a non-interactive shell does to a job it starts in the background.
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def waits_for_a_signal(args: argparse.Namespace) -> int:
+        os.kill(os.getpid(), signal.SIGINT)
+        # A bound, not a measurement: an ignored signal ends in status 0 here.
+        threading.Event().wait(30)
+        return 0
+
+    monkeypatch.setattr(local_up, "run", waits_for_a_signal)
+    try:
+        code, _, err = run(capsys, "local", "up")
+        restored = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert (code, err) == (130, "cdk-streams local up: interrupted; stopped cleanly\n")
+    assert restored is signal.SIG_IGN  # given back as it was found
 
 
 def test_one_line_of_an_empty_message_is_the_type() -> None:

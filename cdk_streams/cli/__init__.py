@@ -97,21 +97,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt in the main thread, so both stop the same way."""
+def _signals_as_interrupt() -> Iterator[None]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt in the main thread, so both stop the same way.
+
+    SIGINT too: a process started in the background by a non-interactive shell
+    (``make test &``, a CI runner) inherits SIGINT ignored, and Python then never
+    raises KeyboardInterrupt, so ``kill -INT`` would not stop ``local up``.
+    """
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = {
+            signal.SIGTERM: signal.signal(signal.SIGTERM, interrupt),
+            signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        }
     except ValueError:  # not the main thread: the caller handles signals
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def command_words(args: argparse.Namespace) -> str:
@@ -127,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = bool(getattr(args, "debug", False))
     command = command_words(args)
     try:
-        with _sigterm_as_interrupt():
+        with _signals_as_interrupt():
             status: int = args.run(args)
             return status
     except KeyboardInterrupt:
