@@ -153,6 +153,26 @@ def test_every_stream_write_reaches_the_write_listener_with_its_arn() -> None:
     assert StreamShard.add is add and Stream.put_record is put
 
 
+def test_the_server_finds_each_hosts_backend_as_moto_does_and_remembers_it() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    own = DomainDispatcherApplication.get_backend_for_host
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+    hosts = ["kinesis.us-east-1.amazonaws.com", "sqs.us-east-1.amazonaws.com", "dynamodb"]
+    expected = [own(dispatcher, host) for host in hosts]
+    moto_patch.take_over_stream_delivery()
+    try:
+        assert DomainDispatcherApplication.get_backend_for_host is not own
+        assert [dispatcher.get_backend_for_host(host) for host in hosts] == expected
+        assert expected == ["kinesis", "sqs", "dynamodb"]
+        assert set(moto_patch._backends_by_host) == set(hosts)
+        assert dispatcher.get_backend_for_host(None) is None
+    finally:
+        moto_patch.give_back_stream_delivery()
+    assert DomainDispatcherApplication.get_backend_for_host is own
+    assert moto_patch._backends_by_host == {}
+
+
 def test_only_one_local_cloud_per_process() -> None:
     with (
         LocalCloud(),

@@ -34,6 +34,11 @@ Kinesis ``Stream.put_record`` (every Kinesis record) are wrapped to call
 moto's own method and then the listener :func:`notify_writes` set, so a
 poller sleeps until something was written.
 
+Dispatch: moto's server finds the backend of every request by matching its
+host against some 180 URL patterns in turn, about 1 ms per request, which is
+most of what a GetRecords call costs here. The answer depends on the host
+alone, so :func:`_backend_for_host` remembers it per host.
+
 Stopping ``ThreadedMotoServer`` waits out werkzeug's 0.5 s poll of its listening
 socket; :func:`stop_server` wakes the poll with a connection instead.
 
@@ -83,6 +88,9 @@ EXPECTED_INVOKE_PARAMETERS = (
     "headers",
     "response_headers",
 )
+#: The same for the server's ``DomainDispatcherApplication.get_backend_for_host``.
+EXPECTED_BACKEND_FOR_HOST_PARAMETERS = ("self", "host")
+
 #: The same for the DynamoDB ``StreamShard.add`` and Kinesis ``Stream.put_record``.
 EXPECTED_STREAM_ADD_PARAMETERS = ("self", "old", "new")
 EXPECTED_KINESIS_PUT_PARAMETERS = ("self", "partition_key", "explicit_hash_key", "data")
@@ -116,6 +124,10 @@ def _import_moto(what: str) -> Any:
             from moto.kinesis.models import Stream
 
             return Stream
+        if what == "server dispatch":
+            from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+            return DomainDispatcherApplication
         from moto.cloudformation.models import CloudFormationBackend
 
         return CloudFormationBackend
@@ -198,6 +210,22 @@ def _kinesis_put(self: Any, partition_key: str, explicit_hash_key: str, data: st
     return result
 
 
+#: Host -> the backend moto's dispatcher found for it, while the patch is on.
+_backends_by_host: dict[str, Any] = {}
+
+
+def _backend_for_host(self: Any, host: str | None) -> Any:
+    """``get_backend_for_host``, remembered per host (a pure function of the host)."""
+    if host is not None:
+        backend = _backends_by_host.get(host)
+        if backend is not None:
+            return backend
+    backend = _originals[("DomainDispatcherApplication", "get_backend_for_host")](self, host)
+    if host is not None and backend is not None:
+        _backends_by_host[host] = backend
+    return backend
+
+
 #: Runs a function's code: (function name, event) -> an object with ``ok``,
 #: ``payload``, ``error`` and ``logs`` (the local cloud's InvocationResult).
 _invoker: Callable[[str, Any], Any] | None = None
@@ -257,7 +285,7 @@ def _invoke_locally(
 class _Patch:
     """One method of a moto class the patch replaces."""
 
-    owner: str  # "lambda", "cloudformation", "dynamodb stream" or "kinesis stream"
+    owner: str  # a key of _import_moto: "lambda", "cloudformation", "server dispatch", ...
     name: str
     expected: tuple[str, ...]
     what: str  # what moto's method does, for the error message
@@ -300,6 +328,13 @@ _PATCHED: tuple[_Patch, ...] = (
         EXPECTED_KINESIS_PUT_PARAMETERS,
         "appends Kinesis records",
         _kinesis_put,
+    ),
+    _Patch(
+        "server dispatch",
+        "get_backend_for_host",
+        EXPECTED_BACKEND_FOR_HOST_PARAMETERS,
+        "finds a request's backend",
+        _backend_for_host,
     ),
     _Patch(
         "cloudformation",
@@ -370,6 +405,7 @@ def give_back_stream_delivery() -> None:
                 original = _originals.pop(_key(patch), None)
                 if original is not None:
                     setattr(_import_moto(patch.owner), patch.name, original)
+            _backends_by_host.clear()
             _unregister_resource_types()
 
 
