@@ -9,6 +9,7 @@ namespace named by the function's ``STREAM_METRICS_NAMESPACE`` (default
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -33,25 +34,25 @@ def namespace_of(environment: Mapping[str, str] | None) -> str:
 
 
 def processing_lag(
-    function: lambda_.IFunction,
-    namespace: str,
-    *,
-    period: Duration | None = None,
-    statistic: str = "Maximum",
+    function: lambda_.IFunction, namespace: str, **options: Any
 ) -> cloudwatch.Metric:
     """``ProcessingLag``: now minus the oldest record's creation time, per batch, in ms.
 
     Unlike the function's ``IteratorAge``, it is measured by the handler when
     the batch starts, so it includes the time Lambda spent retrying it.
 
-    :param period: @default 1 minute.
-    :param statistic: @default ``Maximum``: the batch furthest behind.
+    :param options: ``aws_cloudwatch.MetricOptions`` keywords (``period``,
+        ``statistic``, ``label``, ``color`` ...) over the defaults: Maximum (the
+        batch furthest behind) per 1 minute.
     """
     return cloudwatch.Metric(
-        namespace=namespace,
-        metric_name=PROCESSING_LAG,
-        dimensions_map={DIMENSION: function.function_name},
-        period=period or Duration.minutes(1),
-        statistic=statistic,
-        unit=cloudwatch.Unit.MILLISECONDS,
+        **{
+            "namespace": namespace,
+            "metric_name": PROCESSING_LAG,
+            "dimensions_map": {DIMENSION: function.function_name},
+            "period": Duration.minutes(1),
+            "statistic": "Maximum",
+            "unit": cloudwatch.Unit.MILLISECONDS,
+            **options,
+        }
     )

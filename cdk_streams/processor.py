@@ -553,10 +553,10 @@ class StreamProcessor(Construct):
             )
         return self.on_failure_queue
 
-    def metric_processing_lag(self, **props: Any) -> cloudwatch.Metric:
-        """The bundled runtime's ``ProcessingLag`` metric for this function (see
-        :func:`cdk_streams.handler_metrics.processing_lag` for ``props``)."""
-        return processing_lag(self.function, self._metrics_namespace, **props)
+    def metric_processing_lag(self, **options: Any) -> cloudwatch.Metric:
+        """The bundled runtime's ``ProcessingLag`` (ms, now minus the batch's oldest
+        record when the batch starts); Maximum per minute."""
+        return processing_lag(self.function, self._metrics_namespace, **options)
 
     # -- parts -------------------------------------------------------------
 

@@ -159,7 +159,10 @@ def test_processing_lag_metric_matches_the_runtime(built):
 
 def test_processing_lag_default_namespace_and_props(plain):
     _, processor = plain
-    metric = processor.metric_processing_lag(period=cdk.Duration.minutes(5), statistic="Average")
+    metric = processor.metric_processing_lag(
+        period=cdk.Duration.minutes(5), statistic="Average", label="lag"
+    )
     assert metric.namespace == "CdkStreams"
     assert metric.period.to_seconds() == 300
     assert metric.statistic == "Average"
+    assert metric.label == "lag"  # any MetricOptions keyword, as the other metric_*()
