@@ -27,3 +27,14 @@ REPO = Path(__file__).resolve().parent.parent
 _BIN = str(Path(sys.executable).parent)
 if not os.environ.get("PATH", "").startswith(_BIN):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """Run the modules that deploy into the local cloud first.
+
+    pytest-xdist hands modules to workers in collection order, and these are the
+    longest (10-20 s each): started last, one of them keeps a worker busy while
+    the others have nothing left. Order within each module is unchanged.
+    """
+    slow_modules = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow_modules)
