@@ -30,10 +30,10 @@ if not os.environ.get("PATH", "").startswith(_BIN):
 
 
 def pytest_collection_modifyitems(items: list) -> None:
-    """Run the modules that deploy into the local cloud first.
+    """Run the modules marked slow first (local-cloud deploys, the CDK CLI, other venvs).
 
     pytest-xdist hands modules to workers in collection order, and these are the
-    longest (10-20 s each): started last, one of them keeps a worker busy while
+    longest (5-20 s each): started last, one of them keeps a worker busy while
     the others have nothing left. Order within each module is unchanged.
     """
     slow_modules = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}

@@ -32,6 +32,8 @@ from app import OrdersStack
 from cdk_streams import StreamPipeline, StreamProcessor, StreamTable, acknowledgements
 from tests.stacks import new_stack, user_function
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".venv-checkov" / "bin" / "checkov"))
 KEY = dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)

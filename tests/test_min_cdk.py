@@ -18,6 +18,8 @@ import pytest
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow
+
 MINCDK_VENV = REPO / ".venv-mincdk"
 PROBE = REPO / "tests" / "fixtures" / "mincdk" / "probe.py"
 

@@ -22,6 +22,8 @@ from cdk_streams.testing import ASSET_HASH_MASK, mask_asset_hashes, snapshot_mat
 from tests.conftest import REPO
 from tests.stacks import new_stack, orders_table
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def cli_template(tmp_path_factory) -> dict:

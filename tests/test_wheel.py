@@ -21,6 +21,8 @@ import pytest
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow
+
 WHEEL_VENV = REPO / ".venv-wheel"
 WHEEL_DIR = REPO / ".build" / "wheel"
 
