@@ -88,8 +88,9 @@ class LocalCloud:
     """An embedded AWS emulator on a free ``localhost`` port, plus the mapping runner.
 
     :param region: @default "us-east-1".
-    :param poll_interval: seconds between polls of an idle shard; a write to a
-        stream wakes its pollers at once. @default 0.25 (Lambda's 4 polls a second).
+    :param poll_interval: the least time between two reads of an idle mapping's
+        shards: a write to its stream wakes the mapping, no sooner than this after
+        its last read. @default 0.25 (Lambda's 4 polls a second).
     :param log_sink: receives each function log line (function name, line).
         @default - kept in :attr:`logs`.
     :param progress: receives progress messages of long steps. @default - none.

@@ -100,9 +100,6 @@ class MappingRunner:
         self._shards: dict[str, _Shard] = {}
         #: Completed polls (one GetRecords round over the readable shards).
         self.polls = 0
-        #: Whether the last step invoked the function (its next step may find
-        #: more batches due at once).
-        self.invoked = False
         self.busy = False
         self.last_activity = clock()
         self.started = False
@@ -183,17 +180,14 @@ class MappingRunner:
             # Read before the poll: every record that arrived by then is in this poll's
             # result, so a window that ended by then has all its records in hand.
             polled_at = self._wall()
-            read = self._poll()
+            worked = self._poll() > 0
             self.polls += 1
-            invoked = False
             for shard_id, shard in list(self._shards.items()):
                 while self._due(shard_id, shard):
                     shard.delivery.deliver(shard.buffer.take(now=self._clock()))
-                    invoked = True
+                    worked = True
                 if self._finish_window(shard, polled_at):
-                    invoked = True
-            self.invoked = invoked
-            worked = read > 0 or invoked
+                    worked = True
             if worked:
                 # Before busy goes False, so drain() never sees idle with a stale time.
                 self.last_activity = self._clock()
@@ -254,13 +248,14 @@ class _Waker:
 class EventSourceRunner:
     """Runs mappings in background threads, one per mapping, and drains them.
 
-    A mapping whose shards had nothing sleeps until :meth:`notify_write` says
-    a stream got a record (the local cloud calls it on every write), or until
-    ``poll_interval`` passes, or until a buffered batch is due.
+    A mapping whose last read found nothing sleeps until :meth:`notify_write`
+    says one of its streams got a record (the local cloud calls it on every
+    write), until a buffered batch or an open tumbling window is due, or for at
+    most :data:`IDLE_POLL` seconds.
 
-    :param poll_interval: seconds between polls of an idle shard when no write
-        wakes it earlier. @default 0.25 (Lambda polls a DynamoDB shard 4 times a
-        second).
+    :param poll_interval: the least time between two reads of an idle mapping's
+        shards when writes wake it. @default 0.25 (Lambda polls a DynamoDB shard
+        4 times a second).
     :param settle: a mapping counts as idle once nothing happened for this
         long. @default 0.3 s.
     """
@@ -323,13 +318,13 @@ class EventSourceRunner:
                 self._errors[key] = error
                 return
             self._caught_up[key] = seen
-            if worked and runner.invoked:
+            if worked:  # more may be waiting: read again at once, as Lambda does
                 continue
             due = runner.next_due_in()
             woken = waker.event.wait(IDLE_POLL if due is None else min(IDLE_POLL, max(due, 0.005)))
-            # Woken by a write: a burst of writes is read poll_interval apart, as
-            # Lambda's poller reads a shard, not once per write. A drain waits for
-            # no one.
+            # Woken by a write: read no sooner than poll_interval after the last
+            # read, as Lambda's poller paces its reads (so a burst of writes is not
+            # read one by one). A drain waits for no one.
             rest = self.poll_interval - (time.monotonic() - started)
             if woken and rest > 0 and not waker.urgent:
                 self._stop.wait(rest)
