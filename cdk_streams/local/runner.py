@@ -98,8 +98,6 @@ class MappingRunner:
         self._filter = RecordFilter(config.filters)
         self.counts = MappingCounts()
         self._shards: dict[str, _Shard] = {}
-        #: Completed polls (one GetRecords round over the readable shards).
-        self.polls = 0
         self.busy = False
         self.last_activity = clock()
         self.started = False
@@ -181,7 +179,6 @@ class MappingRunner:
             # result, so a window that ended by then has all its records in hand.
             polled_at = self._wall()
             worked = self._poll() > 0
-            self.polls += 1
             for shard_id, shard in list(self._shards.items()):
                 while self._due(shard_id, shard):
                     shard.delivery.deliver(shard.buffer.take(now=self._clock()))
