@@ -2,7 +2,7 @@
 deploys into, with Lambda's stream event-source mappings emulated on top.
 
     with LocalCloud() as cloud:
-        cloud.deploy(cwd="path/to/app")     # cdk bootstrap + cdk deploy --all
+        cloud.deploy(cwd="path/to/app")     # bootstrap, cdk synth, cdk deploy --all
         cloud.client("dynamodb").put_item(...)
         print(cloud.drain())               # every mapping runs until the streams are idle
 
@@ -48,6 +48,8 @@ from ..streams.settings import MappingConfig
 from ..streams.shard_reader import ShardReader
 from . import moto_patch
 from .assembly import AssemblyError, CloudAssembly, StackArtifact
+from .bootstrap import TOOLKIT_STACK
+from .bootstrap import bootstrap as create_toolkit_stack
 from .cdk_driver import CdkDriver
 from .code_copy import copy_handler_code
 from .deployment import Deployment, LocalCloudError, Resource
@@ -319,8 +321,10 @@ class LocalCloud:
         """Deploy a CDK app into this cloud with the real CDK CLI, then run its mappings.
 
         Bootstraps the environment the first time (in parallel with the
-        synth), synthesizes into a private ``--output`` directory (so it never
-        fights other synths in ``cdk.out``), checks the templates for shapes
+        synth; from the CLI's own bootstrap template, see
+        :mod:`cdk_streams.local.bootstrap`), synthesizes into a private
+        ``--output`` directory (so it never fights other synths in
+        ``cdk.out``), checks the templates for shapes
         the local cloud cannot deploy, and runs
         ``cdk deploy --require-approval never`` on that assembly (the CLI
         deploys the stacks in dependency order). Mappings the deploy created
@@ -364,11 +368,17 @@ class LocalCloud:
         command, run_env = self._cdk_command(app_dir, cli_env)
         cdk = CdkDriver(command, run_env, timeout=timeout, progress=self._progress)
 
+        environment = f"aws://{ACCOUNT}/{self.region}"
+
         def bootstrap() -> None:
-            if self._bootstrapped or self._has_stack("CDKToolkit"):
+            if self._bootstrapped or self._has_stack(TOOLKIT_STACK):
                 return
-            self._progress(f"bootstrapping aws://{ACCOUNT}/{self.region} ...")
-            cdk.bootstrap(f"aws://{ACCOUNT}/{self.region}", cwd=workdir)
+            self._progress(f"bootstrapping {environment} ...")
+            create_toolkit_stack(
+                self.client("cloudformation"),
+                command,
+                lambda: cdk.bootstrap(environment, cwd=workdir),
+            )
 
         def synth() -> None:
             self._progress(f"synthesizing {app_dir.name}/ ...")
