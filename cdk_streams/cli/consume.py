@@ -100,10 +100,10 @@ def run(args: argparse.Namespace) -> int:
     import json as json_module
     import logging
 
-    import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from ..boto_sessions import new_session
     from ..consumer import (
         AwsRetry,
         AwsUnreachableError,
@@ -153,10 +153,10 @@ def run(args: argparse.Namespace) -> int:
     )
     for noisy in ("botocore", "urllib3", "boto3"):  # "Found credentials ..." is not the user's
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    session = boto3.session.Session(region_name=args.region)
+    session = new_session(region_name=args.region)
     if args.endpoint_url and session.get_credentials() is None:
         # An emulator accepts any credentials; real AWS never sees these (endpoint given).
-        session = boto3.session.Session(
+        session = new_session(
             region_name=args.region, aws_access_key_id="testing", aws_secret_access_key="testing"
         )
     if session.region_name is None:

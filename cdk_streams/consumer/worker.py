@@ -222,9 +222,9 @@ class Consumer:
                 "region_name and endpoint_url configure new ones)"
             )
         if dynamodb is None or dynamodbstreams is None:
-            import boto3
+            from ..boto_sessions import new_session
 
-            session = boto3.session.Session(region_name=region_name)
+            session = new_session(region_name=region_name)
             dynamodb = dynamodb or session.client("dynamodb", endpoint_url=endpoint_url)
             dynamodbstreams = dynamodbstreams or session.client(
                 "dynamodbstreams", endpoint_url=endpoint_url

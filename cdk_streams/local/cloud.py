@@ -35,9 +35,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
+from ..boto_sessions import new_session
 from ..cdk_cli import CdkCliError, find_cdk
 from ..handler_code import HANDLER_DIR_CONTEXT
 from ..optional import require
@@ -254,7 +254,7 @@ class LocalCloud:
         with self._client_lock:
             client = self._clients.get(service)
             if client is None:
-                client = boto3.session.Session().client(
+                client = new_session().client(
                     service,
                     endpoint_url=endpoint,
                     region_name=self.region,

@@ -14,9 +14,9 @@ import os
 import threading
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
+from ..boto_sessions import new_session
 from .errors import OperationError
 
 
@@ -39,9 +39,9 @@ class AwsClients:
     ) -> None:
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         region = region or os.environ.get("AWS_REGION") or None
-        session = boto3.session.Session(region_name=region)
+        session = new_session(region_name=region)
         if self.endpoint_url and session.get_credentials() is None:
-            session = boto3.session.Session(
+            session = new_session(
                 region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
             )
         if session.region_name is None:
