@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +99,20 @@ def test_a_cli_without_the_template_has_none(tmp_path: Path) -> None:
 
 
 class FakeCloudFormation:
-    def __init__(self, *, fail: ClientError | None = None, status: str = "CREATE_COMPLETE"):
+    def __init__(
+        self,
+        *,
+        fail: ClientError | None = None,
+        status: str = "CREATE_COMPLETE",
+        declared: Iterable[str] = CLI_DEFAULT_PARAMETERS,
+    ):
         self.created: list[dict[str, Any]] = []
         self.fail = fail
         self.status = status
+        self.declared = list(declared)
+
+    def get_template_summary(self, TemplateBody: str) -> dict[str, Any]:
+        return {"Parameters": [{"ParameterKey": key} for key in self.declared]}
 
     def create_stack(self, **request: Any) -> None:
         if self.fail is not None:
@@ -129,6 +140,18 @@ def test_the_stack_gets_the_template_and_the_cli_parameters(tmp_path: Path) -> N
     assert {p["ParameterKey"]: p["ParameterValue"] for p in request["Parameters"]} == (
         CLI_DEFAULT_PARAMETERS
     )
+
+
+def test_an_older_template_gets_only_the_parameters_it_declares(tmp_path: Path) -> None:
+    # An older CLI's template, before DenyExternalId and the permissions-boundary options.
+    older = [
+        key for key in CLI_DEFAULT_PARAMETERS if "Boundary" not in key and key != "DenyExternalId"
+    ]
+    cfn = FakeCloudFormation(declared=older)
+    bootstrap(cfn, (fake_cli(tmp_path),), lambda: pytest.fail("cdk bootstrap ran"))
+    [request] = cfn.created
+    assert [p["ParameterKey"] for p in request["Parameters"]] == older
+    assert "DenyExternalId" not in older and "Qualifier" in older
 
 
 def test_a_refused_template_is_a_clear_error(tmp_path: Path) -> None:

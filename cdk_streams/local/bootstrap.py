@@ -32,7 +32,8 @@ TOOLKIT_STACK = "CDKToolkit"
 TEMPLATE_PATH = Path("lib", "api", "bootstrap", "bootstrap-template.yaml")
 
 #: What ``cdk bootstrap`` passes when given no options (read back from the stack
-#: the pinned CLI creates; ``tests/test_local_bootstrap.py`` checks they agree).
+#: the pinned CLI creates; ``tests/test_local_bootstrap.py`` checks they agree),
+#: of which each template gets those it declares.
 #: Unlike the template's own defaults, the CLI asks for an AWS-managed key on
 #: the assets bucket rather than a new customer-managed one.
 CLI_DEFAULT_PARAMETERS: dict[str, str] = {
@@ -88,12 +89,17 @@ def bootstrap(
         run_cli_bootstrap()
         return "cdk bootstrap"
     try:
+        # An older CLI's template declares fewer parameters, and that CLI passes
+        # only those: so does this.
+        summary = cloudformation.get_template_summary(TemplateBody=template)
+        declared = {parameter["ParameterKey"] for parameter in summary.get("Parameters", ())}
         cloudformation.create_stack(
             StackName=TOOLKIT_STACK,
             TemplateBody=template,
             Parameters=[
                 {"ParameterKey": key, "ParameterValue": value}
                 for key, value in CLI_DEFAULT_PARAMETERS.items()
+                if key in declared
             ],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
         )
