@@ -13,12 +13,7 @@ from pathlib import Path
 
 from hypothesis import settings
 
-from cdk_streams.cdk_cli import with_compile_cache
-
 os.environ.setdefault("CDK_VALIDATION", "false")
-# Each worker's jsii kernel loads all of aws-cdk-lib: with the compile cache the
-# CLI runs use, it compiles it once per machine, not once per process.
-os.environ.update(with_compile_cache(os.environ))
 
 # Example counts (see tests/hypothesis_budget.py): `make test` runs a third of each
 # test's thorough count; CDK_STREAMS_HYPOTHESIS=thorough runs them all.

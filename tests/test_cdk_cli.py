@@ -76,23 +76,6 @@ def test_a_cdk_on_path_comes_next(tmp_path: Path, env: dict[str, str]) -> None:
     assert (cli.command, cli.source) == ((str(on_path),), "PATH")
 
 
-def test_the_cli_runs_with_nodes_compile_cache_in_the_user_cache(
-    tmp_path: Path, env: dict[str, str]
-) -> None:
-    _script(tmp_path / "node_modules" / ".bin", "cdk", "echo own")
-    cli = find_cdk(tmp_path, env, node=CURRENT)
-    expected = tmp_path / "cache" / "cdk-streams" / "node-compile-cache"
-    assert cli.env["NODE_COMPILE_CACHE"] == str(expected)
-
-
-def test_a_compile_cache_setting_of_the_user_is_kept(tmp_path: Path, env: dict[str, str]) -> None:
-    _script(tmp_path / "node_modules" / ".bin", "cdk", "echo own")
-    mine = find_cdk(tmp_path, {**env, "NODE_COMPILE_CACHE": "/mine"}, node=CURRENT)
-    assert mine.env["NODE_COMPILE_CACHE"] == "/mine"
-    off = find_cdk(tmp_path, {**env, "NODE_DISABLE_COMPILE_CACHE": "1"}, node=CURRENT)
-    assert "NODE_COMPILE_CACHE" not in off.env
-
-
 def test_otherwise_the_pinned_cli_is_installed_once_into_the_user_cache(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
