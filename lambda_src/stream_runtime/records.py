@@ -86,6 +86,7 @@ class ChangeRecord:
     __slots__ = (
         "_change",  # the DynamoDB change record: raw itself, or the decoded Kinesis payload
         "_changed",
+        "_created",  # ApproximateCreationDateTime as delivered (DynamoDB Streams only)
         "_dynamodb",
         "_error",  # Kinesis only: why the payload is not a change record, once known
         "_keys",
@@ -120,6 +121,12 @@ class ChangeRecord:
         self._dynamodb = dynamodb
         self.sequence_number: str = sequence_number
         self.event_name: str | None = raw.get("eventName")
+        # Read now, while the record's dicts are in the CPU cache: the batch's
+        # lag needs it from every record, and a second pass over a large batch
+        # would fetch each record's dict from memory again.
+        self._created: Any = (
+            dynamodb.get("ApproximateCreationDateTime") if dynamodb.__class__ is dict else None
+        )
         self._new_image = self._old_image = self._keys = self._changed = _UNSET
 
     @property
@@ -155,7 +162,7 @@ class ChangeRecord:
         milliseconds, or microseconds when the payload's
         ``ApproximateCreationDateTimePrecision`` is ``MICROSECOND``.
         """
-        seconds = self._dynamodb.get("ApproximateCreationDateTime")
+        seconds = self._created
         if seconds is None:
             return None
         # Imported here: datetime costs ~2 ms of cold start most handlers never use.
@@ -230,7 +237,7 @@ class ChangeRecord:
 
     def _created_seconds(self) -> float | None:
         """``ApproximateCreationDateTime`` in epoch seconds, for the batch log line."""
-        return self._dynamodb.get("ApproximateCreationDateTime")
+        return self._created
 
     def _log_fields(self) -> dict[str, Any]:
         """Who this record is, for log lines; never raises, never decodes an image."""
@@ -268,15 +275,9 @@ def oldest_creation_seconds(records: Sequence[ChangeRecord]) -> float | None:
     """
     oldest = None
     for record in records:
-        if record.__class__ is ChangeRecord:
-            # Seconds as they are on DynamoDB Streams records (a class check is
-            # cheaper than a call per record); Kinesis: milli- or microseconds.
-            dynamodb = record._dynamodb
-            created = (
-                dynamodb.get("ApproximateCreationDateTime") if dynamodb.__class__ is dict else None
-            )
-        else:
-            created = record._created_seconds()
+        # Seconds as they are on DynamoDB Streams records (a class check is
+        # cheaper than a call per record); Kinesis: milli- or microseconds.
+        created = record._created if record.__class__ is ChangeRecord else record._created_seconds()
         if (created.__class__ is int or created.__class__ is float) and (
             oldest is None or created < oldest
         ):
@@ -317,6 +318,7 @@ class _KinesisChangeRecord(ChangeRecord):
         self._kinesis = kinesis
         self.sequence_number = sequence_number
         self._error: str | None = None
+        self._created = None  # the payload's, read through _dynamodb when needed
         for slot in (_CHANGE_SLOT, _DYNAMODB_SLOT, _EVENT_NAME_SLOT):
             slot.__set__(self, _UNSET)
         self._new_image = self._old_image = self._keys = self._changed = _UNSET
