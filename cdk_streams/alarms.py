@@ -156,7 +156,8 @@ def check_thresholds(
 ) -> AlarmThresholds:
     """Validate ``thresholds`` and return them with every default filled in.
 
-    Errors name ``scope``'s path and ``<prop>.<field>``, in the house shape.
+    A wrong value raises a StreamsValidationError naming ``scope``'s path, the
+    ``<prop>.<field>``, what is allowed and the value given.
     """
     if thresholds is None:
         thresholds = AlarmThresholds()

@@ -8,22 +8,17 @@ accepted the patterns, and only when the table's view type is known at synth.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from constructs import Construct
 
+from .streams.filter_grammar import Field, FilterPatternError, compile_pattern
+from .streams.records import IMAGES_BY_VIEW_TYPE
 from .validation import StreamsValidationError
 
-#: The images each stream view type puts on a record (``Keys`` are always there).
-IMAGES_BY_VIEW_TYPE = {
-    "KEYS_ONLY": frozenset(),
-    "NEW_IMAGE": frozenset({"NewImage"}),
-    "OLD_IMAGE": frozenset({"OldImage"}),
-    "NEW_AND_OLD_IMAGES": frozenset({"NewImage", "OldImage"}),
-}
-_IMAGES = ("NewImage", "OldImage")
+# In a fixed order, so a pattern on both missing images names the same one every time.
+_IMAGES = sorted(IMAGES_BY_VIEW_TYPE["NEW_AND_OLD_IMAGES"])
 
 
 def check_filters_view_type(
@@ -35,14 +30,12 @@ def check_filters_view_type(
         return
     for index, entry in enumerate(filters):
         try:
-            pattern = json.loads(entry["pattern"])
-        except (TypeError, KeyError, ValueError):
+            pattern = compile_pattern(entry["pattern"])
+        except (TypeError, KeyError, FilterPatternError):
             continue  # a token, or refused by the grammar already
-        change = pattern.get("dynamodb") if isinstance(pattern, dict) else None
-        if not isinstance(change, dict):
-            continue
+        named = _images_every_match_needs(pattern.fields)
         for image in _IMAGES:
-            if image in change and image not in carried:
+            if image in named and image not in carried:
                 shown = ", ".join(["Keys", *sorted(carried)])
                 raise StreamsValidationError(
                     f"{scope.node.path}: filters[{index}].pattern.dynamodb.{image} must be on "
@@ -51,6 +44,22 @@ def check_filters_view_type(
                     f"{_instead(image, carried)}, or give the table "
                     "stream=StreamViewType.NEW_AND_OLD_IMAGES"
                 )
+
+
+def _images_every_match_needs(fields: Sequence[Field]) -> set[str]:
+    """The images a record must carry to match: those holding a field the pattern ANDs in.
+
+    A field inside an ``$or`` branch is left out (another branch may match without the
+    image), and so is one that matches when absent (``exists: false`` holds on a record
+    without the image).
+    """
+    needed: set[str] = set()
+    for leaf in fields:
+        parts = leaf.path.split(".")
+        in_or = ".$or[" in leaf.where
+        if len(parts) > 1 and parts[0] == "dynamodb" and not (leaf.matches_absent or in_or):
+            needed.add(parts[1])
+    return needed
 
 
 def _instead(image: str, carried: frozenset[str]) -> str:

@@ -39,17 +39,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from stream_runtime.attributes import KNOWN_TAGS
+
 from .streams.filter_fields import Source, check_fields
-from .streams.filter_grammar import (
-    MAX_FILTERS,
-    MAX_PATTERN_CHARS,
-    FilterPatternError,
-    compile_pattern,
-)
+from .streams.filter_grammar import MAX_FILTERS, FilterPatternError, compile_pattern
 from .validation import StreamsValidationError
 
 Number = int | float | Decimal
-_TYPE_TAGS = ("S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS", "L", "M")
 
 
 class FilterError(StreamsValidationError):
@@ -84,8 +80,9 @@ class Attribute:
         self._name = name
 
     def _on(self, tag: str, *rules: Any) -> Condition:
-        if tag not in _TYPE_TAGS:
-            raise FilterError(f"type must be one of {', '.join(_TYPE_TAGS)}, got {tag!r}")
+        if not isinstance(tag, str) or tag not in KNOWN_TAGS:
+            known = ", ".join(sorted(KNOWN_TAGS))
+            raise FilterError(f"type must be one of {known}, got {tag!r}")
         return Condition(("dynamodb", self._image, self._name, tag), rules)
 
     def equals(self, value: str | Number | bool) -> Condition:
@@ -279,15 +276,18 @@ def filter_criteria(*patterns: Pattern, source: Source = "dynamodb") -> list[dic
     out = []
     for index, pattern in enumerate(patterns):
         text = pattern.to_json() if source == "dynamodb" else pattern.to_json(under="data")
-        if len(text) > MAX_PATTERN_CHARS:
-            raise FilterError(
-                f"pattern {index} must be at most {MAX_PATTERN_CHARS} characters, got {len(text)}"
-            )
         try:
-            # The builder writes only what the grammar accepts; this keeps it so.
+            # The grammar holds Lambda's limits, the pattern length included; apart from
+            # a pattern too long, the builder writes only what it accepts, and this keeps it so.
             check_fields(compile_pattern(text), source)
         except FilterPatternError as error:
-            raise FilterError(f"pattern {index}: {error}") from None
+            # A limit on the whole pattern (its length) is placed at the root: say which one.
+            place = (
+                f"pattern {index}"
+                if error.where == "pattern"
+                else f"pattern {index}: {error.where}"
+            )
+            raise FilterError(f"{place} must be {error.allowed}, got {error.got}") from None
         out.append({"pattern": text})
     return out
 

@@ -22,7 +22,10 @@ from .handler_spec import HandlerSpecError, parse_handler
 
 @dataclass(frozen=True)
 class HandlerProblem:
-    """Why a handler would fail in Lambda, in the house error's parts."""
+    """Why a handler would fail in Lambda: the prop, what is allowed and the value given.
+
+    These are the parts of the StreamsValidationError the construct raises.
+    """
 
     prop: str
     allowed: str

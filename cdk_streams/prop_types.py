@@ -2,8 +2,9 @@
 
 jsii answers a value of the wrong type with a typeguard ``TypeError`` that names
 neither the prop nor the construct, or with dozens of lines of Node
-deserialization errors. These checks raise the house error instead:
-``<construct path>: <prop> must be <allowed>, got <value>``.
+deserialization errors. These checks raise a :class:`StreamsValidationError`
+instead, naming the construct path, the prop, what is allowed and the value
+given: ``<construct path>: <prop> must be <allowed>, got <value>``.
 
 jsii interfaces (``IFunction``, ``IQueue`` ...) are not runtime-checkable, so an
 interface is recognised by an attribute every implementation has.
@@ -26,7 +27,10 @@ _ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 def fail(
     scope: Construct, prop: str, allowed: str, got: Any, *, shown: str | None = None
 ) -> StreamsValidationError:
-    """The house error; ``got`` is shown as its repr unless ``shown`` is given."""
+    """A StreamsValidationError naming the construct path, the prop, what is allowed and the value.
+
+    ``got`` is shown as its repr unless ``shown`` is given.
+    """
     text = _shown(got) if shown is None else shown
     return StreamsValidationError(f"{scope.node.path}: {prop} must be {allowed}, got {text}")
 

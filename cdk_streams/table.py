@@ -186,7 +186,10 @@ class StreamTable(Construct):
         removal_policy: Any,
         kinesis_stream: Any,
     ) -> None:
-        """The house error for a wrong type, before jsii's TypeError."""
+        """Raise a StreamsValidationError for a prop of the wrong type, before jsii's TypeError.
+
+        The error names the construct path, the prop, what is allowed and the value given.
+        """
         attribute = "an aws_dynamodb.Attribute(name=..., type=AttributeType.STRING)"
         if partition_key is None:
             raise t.fail(self, "partition_key", attribute, partition_key)

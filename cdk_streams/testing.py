@@ -13,8 +13,6 @@ them as Lambda receives them from Kinesis Data Streams for DynamoDB.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import time
 from decimal import Decimal
@@ -22,12 +20,15 @@ from typing import Any
 
 from .streams.records import (
     PRECISIONS,
+    carried_images,
     change_data,
     change_document,
+    epoch_seconds,
     image,
     kinesis_record,
     lambda_record,
     partition_key,
+    stream_record,
 )
 
 #: What replaces an asset hash in a masked template.
@@ -63,8 +64,6 @@ def snapshot_matcher(data: Any, path: Any) -> Any:
 
 # --- Stream events --------------------------------------------------------------------
 
-_VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
-_TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 # Real sequence numbers are 21 to 40 decimal digits; start in that range.
 _FIRST_SEQUENCE_NUMBER = 4_421_584_500_000_000_017_450
 # Kinesis sequence numbers are 56 decimal digits; this one is from AWS's examples.
@@ -112,10 +111,8 @@ class StreamEventFactory:
         account: str = "123456789012",
         start_time: float | None = None,
     ) -> None:
-        if view_type not in _VIEW_TYPES:
-            raise ValueError(
-                f"view_type must be one of {', '.join(_VIEW_TYPES)}, got {view_type!r}"
-            )
+        # ValueError for an unknown view type here, not at the first record.
+        self._carried = carried_images(view_type)
         if isinstance(key_names, str) or not key_names:
             raise ValueError(
                 f"key_names must be a non-empty tuple of attribute names, got {key_names!r}"
@@ -130,7 +127,7 @@ class StreamEventFactory:
         )
         self._count = 0
         self._kinesis_count = 0
-        self._start = float(int(time.time() if start_time is None else start_time))
+        self._start = epoch_seconds(time.time() if start_time is None else start_time)
 
     def insert(self, new_item: dict[str, Any]) -> dict[str, Any]:
         """An INSERT record for ``new_item``."""
@@ -142,10 +139,7 @@ class StreamEventFactory:
 
     def remove(self, old_item: dict[str, Any], ttl: bool = False) -> dict[str, Any]:
         """A REMOVE record for ``old_item``; ``ttl=True`` makes it a TTL expiry."""
-        record = self._record("REMOVE", new=None, old=old_item)
-        if ttl:
-            record["userIdentity"] = dict(_TTL_IDENTITY)
-        return record
+        return self._record("REMOVE", new=None, old=old_item, ttl=ttl)
 
     @staticmethod
     def event(*records: dict[str, Any]) -> dict[str, Any]:
@@ -214,7 +208,12 @@ class StreamEventFactory:
         }
 
     def _record(
-        self, event_name: str, *, new: dict[str, Any] | None, old: dict[str, Any] | None
+        self,
+        event_name: str,
+        *,
+        new: dict[str, Any] | None,
+        old: dict[str, Any] | None,
+        ttl: bool = False,
     ) -> dict[str, Any]:
         item = new if new is not None else old
         assert item is not None
@@ -226,26 +225,22 @@ class StreamEventFactory:
             )
         number = self._count
         self._count += 1
-        sequence_number = str(_FIRST_SEQUENCE_NUMBER + number * 100)
-        dynamodb: dict[str, Any] = {
-            "ApproximateCreationDateTime": self._start + number,
-            "Keys": _to_dynamodb_json({name: item[name] for name in self.key_names}),
-        }
-        if new is not None and self.view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
-            dynamodb["NewImage"] = _to_dynamodb_json(new)
-        if old is not None and self.view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
-            dynamodb["OldImage"] = _to_dynamodb_json(old)
-        dynamodb["SequenceNumber"] = sequence_number
-        # DynamoDB's SizeBytes counts the record's keys and images; the JSON
-        # length is close enough for tests and keeps the field realistic.
-        dynamodb["SizeBytes"] = len(json.dumps(dynamodb, separators=(",", ":")))
-        dynamodb["StreamViewType"] = self.view_type
-        raw = {
-            "eventID": hashlib.md5(sequence_number.encode(), usedforsecurity=False).hexdigest(),
-            "eventName": event_name,
-            "eventVersion": "1.1",
-            "dynamodb": dynamodb,
-        }
+        # Only the images the stream carries are serialized: a value the serializer
+        # refuses cannot fail a record that would not hold it.
+        if "NewImage" not in self._carried:
+            new = None
+        if "OldImage" not in self._carried:
+            old = None
+        raw = stream_record(
+            event_name=event_name,
+            keys=_to_dynamodb_json({name: item[name] for name in self.key_names}),
+            new_image=None if new is None else _to_dynamodb_json(new),
+            old_image=None if old is None else _to_dynamodb_json(old),
+            view_type=self.view_type,
+            sequence_number=str(_FIRST_SEQUENCE_NUMBER + number * 100),
+            created=self._start + number,
+            ttl=ttl,
+        )
         return lambda_record(raw, stream_arn=self.stream_arn)
 
 

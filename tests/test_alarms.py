@@ -142,7 +142,9 @@ def test_a_skipped_batch_left_six_hours_alarms(defaults):
 
 def test_no_actions_by_default(defaults):
     _, template = defaults
-    for alarm in template.find_resources(ALARM).values():
+    alarms = template.find_resources(ALARM).values()
+    assert len(alarms) == len(ALARM_NAMES) == 7  # every alarm is created by default
+    for alarm in alarms:
         assert "AlarmActions" not in alarm["Properties"]
         assert "OKActions" not in alarm["Properties"]
 

@@ -184,6 +184,13 @@ def test_only_the_kept_warnings(matches, name):
 
 
 def test_the_kept_warning_is_only_the_role_dependency(matches):
+    # One per Lambda function (deduplicated across the regions): the sample app has
+    # one, the defaults a processor and a pipeline, the variants four processors.
+    assert {name: len(found) for name, found in matches.items()} == {
+        "sample app": 1,
+        "defaults": 2,
+        "variants": 4,
+    }
     for found in matches.values():
         for match in found:
             assert match.rule.id == "W3005"

@@ -10,6 +10,7 @@ import os
 
 os.environ.setdefault("CDK_VALIDATION", "false")
 
+import json
 import re
 from pathlib import Path
 
@@ -123,7 +124,14 @@ def test_table_v2_with_a_stream_is_accepted():
         stack, "Orders", partition_key=KEY, dynamo_stream=dynamodb.StreamViewType.NEW_IMAGE
     )
     processor = StreamProcessor(stack, "Processor", table=table, **SAMPLE)
-    assert processor.event_source_mapping is not None
+    table_id = stack.resolve(stack.get_logical_id(table.node.default_child))
+    (mapping,) = _mappings(stack)
+    # The TableV2 synthesizes as AWS::DynamoDB::GlobalTable: its StreamArn, not a table ARN.
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": [table_id, "StreamArn"]}
+    assert mapping["FunctionName"] == stack.resolve(processor.function.function_name)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::DynamoDB::GlobalTable", {"StreamSpecification": {"StreamViewType": "NEW_IMAGE"}}
+    )
 
 
 def test_a_table_without_a_stream_names_both_spellings():
@@ -134,6 +142,15 @@ def test_a_table_without_a_stream_names_both_spellings():
     message = _error(build)
     assert "stream=StreamViewType.NEW_AND_OLD_IMAGES to aws_dynamodb.Table" in message
     assert "dynamo_stream= to aws_dynamodb.TableV2" in message
+
+
+def _mappings(stack) -> list[dict]:
+    """The Properties of every event-source mapping in the stack's template."""
+    return [
+        resource["Properties"]
+        for resource in Template.from_stack(stack).to_json()["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
 
 
 def _image_filter(image: str) -> dict:
@@ -166,15 +183,29 @@ def test_a_filter_on_an_image_the_stream_does_not_carry(view_type, image, carrie
 def test_a_filter_on_a_carried_image_and_on_an_imported_table_is_accepted():
     stack = new_stack()
     table = orders_table(stack, view_type=dynamodb.StreamViewType.NEW_IMAGE).table
-    StreamProcessor(stack, "New", table=table, filters=[_image_filter("NewImage")], **SAMPLE)
+    new = StreamProcessor(stack, "New", table=table, filters=[_image_filter("NewImage")], **SAMPLE)
+    imported_stream = "arn:aws:dynamodb:us-east-1:123456789012:table/Orders/stream/x"
     imported = dynamodb.Table.from_table_attributes(
-        stack,
-        "Imported",
-        table_name="Orders",
-        table_stream_arn="arn:aws:dynamodb:us-east-1:123456789012:table/Orders/stream/x",
+        stack, "Imported", table_name="Orders", table_stream_arn=imported_stream
     )
     # The view type of an imported table is unknown at synth: nothing to check.
-    StreamProcessor(stack, "Old", table=imported, filters=[_image_filter("OldImage")], **SAMPLE)
+    old = StreamProcessor(
+        stack, "Old", table=imported, filters=[_image_filter("OldImage")], **SAMPLE
+    )
+    mappings = {mapping["FunctionName"]["Ref"]: mapping for mapping in _mappings(stack)}
+    assert len(mappings) == 2
+    table_id = stack.resolve(stack.get_logical_id(table.node.default_child))
+    for processor, source, image in (
+        (new, {"Fn::GetAtt": [table_id, "StreamArn"]}, "NewImage"),
+        (old, imported_stream, "OldImage"),
+    ):
+        mapping = mappings[stack.resolve(processor.function.function_name)["Ref"]]
+        assert mapping["EventSourceArn"] == source
+        # Each filter reaches its own mapping as written (the rule rendered as a list).
+        (criterion,) = mapping["FilterCriteria"]["Filters"]
+        assert json.loads(criterion["Pattern"]) == {
+            "dynamodb": {image: {"status": {"S": ["SHIPPED"]}}}
+        }
 
 
 def test_a_table_v2_view_type_is_checked_too():

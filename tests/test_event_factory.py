@@ -133,7 +133,7 @@ def test_item_without_its_key_is_rejected():
 
 
 def test_arguments_are_keyword_only():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"takes 1 positional argument but 2 were given"):
         StreamEventFactory(("pk",))  # type: ignore[misc]
 
 

@@ -11,6 +11,7 @@ unreported poison record, on made-up outcomes.
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -158,12 +159,48 @@ def test_all_invariants_hold(outcome: scenario.Outcome) -> None:
 # -- drain() and a slow GetRecords (found while building this run) --------------------
 
 
-class SlowReader:
-    """A one-shard stream whose GetRecords takes ``delay`` seconds when it returns records,
-    as moto's does for a large backlog; each call returns the next chunk."""
+class FakeClock:
+    """Monotonic seconds for the runner: each reading is 0.01 s after the last, and a
+    read can take a second at once (:meth:`advance`). Counts the readings that the
+    thread calling drain() takes, so a read can wait until drain() has looked."""
 
-    def __init__(self, chunks: list[list[dict]], delay: float) -> None:
-        self.chunks, self.delay = chunks, delay
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.drainer = threading.get_ident()  # the test's thread calls drain()
+        self.drain_readings = 0
+        self._changed = threading.Condition()
+
+    def __call__(self) -> float:
+        with self._changed:
+            self.now += 0.01
+            if threading.get_ident() == self.drainer:
+                self.drain_readings += 1
+                self._changed.notify_all()
+            return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self._changed:
+            self.now += seconds
+
+    def wait_for_drain(self, readings: int) -> None:
+        """Block until drain() has read the clock ``readings`` more times."""
+        with self._changed:
+            target = self.drain_readings + readings
+            # A guard against a hang, not a measurement: drain() reads the clock
+            # every few milliseconds.
+            looked = self._changed.wait_for(lambda: self.drain_readings >= target, timeout=60)
+        assert looked, "drain() stopped reading the clock"
+
+
+class SlowReader:
+    """A one-shard stream whose GetRecords takes 1 s of the fake clock when it returns
+    records, as moto's does for a large backlog; each call returns the next chunk.
+
+    While the call is in flight drain() looks twice: the second look means the
+    first one's check is done, with the read's time past settle."""
+
+    def __init__(self, chunks: list[list[dict]], clock: FakeClock) -> None:
+        self.chunks, self.clock = chunks, clock
 
     def start(self) -> None:
         pass
@@ -175,13 +212,12 @@ class SlowReader:
         return None
 
     def read(self) -> list:
-        import time
-
         from cdk_streams.streams.shard_reader import ShardRecords
 
         if not self.chunks:
             return [ShardRecords("s", [])]
-        time.sleep(self.delay)  # the slow call itself, not a wait for a result
+        self.clock.advance(1.0)  # the slow call itself: 10 times settle
+        self.clock.wait_for_drain(2)
         return [ShardRecords("s", self.chunks.pop(0))]
 
 
@@ -208,11 +244,17 @@ def test_drain_waits_for_a_get_records_call_slower_than_settle() -> None:
         function_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
         event_source_arn="arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/x",
     )
-    runner = EventSourceRunner(poll_interval=0.01, settle=0.1)
+    clock = FakeClock()
+    runner = EventSourceRunner(poll_interval=0.01, settle=0.1, clock=clock)
     ok = lambda event: InvocationResult("r", True)  # noqa: E731
-    runner.add(MappingRunner(config, SlowReader(chunks, delay=0.5), ok))
+    reader = SlowReader(chunks, clock)
+    runner.add(MappingRunner(config, reader, ok))
     try:
-        report = runner.drain(timeout=10)
+        report = runner.drain(timeout=60)
     finally:
         runner.stop()
+    assert reader.chunks == []
     assert report.totals.succeeded == 15
+    # drain() timed itself on the fake clock: at least the second and third reads'
+    # 2 s (the first may have started before drain() did), well short of its timeout.
+    assert 2.0 < report.seconds < 60.0

@@ -152,7 +152,7 @@ def test_or_across_patterns_is_a_list_of_filters_for_the_processor():
         ),
         (
             lambda: new_image("a").exists("STRING"),
-            "type must be one of S, N, B, BOOL, NULL, SS, NS, BS, L, M, got 'STRING'",
+            "type must be one of B, BOOL, BS, L, M, N, NS, NULL, S, SS, got 'STRING'",
         ),
         (lambda: Pattern(), "Pattern needs at least one condition, got none"),
         (lambda: Pattern("eventName"), "Pattern takes conditions, got 'eventName'"),
@@ -170,7 +170,7 @@ def test_or_across_patterns_is_a_list_of_filters_for_the_processor():
             lambda: filter_criteria(
                 Pattern(new_image("a").is_one_of(*[f"v{i:05}" for i in range(600)]))
             ),
-            "pattern 0 must be at most 4096 characters, got 5439",
+            "pattern 0 must be at most 4096 characters, got 5439 characters",
         ),
     ],
 )

@@ -145,6 +145,46 @@ class Clock:
         return self.now
 
 
+def test_a_mapping_runs_on_the_clock_of_the_runner_that_adds_it() -> None:
+    # drain() compares a mapping's last activity with its own now: both must come
+    # from one clock, so a mapping built without one takes the runner's.
+    clock = Clock()
+    clock.now = 500.0
+    runner = EventSourceRunner(clock=clock)
+    unset = MappingRunner(
+        MappingConfig(uuid="m", function_arn=FUNCTION, event_source_arn=STREAM),
+        FakeReader([]),
+        Fake(),
+    )
+    same = MappingRunner(
+        MappingConfig(uuid="n", function_arn=FUNCTION, event_source_arn=STREAM),
+        FakeReader([]),
+        Fake(),
+        clock=clock,
+    )
+    try:
+        runner.add(unset)
+        runner.add(same)
+    finally:
+        runner.stop()
+    assert (unset.last_activity, same.last_activity) == (500.0, 500.0)
+    assert set(runner.runners) == {"m", "n"}
+
+
+def test_a_mapping_with_another_clock_is_refused() -> None:
+    runner = EventSourceRunner()  # time.monotonic
+    config = MappingConfig(uuid="m", function_arn=FUNCTION, event_source_arn=STREAM)
+    mapping = MappingRunner(config, FakeReader([]), Fake(), clock=Clock())
+    with pytest.raises(ValueError) as error:
+        runner.add(mapping)
+    assert str(error.value) == (
+        "mapping m: clock must be the EventSourceRunner's clock (its drain() compares the "
+        "mapping's last activity with it), got another one; build the MappingRunner "
+        "without clock= to use the EventSourceRunner's"
+    )
+    assert runner.runners == {} and not mapping.started
+
+
 def test_full_batches_go_at_once_and_the_partial_one_waits_for_the_window() -> None:
     # batch_size 10, a 1 s window, 25 records read in one poll at t=0.
     config = MappingConfig(

@@ -10,9 +10,40 @@ import pytest
 import cdk_streams
 
 
-def test_every_export_resolves():
-    for name in cdk_streams.__all__:
-        assert getattr(cdk_streams, name) is not None
+def test_every_export_resolves_to_its_kind_from_its_module():
+    from dataclasses import is_dataclass
+
+    from constructs import Construct
+
+    exports = {name: getattr(cdk_streams, name) for name in cdk_streams.__all__}
+    constructs = {
+        "StreamAlarms",
+        "StreamDashboard",
+        "StreamPipeline",
+        "StreamProcessor",
+        "StreamTable",
+    }
+    for name in constructs:
+        assert isinstance(exports[name], type) and issubclass(exports[name], Construct), name
+    for name in ("IStreamAlarms", "IStreamProcessor"):  # typing.Protocol interfaces
+        assert getattr(exports[name], "_is_protocol", False) is True, name
+    assert is_dataclass(exports["AlarmThresholds"])
+    assert issubclass(exports["StreamsValidationError"], ValueError)
+    assert callable(exports["StreamHandlerCode"].sample)
+    assert callable(exports["pipeline_widgets"])
+    assert exports["ALARM_NAMES"] == (
+        "IteratorAge",
+        "Errors",
+        "Throttles",
+        "DroppedEvents",
+        "DestinationDeliveryFailures",
+        "DeadLetterQueueDepth",
+        "DeadLetterQueueAge",
+    )
+    # Each name comes from the module _EXPORTS names (the tuple has no __module__).
+    for name, value in exports.items():
+        if name != "ALARM_NAMES":
+            assert value.__module__ == f"cdk_streams.{cdk_streams._EXPORTS[name]}", name
     assert "StreamProcessor" in dir(cdk_streams)
 
 

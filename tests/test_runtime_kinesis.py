@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -210,8 +209,10 @@ def test_router_reports_kinesis_sequence_numbers_in_order():
 
 
 def test_kinesis_batch_succeeds_and_logs_one_summary(caplog):
-    f = StreamEventFactory(key_names=("orderId",), start_time=time.time() - 60)
-    router = StreamRouter()
+    start = 1_800_000_000.0
+    f = StreamEventFactory(key_names=("orderId",), start_time=start)
+    # The oldest change was made at start; the router's clock reads 60.25 s later.
+    router = StreamRouter(clock=lambda: start + 60.25)
     router.on_any(lambda r: r.new_image)
     event = f.kinesis_event(f.insert(NEW), f.modify(OLD, NEW), f.remove(OLD, ttl=True))
     with caplog.at_level(logging.INFO, logger="stream_runtime"):
@@ -221,7 +222,8 @@ def test_kinesis_batch_succeeds_and_logs_one_summary(caplog):
     ]
     assert summary["event_names"] == {"INSERT": 1, "MODIFY": 1, "REMOVE": 1}
     assert summary["records"] == 3 and summary["processed"] == 3 and summary["failures"] == 0
-    assert 59 <= summary["oldest_record_age_s"] < 120  # milliseconds read as milliseconds
+    # Kinesis carries epoch milliseconds: read as seconds, the age would be off by 1000x.
+    assert summary["oldest_record_age_s"] == 60.25
 
 
 @pytest.mark.parametrize(

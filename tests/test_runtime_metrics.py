@@ -126,3 +126,24 @@ def test_a_failing_writer_never_fails_the_batch(capsys):
     router.on_any(lambda record: None)
     assert router.handler({"Records": []}, None) == {"batchItemFailures": []}
     assert "could not write the metrics line: OSError('stdout closed')" in capsys.readouterr().err
+
+
+def test_the_routers_clock_reaches_its_default_metrics_not_a_given_one(monkeypatch, capsys):
+    monkeypatch.delenv("STREAM_METRICS", raising=False)
+    f = StreamEventFactory(start_time=START)
+    event = f.event(f.insert({"pk": "a"}))
+    router = StreamRouter(clock=lambda: START + 3)
+    router.on_any(lambda record: None)
+    router.handler(event, None)
+    [line] = capsys.readouterr().out.splitlines()
+    document = json.loads(line)
+    assert document["ProcessingLag"] == 3000.0
+    assert document["_aws"]["Timestamp"] == int((START + 3) * 1000)
+    # A BatchMetrics passed in keeps the clock it was given.
+    lines: list[str] = []
+    given = BatchMetrics(clock=lambda: START + 7, write=lines.append)
+    router = StreamRouter(clock=lambda: START + 3, metrics=given)
+    router.on_any(lambda record: None)
+    router.handler(f.event(f.insert({"pk": "b"})), None)
+    # The second record was created 1 s after START.
+    assert json.loads(lines[0])["ProcessingLag"] == 6000.0

@@ -6,7 +6,6 @@ import json
 import logging
 import subprocess
 import sys
-import time
 
 import pytest
 import runtime_path
@@ -180,8 +179,10 @@ def test_decorators_return_the_function():
 
 
 def test_one_summary_line_per_batch(caplog):
-    f = StreamEventFactory(start_time=time.time() - 60)
-    router = StreamRouter()
+    start = 1_800_000_000.0
+    f = StreamEventFactory(start_time=start)
+    # The oldest record was created at start; the router's clock reads 60.25 s later.
+    router = StreamRouter(clock=lambda: start + 60.25)
     router.on_any(lambda r: None)
     event = f.event(f.insert(item(1)), f.insert(item(2)), f.remove(item(1), ttl=True))
 
@@ -194,7 +195,7 @@ def test_one_summary_line_per_batch(caplog):
     assert summary["event_names"] == {"INSERT": 2, "REMOVE": 1}
     assert summary["records"] == 3 and summary["processed"] == 3 and summary["failures"] == 0
     assert summary["request_id"] == "req-1"
-    assert 59 <= summary["oldest_record_age_s"] < 120
+    assert summary["oldest_record_age_s"] == 60.25
     assert not [r for r in caplog.records if r.levelno == logging.DEBUG]
 
 

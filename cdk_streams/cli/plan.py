@@ -158,7 +158,9 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--window-seconds", metavar="S", help="batching window 0..300 (default: 0)"
     )
     mapping.add_argument(
-        "--parallelization", metavar="N", help="lanes per shard 1..10 (default: 1)"
+        "--parallelization",
+        metavar="N",
+        help="concurrent batches per shard (ParallelizationFactor) 1..10 (default: 1)",
     )
     mapping.add_argument("--memory-mb", metavar="MB", help="128..10240 (default: 256)")
     mapping.add_argument("--architecture", metavar="ARCH", help="x86_64 or arm64 (default: x86_64)")
@@ -191,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _mapping_from_app(args: argparse.Namespace) -> tuple[Any, int, str]:
-    from ..app_mappings import app_mappings
+    from .app_mappings import app_mappings
 
     app_dir = Path(args.app_dir).resolve()
     if not app_dir.is_dir():

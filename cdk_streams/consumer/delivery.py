@@ -25,7 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from ..streams.partial_batch import first_failed_index
+from ..streams.partial_batch import (
+    FAILURES_KEY,
+    IDENTIFIER_KEY,
+    first_failed_index,
+    unknown_failures,
+)
 from .errors import ConsumerError
 from .runtime import ConsumerContext, LambdaHandler
 from .stats import ConsumerStats
@@ -187,21 +192,20 @@ class BatchDelivery:
         """None when the whole batch succeeded, else the index of the first record to retry."""
         if self._callback is not None:
             if isinstance(response, list | tuple):
-                response = {"batchItemFailures": [{"itemIdentifier": i} for i in response]}
+                response = {FAILURES_KEY: [{IDENTIFIER_KEY: i} for i in response]}
             elif response is not None and not isinstance(response, dict):
                 raise ConsumerError(
                     f"callback returned {response!r}; expected None, a list of failed sequence "
                     'numbers, or {"batchItemFailures": [{"itemIdentifier": "<SequenceNumber>"}]}'
                 )
-        index = first_failed_index([_sequence_number(r) for r in batch], response)
-        if index == 0 and isinstance(response, dict) and response.get("batchItemFailures"):
-            named = {
-                f.get("itemIdentifier")
-                for f in response["batchItemFailures"]
-                if isinstance(f, dict)
-            }
-            if _sequence_number(batch[0]) not in named:
-                log.warning("unknown failure identifier in %r: retrying the whole batch", named)
+        sequence_numbers = [_sequence_number(r) for r in batch]
+        index = first_failed_index(sequence_numbers, response)
+        # An unknown identifier always fails the whole batch: any other index
+        # spares the second pass over the response.
+        if index == 0:
+            unknown = unknown_failures(sequence_numbers, response)
+            if unknown:
+                log.warning("unknown failure identifier in %r: retrying the whole batch", unknown)
         return index
 
     # -- a batch ---------------------------------------------------------------------

@@ -63,8 +63,10 @@ class MappingRunner:
     :param reader: a reader on ``config.event_source_arn`` (not started yet).
     :param invoke: runs the mapping's function.
     :param send_on_failure: delivers on-failure records. @default - none.
-    :param clock: monotonic seconds: the batching window runs on it.
-        @default time.monotonic.
+    :param clock: monotonic seconds: the batching window and
+        :attr:`last_activity` run on it. @default the clock of the
+        :class:`EventSourceRunner` it is added to (whose drain() compares
+        :attr:`last_activity` with its own now), else time.monotonic.
     :param wall_clock: epoch seconds: record ages, on-failure timestamps and
         the end of tumbling windows. @default time.time.
     :param stopping: when it returns True, deliveries stop between attempts.
@@ -81,7 +83,7 @@ class MappingRunner:
         invoke: Invoke,
         *,
         send_on_failure: SendOnFailure | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] = time.time,
         stopping: Callable[[], bool] = lambda: False,
         fed_by: Iterable[str] = (),
@@ -93,19 +95,37 @@ class MappingRunner:
         self.reader = reader
         self._invoke = invoke
         self._send = send_on_failure
-        self._clock = clock
+        # None when built without one: use_clock then takes any clock, not only this one.
+        self._given_clock = clock
+        self._clock = clock if clock is not None else time.monotonic
         self._wall = wall_clock
         self._filter = RecordFilter(config.filters)
         self.counts = MappingCounts()
         self._shards: dict[str, _Shard] = {}
         self.busy = False
-        self.last_activity = clock()
+        #: When the last step that did anything ended, on ``clock``.
+        self.last_activity = self._clock()
         self.started = False
 
     def start(self) -> None:
         """Fix the starting position (LATEST: from now on), as creating the mapping does."""
         self.reader.start()
         self.started = True
+
+    def use_clock(self, clock: Callable[[], float]) -> None:
+        """Run on ``clock`` from now on, as an :class:`EventSourceRunner` that adds
+        this mapping asks: its drain() compares :attr:`last_activity` with its own now.
+
+        :raises ValueError: the mapping was built with a different clock.
+        """
+        if self._given_clock is not None and self._given_clock != clock:
+            raise ValueError(
+                f"mapping {self.config.uuid}: clock must be the EventSourceRunner's clock "
+                "(its drain() compares the mapping's last activity with it), got another "
+                "one; build the MappingRunner without clock= to use the EventSourceRunner's"
+            )
+        self._given_clock = self._clock = clock
+        self.last_activity = clock()
 
     def _shard(self, shard_id: str) -> _Shard:
         shard = self._shards.get(shard_id)
@@ -255,13 +275,23 @@ class EventSourceRunner:
         4 times a second).
     :param settle: a mapping counts as idle once nothing happened for this
         long. @default 0.3 s.
+    :param clock: monotonic seconds, for drain()'s settle time and timeout,
+        the pace of reads, and every mapping's batching window and last
+        activity: one clock, so drain() compares times of the same clock.
+        @default time.monotonic; tests pass a fake one (the waits between
+        checks still take real time).
     """
 
     def __init__(
-        self, *, poll_interval: float = DEFAULT_POLL_INTERVAL, settle: float = 0.3
+        self,
+        *,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        settle: float = 0.3,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.poll_interval = poll_interval
         self.settle = settle
+        self.clock = clock
         self.runners: dict[str, MappingRunner] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._stop = threading.Event()
@@ -275,9 +305,15 @@ class EventSourceRunner:
         self._reported: dict[str, MappingCounts] = {}
 
     def add(self, runner: MappingRunner) -> None:
-        """Take over a mapping: fix its starting position now and start polling it."""
+        """Take over a mapping: fix its starting position now and start polling it.
+
+        The mapping runs on this runner's clock: a :class:`MappingRunner`
+        built without one takes it. Raises ``ValueError`` for a mapping given
+        a different clock, whose last activity drain() could not compare.
+        """
         if runner.config.uuid in self.runners:
             return
+        runner.use_clock(self.clock)
         runner.start()
         runner.stopping = self._stop.is_set
         with self._lock:
@@ -306,7 +342,7 @@ class EventSourceRunner:
             waker.event.clear()
             waker.urgent = False
             seen = waker.count
-            started = time.monotonic()
+            started = self.clock()
             try:
                 worked = runner.step()
             except Stopped:
@@ -322,7 +358,7 @@ class EventSourceRunner:
             # Woken by a write: read no sooner than poll_interval after the last
             # read, as Lambda's poller paces its reads (so a burst of writes is not
             # read one by one). A drain waits for no one.
-            rest = self.poll_interval - (time.monotonic() - started)
+            rest = self.poll_interval - (self.clock() - started)
             if woken and rest > 0 and not waker.urgent:
                 self._stop.wait(rest)
 
@@ -343,13 +379,13 @@ class EventSourceRunner:
         still busy after ``timeout`` seconds (for example a poison record with
         unlimited retries), and :class:`RunnerError` when a mapping stopped.
         """
-        started = time.monotonic()
+        started = self.clock()
         # Every mapping steps once more, now: a step that starts after this reads
         # every write so far and sees every window that has ended by now.
         wanted = {key: waker.wake(urgent=True) for key, waker in list(self._wakers.items())}
         while True:
             self._raise_errors()
-            now = time.monotonic()
+            now = self.clock()
             busy = [
                 runner
                 for key, runner in self.runners.items()
@@ -368,7 +404,7 @@ class EventSourceRunner:
                     "keeps failing with MaximumRetryAttempts -1 blocks its shard until it expires"
                 )
             time.sleep(min(0.05, self.poll_interval))
-        return self._report(time.monotonic() - started)
+        return self._report(self.clock() - started)
 
     def _report(self, seconds: float) -> DrainReport:
         reports = []

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..streams.delivery import halves
+from ..streams.partial_batch import split_at_failure
 from ..streams.records import DYNAMODB
 from .backfill_records import backfill_record, item_keys
 from .checkpoint import Checkpoints, SegmentState
@@ -345,25 +347,35 @@ class Backfill:
     def _deliver(
         self, records: list[dict[str, Any]], failures: list[dict[str, Any]], calls: list[int]
     ) -> int:
-        """Deliver records to completion: succeeded or given up on. Returns the successes."""
+        """Deliver records to completion: succeeded or given up on. Returns the successes.
+
+        The partial batch rule and the halving are the mapping's
+        (:class:`~cdk_streams.streams.delivery.ShardDelivery`); the retry
+        budget and the giving up are not, on purpose. A backfill reports items,
+        not batches: the budget is per item (progress past a failure starts it
+        afresh, halves start afresh), only the failing item is given up on and
+        the rest goes on, and a function error is always halved down to the
+        item, while a reported failure already names it.
+        """
         succeeded = 0
         attempts = 0
         while records:
             calls[0] += 1
             failed_at, outcome = first_failure(self.target, records, DYNAMODB)
-            if failed_at is None:
-                return succeeded + len(records)
-            if failed_at > 0:
-                succeeded += failed_at
-                records, attempts = records[failed_at:], 0
+            done, rest = split_at_failure(records, failed_at)
+            succeeded += len(done)
+            if not rest:
+                return succeeded
+            if done:
+                records, attempts = rest, 0
                 continue
             if not outcome.ok and len(records) > 1:
                 # A function error names no record: halve the batch to find it.
-                middle = len(records) // 2
+                first, second = halves(records)
                 return (
                     succeeded
-                    + self._deliver(records[:middle], failures, calls)
-                    + self._deliver(records[middle:], failures, calls)
+                    + self._deliver(first, failures, calls)
+                    + self._deliver(second, failures, calls)
                 )
             attempts += 1
             if attempts <= self.retry_attempts:

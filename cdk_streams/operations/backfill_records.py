@@ -1,9 +1,10 @@
 """The record a backfill hands a consumer for one existing item: a Lambda INSERT record.
 
-It is built like a stream record (:func:`cdk_streams.streams.records.lambda_record`)
-in the table's stream view type, so it decodes like any other record, and it
-carries :data:`BACKFILL_MARKER` (``"cdkStreamsBackfill": true``) so a handler
-can tell it apart (``ChangeRecord.is_backfill`` in the bundled runtime).
+It is built as a stream record is (:func:`cdk_streams.streams.records.stream_record`,
+then :func:`~cdk_streams.streams.records.lambda_record`) in the table's stream view
+type, so it decodes like any other record, and it carries :data:`BACKFILL_MARKER`
+(``"cdkStreamsBackfill": true``) so a handler can tell it apart
+(``ChangeRecord.is_backfill`` in the bundled runtime).
 
 Its ``SequenceNumber`` is a decimal string unique within the backfill (segment
 and position in the segment), so partial-batch responses identify it; it is no
@@ -17,14 +18,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..streams.records import image, lambda_record
+from ..streams.records import carried_images, image, lambda_record, stream_record
 
 #: The top-level field that marks a backfilled record. The bundled runtime
 #: reads the same name (``stream_runtime.records.ChangeRecord.is_backfill``).
 BACKFILL_MARKER = "cdkStreamsBackfill"
-#: Stream view types whose INSERT records carry the new image.
-WITH_NEW_IMAGE = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
-VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 #: Positions per segment in the synthetic sequence numbers.
 _SEGMENT_SPAN = 10**20
 
@@ -52,26 +50,21 @@ def backfill_record(
         carry only ``Keys`` (an INSERT has no old image).
     :param created: epoch seconds, written as ``ApproximateCreationDateTime``.
     """
-    if view_type not in VIEW_TYPES:
-        raise ValueError(f"view_type must be one of {', '.join(VIEW_TYPES)}, got {view_type!r}")
+    carried_images(view_type)  # ValueError for an unknown one, before the item is read
     keys = {name: item[name] for name in key_names}
-    change: dict[str, Any] = {
-        "ApproximateCreationDateTime": created,
-        "Keys": keys,
-        "SequenceNumber": sequence_number(segment, position),
-        "StreamViewType": view_type,
-    }
-    if view_type in WITH_NEW_IMAGE:
-        change["NewImage"] = item
+    # The eventID comes from the item's keys, so it does not depend on where the scan
+    # found the item (the synthetic sequence number does).
     keys_json = json.dumps(image(keys), sort_keys=True)
-    change["SizeBytes"] = (
-        len(json.dumps(image(item))) if view_type in WITH_NEW_IMAGE else len(keys_json)
+    raw = stream_record(
+        event_name="INSERT",
+        keys=keys,
+        new_image=item,
+        view_type=view_type,
+        sequence_number=sequence_number(segment, position),
+        created=created,
+        event_id=hashlib.md5(keys_json.encode(), usedforsecurity=False).hexdigest(),
     )
-    event_id = hashlib.md5(keys_json.encode(), usedforsecurity=False).hexdigest()
-    record = lambda_record(
-        {"eventID": event_id, "eventName": "INSERT", "eventVersion": "1.1", "dynamodb": change},
-        stream_arn=stream_arn,
-    )
+    record = lambda_record(raw, stream_arn=stream_arn)
     record[BACKFILL_MARKER] = True
     return record
 

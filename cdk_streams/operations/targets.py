@@ -3,7 +3,7 @@
 A :class:`Target` takes a Lambda-shaped event (``{"Records": [...]}``) and
 answers with an :class:`~cdk_streams.streams.delivery.Invocation`, as an
 event-source mapping sees it. :func:`first_failure` then reads that answer with
-Lambda's own rule (:func:`~cdk_streams.streams.partial_batch.first_failed_index`).
+Lambda's own rule (:func:`~cdk_streams.streams.partial_batch.invocation_failed_index`).
 
 * :class:`FunctionTarget`: ``lambda.invoke`` (RequestResponse) of a deployed
   function. In the local cloud the invocation runs the deployed code.
@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from ..handler_code import RUNTIME_PACKAGE, bundled_code_dir
 from ..streams.delivery import Invocation, InvokeOutcome
-from ..streams.partial_batch import first_failed_index
+from ..streams.partial_batch import invocation_failed_index
 from ..streams.records import RecordShape
 from .errors import OperationError
 
@@ -59,11 +59,14 @@ def first_failure(
     reported record and everything after it failed.
     """
     outcome = target.invoke({"Records": list(batch)})
-    if not outcome.ok:
-        return 0, outcome
-    if not report_batch_item_failures:
-        return None, outcome
-    return first_failed_index([shape.sequence(r) for r in batch], outcome.payload), outcome
+    failed = invocation_failed_index(
+        batch,
+        shape.sequence,
+        ok=outcome.ok,
+        response=outcome.payload,
+        report_batch_item_failures=report_batch_item_failures,
+    )
+    return failed, outcome
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,11 @@ clock and against a fake function on a virtual one.
 
 * A function error fails the whole batch. With ``report_batch_item_failures``
   a normal response is read by :func:`~.partial_batch.first_failed_index`:
-  the records before the first failure are checkpointed, the rest retried.
+  the records before the first failure are checkpointed, the rest retried
+  (:func:`~.partial_batch.invocation_failed_index`).
 * ``bisect_batch_on_error``: a failing batch of more than one record is split
-  in two halves, first half first; splitting uses no retry attempts.
+  in two halves (:func:`halves`), first half first; splitting uses no retry
+  attempts.
 * ``retry_attempts`` (-1: until the records expire) and ``max_record_age``:
   when either runs out, the batch is skipped and, with ``on_failure``, the
   on-failure record (:mod:`.on_failure`) goes to the destination.
@@ -28,13 +30,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .counts import MappingCounts
 from .on_failure import RECORD_AGE_EXCEEDED, RETRY_ATTEMPTS_EXHAUSTED, FailedBatch
-from .partial_batch import first_failed_index
+from .partial_batch import invocation_failed_index, split_at_failure
 from .settings import MappingConfig
 from .tumbling_window import ShardWindows, split_by_window
+
+R = TypeVar("R")
+
+
+def halves(batch: Sequence[R]) -> tuple[list[R], list[R]]:
+    """Lambda's bisection of a failing batch: two halves, the first one the
+    smaller when the count is odd; the first half is delivered first.
+    """
+    middle = len(batch) // 2
+    return list(batch[:middle]), list(batch[middle:])
 
 
 class Invocation(Protocol):
@@ -198,17 +210,16 @@ class ShardDelivery:
             failed_from = self.failed_from(batch, last)
             if self._ended_early():
                 continue  # the same records again, on a fresh state: not a retry
-            if failed_from is None:
-                self._succeed(batch)
+            succeeded, batch = split_at_failure(batch, failed_from)
+            if succeeded:
+                self._succeed(succeeded)
+            if not batch:
                 return
-            if failed_from > 0:
-                self._succeed(batch[:failed_from])
-                batch = batch[failed_from:]
             if self.config.bisect_batch_on_error and len(batch) > 1:
                 self.counts.bisections += 1
-                middle = len(batch) // 2
-                self._deliver(batch[:middle], retries_used, invoke_count)
-                self._deliver(batch[middle:], retries_used, invoke_count)
+                first, second = halves(batch)
+                self._deliver(first, retries_used, invoke_count)
+                self._deliver(second, retries_used, invoke_count)
                 return
             limit = self.config.retry_attempts
             if limit != -1 and retries_used >= limit:
@@ -219,12 +230,15 @@ class ShardDelivery:
 
     def failed_from(self, batch: Sequence[dict[str, Any]], outcome: Invocation) -> int | None:
         """None when the batch succeeded, else the index of the first record to retry."""
-        if not outcome.ok:
-            return 0
-        failed: int | None = None
-        if self.config.report_batch_item_failures:
-            failed = first_failed_index([self._shape.sequence(r) for r in batch], outcome.payload)
-        if self.windows is not None:
+        failed = invocation_failed_index(
+            batch,
+            self._shape.sequence,
+            ok=outcome.ok,
+            response=outcome.payload,
+            report_batch_item_failures=self.config.report_batch_item_failures,
+        )
+        # A function error carries no state: only a normal response moves the window.
+        if outcome.ok and self.windows is not None:
             failed = self.windows.take(outcome.payload, failed)
         return failed
 

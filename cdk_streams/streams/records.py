@@ -2,7 +2,10 @@
 
 Three shapes, each built by one function here and nowhere else:
 
-* the DynamoDB stream record as Lambda hands it to a function
+* the DynamoDB stream record as DynamoDB Streams' GetRecords returns it, built
+  from an item's keys and images (:func:`stream_record`: the images the view
+  type carries, :data:`IMAGES_BY_VIEW_TYPE`, and its ``SizeBytes``,
+  :func:`size_bytes`), and as Lambda hands it to a function
   (:func:`lambda_record`, from a GetRecords record as boto3 returns it);
 * the change document DynamoDB writes to a Kinesis data stream (Kinesis Data
   Streams for DynamoDB, :func:`change_document`), with its partition key
@@ -31,11 +34,139 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-#: ``ApproximateCreationDateTime`` units of a Kinesis change document, by precision.
-PRECISIONS = {"MILLISECOND": 1_000, "MICROSECOND": 1_000_000}
+# The runtime reads ApproximateCreationDateTime back with the same units.
+from stream_runtime.records import CREATION_TIME_PRECISIONS as PRECISIONS
+
+#: The images each stream view type puts on a record (``Keys`` are always there), in
+#: the order AWS lists the view types.
+IMAGES_BY_VIEW_TYPE: Mapping[str, frozenset[str]] = {
+    "KEYS_ONLY": frozenset(),
+    "NEW_IMAGE": frozenset({"NewImage"}),
+    "OLD_IMAGE": frozenset({"OldImage"}),
+    "NEW_AND_OLD_IMAGES": frozenset({"NewImage", "OldImage"}),
+}
+#: The stream view types: ``KEYS_ONLY``, ``NEW_IMAGE``, ``OLD_IMAGE``, ``NEW_AND_OLD_IMAGES``.
+VIEW_TYPES = tuple(IMAGES_BY_VIEW_TYPE)
+#: The ``userIdentity`` of a change made by DynamoDB's TTL (an expired item's REMOVE).
+TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
 
 # --- DynamoDB stream records ---------------------------------------------------------
+
+
+def carried_images(view_type: str) -> frozenset[str]:
+    """The images (``NewImage``, ``OldImage``) a ``view_type`` stream's records carry.
+
+    :raises ValueError: ``view_type`` is not one of :data:`VIEW_TYPES`.
+    """
+    try:
+        return IMAGES_BY_VIEW_TYPE[view_type]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"view_type must be one of {', '.join(VIEW_TYPES)}, got {view_type!r}"
+        ) from None
+
+
+def stream_record(
+    *,
+    event_name: str,
+    keys: Mapping[str, Any],
+    view_type: str,
+    sequence_number: str,
+    created: datetime | float | int | str,
+    new_image: Mapping[str, Any] | None = None,
+    old_image: Mapping[str, Any] | None = None,
+    event_id: str | None = None,
+    ttl: bool = False,
+) -> dict[str, Any]:
+    """One change as DynamoDB Streams' GetRecords returns it (raw JSON); :func:`lambda_record`
+    turns it into the record a function receives.
+
+    :param event_name: ``INSERT``, ``MODIFY`` or ``REMOVE``.
+    :param keys: the item's key attributes in DynamoDB JSON (binary as bytes or base64),
+        kept as given, like the images.
+    :param view_type: the stream's view type: an image it does not carry is left out.
+    :param created: written as ``ApproximateCreationDateTime``, in whole epoch seconds
+        (:func:`epoch_seconds`).
+    :param event_id: @default - 32 hex digits derived from the sequence number.
+    :param ttl: the change is a TTL expiry: ``userIdentity`` names DynamoDB's TTL service.
+
+    ``SizeBytes`` is :func:`size_bytes` of the keys and the images carried.
+    """
+    carried = carried_images(view_type)
+    change: dict[str, Any] = {"ApproximateCreationDateTime": epoch_seconds(created), "Keys": keys}
+    if new_image is not None and "NewImage" in carried:
+        change["NewImage"] = new_image
+    if old_image is not None and "OldImage" in carried:
+        change["OldImage"] = old_image
+    change["SequenceNumber"] = sequence_number
+    change["SizeBytes"] = size_bytes(
+        keys, *(change[name] for name in ("NewImage", "OldImage") if name in change)
+    )
+    change["StreamViewType"] = view_type
+    if event_id is None:
+        event_id = hashlib.md5(sequence_number.encode(), usedforsecurity=False).hexdigest()
+    record: dict[str, Any] = {
+        "eventID": event_id,
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "dynamodb": change,
+    }
+    if ttl:
+        record["userIdentity"] = dict(TTL_IDENTITY)
+    return record
+
+
+def size_bytes(*items: Mapping[str, Any]) -> int:
+    """A change's ``SizeBytes``: DynamoDB's item size of its keys and images, summed.
+
+    Item size is AWS's documented rule (UTF-8 bytes of names and strings, raw bytes of
+    binary, about a byte per two significant digits of a number plus one, 3 bytes per list
+    or map and 1 per element), which gives the ``SizeBytes`` of AWS's sample stream records.
+    Binary may be bytes (boto3) or base64 (Lambda's JSON).
+    """
+    return sum(
+        _utf8_size(name) + _value_size(value) for item in items for name, value in item.items()
+    )
+
+
+def _value_size(value: Mapping[str, Any]) -> int:
+    size = 0
+    for kind, inner in value.items():
+        if kind == "S":
+            size += _utf8_size(inner)
+        elif kind == "N":
+            size += _number_size(inner)
+        elif kind == "B":
+            size += _binary_size(inner)
+        elif kind == "SS":
+            size += sum(_utf8_size(item) for item in inner)
+        elif kind == "NS":
+            size += sum(_number_size(item) for item in inner)
+        elif kind == "BS":
+            size += sum(_binary_size(item) for item in inner)
+        elif kind == "M":
+            size += 3 + sum(1 + _utf8_size(k) + _value_size(v) for k, v in inner.items())
+        elif kind == "L":
+            size += 3 + sum(1 + _value_size(item) for item in inner)
+        else:  # BOOL, NULL
+            size += 1
+    return size
+
+
+def _utf8_size(text: str) -> int:
+    # isascii() is O(1) on CPython: a big ASCII image is measured without a copy.
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def _number_size(number: Any) -> int:
+    mantissa = str(number).lower().partition("e")[0].lstrip("+-").replace(".", "")
+    digits = len(mantissa.strip("0")) or 1
+    return (digits + 1) // 2 + 1
+
+
+def _binary_size(value: bytes | bytearray | str) -> int:
+    return len(base64.b64decode(value)) if isinstance(value, str) else len(value)
 
 
 def attribute_value(value: Mapping[str, Any]) -> dict[str, Any]:

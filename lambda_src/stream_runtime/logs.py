@@ -19,7 +19,7 @@ from .records import ChangeRecord, KinesisPayloadError
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import logging
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 LOGGER_NAME = "stream_runtime"
@@ -105,12 +105,18 @@ def to_json(fields: dict[str, Any]) -> str:
 
 
 def batch_summary(
-    records: Sequence[ChangeRecord], context: Any, oldest: float | None
+    records: Sequence[ChangeRecord],
+    context: Any,
+    oldest: float | None,
+    *,
+    clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
     """The fields of the per-batch line known before routing: counts and the oldest record's age.
 
     :param oldest: the oldest record's creation time, epoch seconds
         (:func:`~stream_runtime.records.oldest_creation_seconds`).
+    :param clock: wall clock in epoch seconds, for ``oldest_record_age_s``.
+        @default ``time.time``; the router passes its own, which tests fake.
 
     The router adds ``processed`` and ``failures`` when the batch is done. A
     Kinesis record whose payload is not a DynamoDB change counts as
@@ -142,7 +148,7 @@ def batch_summary(
         "records": len(records),
         "event_names": {"<none>" if name is None else name: n for name, n in counts.items()},
         # Iterator age as this function sees it: how far behind the stream we are.
-        "oldest_record_age_s": None if oldest is None else round(max(0.0, time.time() - oldest), 3),
+        "oldest_record_age_s": None if oldest is None else round(max(0.0, clock() - oldest), 3),
     }
     request_id = getattr(context, "aws_request_id", None)
     if request_id:

@@ -28,6 +28,10 @@ _UNSET: Any = object()
 
 _TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
+#: Units per second of a Kinesis change's ``ApproximateCreationDateTime``, by its
+#: ``ApproximateCreationDateTimePrecision``; a change without one is in milliseconds.
+CREATION_TIME_PRECISIONS = {"MILLISECOND": 1_000, "MICROSECOND": 1_000_000}
+
 
 class UnidentifiableRecordError(ValueError):
     """A record has no usable sequence number.
@@ -285,6 +289,14 @@ def oldest_creation_seconds(records: Sequence[ChangeRecord]) -> float | None:
     return oldest
 
 
+def _units_per_second(dynamodb: dict[str, Any]) -> int:
+    """The unit of a Kinesis change's ``ApproximateCreationDateTime``."""
+    precision = dynamodb.get("ApproximateCreationDateTimePrecision")
+    # A malformed payload may hold anything here, unhashable values included.
+    units = CREATION_TIME_PRECISIONS.get(precision) if isinstance(precision, str) else None
+    return units or CREATION_TIME_PRECISIONS["MILLISECOND"]
+
+
 # The base class's slot descriptors. _KinesisChangeRecord hides these three
 # slots behind properties of the same names and fills them through these.
 _CHANGE_SLOT = ChangeRecord.__dict__["_change"]
@@ -398,9 +410,7 @@ class _KinesisChangeRecord(ChangeRecord):
         # Integer arithmetic, not value / 1e6: a float has too few digits for
         # today's epoch in microseconds, so fromtimestamp could be 1 us off.
         epoch = datetime(1970, 1, 1, tzinfo=UTC)
-        if dynamodb.get("ApproximateCreationDateTimePrecision") == "MICROSECOND":
-            return epoch + timedelta(microseconds=value)
-        return epoch + timedelta(milliseconds=value)
+        return epoch + timedelta(microseconds=value * (1_000_000 // _units_per_second(dynamodb)))
 
     def _created_seconds(self) -> float | None:
         try:
@@ -410,9 +420,7 @@ class _KinesisChangeRecord(ChangeRecord):
         value = dynamodb.get("ApproximateCreationDateTime")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None
-        if dynamodb.get("ApproximateCreationDateTimePrecision") == "MICROSECOND":
-            return value / 1e6
-        return value / 1e3
+        return value / _units_per_second(dynamodb)
 
     def _log_fields(self) -> dict[str, Any]:
         try:

@@ -61,7 +61,11 @@ class StreamRouter:
         that already completed. @default - none: at-least-once, as Lambda.
     :param metrics: a :class:`~stream_runtime.metrics.BatchMetrics` for the
         per-batch EMF line, or False for none. @default a ``BatchMetrics()``
-        unless ``$STREAM_METRICS`` is ``off``.
+        (on ``clock``) unless ``$STREAM_METRICS`` is ``off``.
+    :param clock: wall clock in epoch seconds, for the summary line's
+        ``oldest_record_age_s`` and the default ``BatchMetrics``; a
+        ``BatchMetrics`` passed as ``metrics`` keeps its own. @default
+        ``time.time``; tests pass a fake one.
     """
 
     def __init__(
@@ -69,16 +73,26 @@ class StreamRouter:
         *,
         idempotency: IdempotencyGuard | None = None,
         metrics: BatchMetrics | bool | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._routes: dict[str, Route] = {}
         self._catch_all: Route | None = None
         self._fold: Fold | None = None
         self._window_end: Finaliser | None = None
         self._guard = idempotency
+        if clock is None:
+            # Loaded already (logs and metrics import it), so this is a lookup;
+            # the module's own imports stay the runtime's modules.
+            import time
+
+            clock = time.time
+        self._clock = clock
         if metrics is None:
             metrics = BatchMetrics.enabled_by_env()
         self._metrics: BatchMetrics | None = (
-            (BatchMetrics() if metrics else None) if isinstance(metrics, bool) else metrics
+            (BatchMetrics(clock=clock) if metrics else None)
+            if isinstance(metrics, bool)
+            else metrics
         )
         #: The window of the batch being handled (None outside a windowed batch).
         self.window: Window | None = None
@@ -194,17 +208,19 @@ class StreamRouter:
         logger = logs.logger
         info = logger.isEnabledFor(logs.INFO)
         oldest = oldest_creation_seconds(records) if info or metrics is not None else None
-        # The summary is taken before routing because the loop lets records go
-        # (at INFO, it reads every record's event name: a Kinesis payload is
-        # decoded here, once, and a bad one is counted, not raised).
-        summary = logs.batch_summary(records, context, oldest) if info else None
+        # The summary is taken before routing because the loop releases each
+        # record once it is processed (at INFO, it reads every record's event
+        # name: a Kinesis payload is decoded here, once, and a bad one is
+        # counted, not raised).
+        summary = logs.batch_summary(records, context, oldest, clock=self._clock) if info else None
         skipped: int | None = None
         response: dict[str, Any]
         if window is not None and self._fold is not None:
             response = self._aggregate(records, window)
         else:
             failed_at, skipped = self._route(records, context)
-            # Only records before failed_at were let go.
+            # Records before failed_at were processed and released (their slots
+            # are None now); the failed one and every later one are still here.
             failed_records = records[failed_at:]
             response = {"batchItemFailures": _failures([r.sequence_number for r in failed_records])}
             if window is not None:

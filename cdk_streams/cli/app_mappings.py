@@ -1,5 +1,7 @@
 """The stream event-source mappings a synthesized app deploys, read from its cloud assembly.
 
+``cdk-streams plan --app-dir`` takes its mapping settings from here.
+
 A template names the function, the stream and the on-failure destination with
 intrinsics (``Ref``, ``Fn::GetAtt``); :func:`app_mappings` resolves them
 against the template's own resources to placeholder ARNs of the right kind, so
@@ -15,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .local.assembly import AssemblyError, CloudAssembly
-from .streams.settings import MappingConfig
+from ..local.assembly import AssemblyError, CloudAssembly
+from ..streams.settings import MappingConfig
 
 _ACCOUNT = "arn:aws:{service}:us-east-1:123456789012:{resource}"
 #: Lambda's defaults when a template leaves them out.
