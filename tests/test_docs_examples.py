@@ -11,6 +11,8 @@ Markers, on the line right before the block's opening fence:
 - ``<!-- file: handlers/orders.py -->`` writes the block to that path (under
   the working directory) instead of running it, and puts its directory on
   ``sys.path``: the way to show a handler module that later blocks import.
+  A user's tests find it only through pytest's ``pythonpath`` setting, so the
+  README must show that setting for every such directory (checked below).
   A block whose first line is a comment naming a ``.py`` path (``# src/users.py``)
   is written there the same way, so a page can show the file name to the reader.
 - ``<!-- no-run: REASON -->`` skips the block. Only for blocks that need a real
@@ -25,6 +27,7 @@ import os
 import re
 import sys
 import textwrap
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,3 +188,28 @@ def test_a_failing_example_names_its_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match=r"the example at README\.md:7 failed"):
         run_blocks(broken, tmp_path)
     assert os.path.isdir(tmp_path)
+
+
+def test_the_readme_puts_its_handler_directories_on_pytests_path() -> None:
+    """The harness puts a ``file:`` block's directory on ``sys.path``; a user's
+    pytest only does so when told to, so the README's ``pyproject.toml`` snippet
+    must name every such directory (a user's copy of the handler test failed
+    with ``No module named 'orders'`` before the snippet was there)."""
+    readme = REPO / "README.md"
+    written = {str(Path(b.write_to).parent) for b in blocks_of(readme) if b.write_to}
+    snippets = [
+        tomllib.loads(toml)
+        for toml in re.findall(r"```toml\n(.*?)```", readme.read_text(), re.DOTALL)
+    ]
+    pythonpath = {
+        entry
+        for snippet in snippets
+        for entry in snippet.get("tool", {})
+        .get("pytest", {})
+        .get("ini_options", {})
+        .get("pythonpath", [])
+    }
+    assert written == {"handlers"}
+    assert written <= pythonpath, (
+        f"README's pytest pythonpath {sorted(pythonpath)} lacks {sorted(written - pythonpath)}"
+    )

@@ -209,6 +209,34 @@ def test_full_batches_go_at_once_and_the_partial_one_waits_for_the_window() -> N
     assert runner.idle and runner.next_due_in() is None
 
 
+def test_the_report_counts_records_still_waiting_in_a_batching_window() -> None:
+    # Stopping `local up` mid-window must not make the 5 waiting records vanish
+    # from the final report: they were read, not delivered.
+    config = MappingConfig(
+        uuid="m",
+        function_arn=FUNCTION,
+        event_source_arn=STREAM,
+        batch_size=10,
+        max_batching_window=5.0,
+    )
+    clock, fake = Clock(), Fake()  # the clock never reaches the window's end
+    mapping = MappingRunner(config, FakeReader(raw(15)), fake, wall_clock=lambda: 0.0)
+    runner = EventSourceRunner(clock=clock)
+    runner.add(mapping)
+    deadline = time.monotonic() + 30  # a guard against a hang, not a timing assertion
+    while not fake.calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    runner.stop()
+    [report] = runner.totals().mappings
+    assert (report.counts.read, report.counts.delivered, report.buffered) == (15, 10, 5)
+    assert str(report).endswith("; 5 record(s) still in a batching window, not delivered")
+    mapping.stopping = lambda: False  # as if running again: the window ends and delivers
+    clock.now = 5.0
+    assert mapping.step() is True and [len(call) for call in fake.calls] == [10, 5]
+    [report] = runner.totals().mappings
+    assert report.buffered == 0 and "batching window" not in str(report)
+
+
 def test_without_a_window_a_partial_batch_goes_at_the_first_poll() -> None:
     config = MappingConfig(uuid="m", function_arn=FUNCTION, event_source_arn=STREAM, batch_size=10)
     fake = Fake()

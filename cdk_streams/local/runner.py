@@ -149,6 +149,11 @@ class MappingRunner:
         return 0 if shard is None else len(shard.buffer)
 
     @property
+    def buffered(self) -> int:
+        """Records read and waiting for their batch (filtered ones excluded)."""
+        return sum(len(shard.buffer) for shard in self._shards.values())
+
+    @property
     def idle(self) -> bool:
         """Nothing buffered and no step (a read or an invocation) under way."""
         return not self.busy and not any(s.buffer.records for s in self._shards.values())
@@ -422,10 +427,13 @@ class EventSourceRunner:
         return DrainReport(reports, seconds)
 
     def totals(self) -> DrainReport:
-        """Counts since each mapping started (drain() gives them since the last drain)."""
+        """Counts since each mapping started (drain() gives them since the last drain),
+        with the records each one holds in a batching window now."""
         return DrainReport(
             [
-                MappingReport(k, r.config.function_name, r.config.table_name, r.counts.copy())
+                MappingReport(
+                    k, r.config.function_name, r.config.table_name, r.counts.copy(), r.buffered
+                )
                 for k, r in self.runners.items()
             ],
             0.0,

@@ -87,9 +87,17 @@ class MappingReport:
     function_name: str
     table_name: str
     counts: MappingCounts
+    #: Records read but still waiting for their batch (a batching window not
+    #: over yet) when the report was made: not delivered, and not lost either.
+    buffered: int = 0
 
     def __str__(self) -> str:
-        return f"{self.table_name} -> {self.function_name}: {self.counts}"
+        waiting = (
+            f"; {self.buffered} record(s) still in a batching window, not delivered"
+            if self.buffered
+            else ""
+        )
+        return f"{self.table_name} -> {self.function_name}: {self.counts}{waiting}"
 
 
 @dataclass
