@@ -24,9 +24,11 @@ out the retry claims it. When a route raises, the claim is released at once
 so the retry need not wait. A store that cannot be reached fails the record
 it was asked about, in order, like a route that raises: nothing is dropped.
 
-The store is a :class:`IdempotencyStore`; :class:`InMemoryIdempotencyStore`
-serves tests, and :class:`~stream_runtime.idempotency_dynamodb.DynamoDBIdempotencyStore`
-(the default, on the table named by ``IDEMPOTENCY_TABLE_NAME``) serves Lambda.
+The store is an :class:`~stream_runtime.idempotency_store.IdempotencyStore`
+(defined in :mod:`stream_runtime.idempotency_store`, and importable from here).
+:class:`InMemoryIdempotencyStore` serves tests, and
+:class:`~stream_runtime.idempotency_dynamodb.DynamoDBIdempotencyStore` (the
+default, on the table named by ``IDEMPOTENCY_TABLE_NAME``) serves Lambda.
 """
 
 from __future__ import annotations
@@ -34,7 +36,17 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from typing import Any, Protocol
+from typing import Any
+
+from .idempotency_store import (
+    COMPLETED,
+    IN_PROGRESS,
+    Claim,
+    IdempotencyError,
+    IdempotencyStore,
+    IdempotencyStoreError,
+    InMemoryIdempotencyStore,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -44,9 +56,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 #: The variable naming the DynamoDB table; ``StreamProcessor(idempotency=True)`` sets it.
 TABLE_ENV = "IDEMPOTENCY_TABLE_NAME"
-#: A record's claim states.
-IN_PROGRESS = "IN_PROGRESS"
-COMPLETED = "COMPLETED"
 #: How long a completed key is remembered: a DynamoDB stream keeps records 24 h.
 DEFAULT_TTL_SECONDS = 24 * 3600
 #: The lease when the Lambda context cannot tell the remaining time: Lambda's longest timeout.
@@ -55,18 +64,6 @@ DEFAULT_LEASE_SECONDS = 900.0
 DEFAULT_MAX_WAIT_SECONDS = 30.0
 # Kept free at the end of the invocation when waiting for another holder's lease.
 _WAIT_MARGIN_SECONDS = 1.0
-
-
-class IdempotencyError(RuntimeError):
-    """The idempotency guard could not decide whether a record may run.
-
-    Raised in the record's turn, so the record fails (and every later one of
-    the batch, in order) and Lambda retries it.
-    """
-
-
-class IdempotencyStoreError(IdempotencyError):
-    """The store (the DynamoDB table) is missing, unreachable or refused the request."""
 
 
 class IdempotencyKeyError(IdempotencyError):
@@ -88,83 +85,6 @@ class RecordInProgressError(IdempotencyError):
             f"at epoch {lease_expires:.0f}; failing it so that Lambda retries it, and the "
             "retry takes it over once the lease has run out"
         )
-
-
-class Claim:
-    """What a store answers when a claim is refused: who holds the key, and until when."""
-
-    __slots__ = ("lease_expires", "status")
-
-    def __init__(self, status: str, lease_expires: float | None = None) -> None:
-        self.status = status
-        self.lease_expires = lease_expires
-
-    def __repr__(self) -> str:
-        return f"Claim(status={self.status!r}, lease_expires={self.lease_expires!r})"
-
-
-class IdempotencyStore(Protocol):
-    """Where the guard keeps its claims. Every call is one conditional write or delete.
-
-    Times are epoch seconds. A key is *free* when the store has no entry for
-    it, when its entry's ``expires_at`` is past (TTL deletion may lag), or
-    when it is ``IN_PROGRESS`` with a lease that is past.
-    """
-
-    def claim(
-        self, key: str, *, token: str, now: float, lease_expires: float, expires_at: int
-    ) -> Claim | None:
-        """Mark ``key`` IN_PROGRESS for ``token`` if the key is free; return None then.
-
-        Otherwise change nothing and return the current holder's :class:`Claim`.
-        """
-        ...
-
-    def complete(self, key: str, *, token: str, expires_at: int) -> None:
-        """Mark ``key`` COMPLETED until ``expires_at``."""
-        ...
-
-    def release(self, key: str, *, token: str) -> None:
-        """Delete ``key``'s entry if ``token`` still holds it (a failed route's claim)."""
-        ...
-
-
-class InMemoryIdempotencyStore:
-    """An :class:`IdempotencyStore` in a dict: for tests, and one-process consumers."""
-
-    def __init__(self) -> None:
-        #: key -> {"status", "token", "lease_expires", "expires_at"}
-        self.items: dict[str, dict[str, Any]] = {}
-
-    def claim(
-        self, key: str, *, token: str, now: float, lease_expires: float, expires_at: int
-    ) -> Claim | None:
-        item = self.items.get(key)
-        if item is not None and item["expires_at"] >= now:
-            if item["status"] == COMPLETED:
-                return Claim(COMPLETED)
-            if item["lease_expires"] >= now:
-                return Claim(IN_PROGRESS, item["lease_expires"])
-        self.items[key] = {
-            "status": IN_PROGRESS,
-            "token": token,
-            "lease_expires": lease_expires,
-            "expires_at": expires_at,
-        }
-        return None
-
-    def complete(self, key: str, *, token: str, expires_at: int) -> None:
-        self.items[key] = {
-            "status": COMPLETED,
-            "token": token,
-            "lease_expires": None,
-            "expires_at": expires_at,
-        }
-
-    def release(self, key: str, *, token: str) -> None:
-        item = self.items.get(key)
-        if item is not None and item["token"] == token and item["status"] == IN_PROGRESS:
-            del self.items[key]
 
 
 def event_id_key(record: ChangeRecord) -> str | None:

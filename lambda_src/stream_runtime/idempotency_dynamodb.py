@@ -14,7 +14,7 @@ never pays its ~150 ms import.
 
 from __future__ import annotations
 
-from .idempotency import COMPLETED, IN_PROGRESS, Claim, IdempotencyStoreError
+from .idempotency_store import COMPLETED, IN_PROGRESS, Claim, IdempotencyStoreError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -30,7 +30,7 @@ _FREE = (
 
 
 class DynamoDBIdempotencyStore:
-    """An :class:`~stream_runtime.idempotency.IdempotencyStore` on a DynamoDB table.
+    """An :class:`~stream_runtime.idempotency_store.IdempotencyStore` on a DynamoDB table.
 
     :param table_name: the table.
     :param client: a boto3 DynamoDB client. @default one created on first use,
