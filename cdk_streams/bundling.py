@@ -31,6 +31,7 @@ from .handler_code import RUNTIME_PACKAGE, SAMPLE_HANDLER, bundled_code_dir
 from .handler_entry import HandlerProblem, check_handler
 from .handler_spec import parse_handler
 from .requirements import RequirementsError, install_requirements, requirements_key
+from .streams.settings import PROCESSOR_ARCHITECTURE
 from .validation import StreamsValidationError
 
 __all__ = [
@@ -43,7 +44,11 @@ __all__ = [
 
 #: arm64 (Graviton): the bundled runtime is pure Python, and Lambda charges
 #: about 20 % less per GB-second on arm64 than on x86_64 for the same memory.
-DEFAULT_ARCHITECTURE = lambda_.Architecture.ARM_64
+#: Named once, without CDK, in ``streams.settings`` (the planner prices it).
+DEFAULT_ARCHITECTURE = {
+    "arm64": lambda_.Architecture.ARM_64,
+    "x86_64": lambda_.Architecture.X86_64,
+}[PROCESSOR_ARCHITECTURE]
 #: The file in a handler directory whose packages go into the asset.
 REQUIREMENTS_FILE = "requirements.txt"
 

@@ -31,6 +31,12 @@ from .dashboard import StreamDashboard
 from .filter_view_type import check_filters_view_type
 from .log_encryption import table_key_for_logs
 from .streams import settings as limits
+from .streams.settings import (
+    PROCESSOR_BATCH_SIZE,
+    PROCESSOR_MAX_RECORD_AGE_SECONDS,
+    PROCESSOR_MEMORY_MB,
+    PROCESSOR_RETRY_ATTEMPTS,
+)
 
 __all__ = ["StreamProcessor", "newest_python_runtime"]
 from .failure_archive import FAILURE_DESTINATIONS, ON_FAILURE_ARCHIVED, FailureArchive
@@ -38,10 +44,10 @@ from .handler_code import HANDLER_DIR_CONTEXT, HANDLER_DIR_METADATA
 from .handler_metrics import namespace_of, processing_lag
 from .idempotency_table import IdempotencyTable, check_idempotency
 
-DEFAULT_BATCH_SIZE = 100
-DEFAULT_RETRY_ATTEMPTS = 10
-DEFAULT_MAX_RECORD_AGE = Duration.hours(1)
-DEFAULT_MEMORY_SIZE = 256
+DEFAULT_BATCH_SIZE = PROCESSOR_BATCH_SIZE
+DEFAULT_RETRY_ATTEMPTS = PROCESSOR_RETRY_ATTEMPTS
+DEFAULT_MAX_RECORD_AGE = Duration.seconds(PROCESSOR_MAX_RECORD_AGE_SECONDS)
+DEFAULT_MEMORY_SIZE = PROCESSOR_MEMORY_MB
 DEFAULT_TIMEOUT = Duration.seconds(60)
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 #: Lambda allows 5 layers per function.

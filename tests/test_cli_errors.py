@@ -102,6 +102,103 @@ def test_an_expected_error_with_cli_output_keeps_its_last_line(
     )
 
 
+# What `cdk synth` prints when the app fails, as the CDK CLI 2.1148 prints it: the
+# app's own output, then its line saying only that the app failed.
+SYNTH = "synth: `cdk synth --quiet --output /tmp/cdk-streams-local-x/assembly-y` failed with exit code 1:"
+TRACEBACK = """\
+Traceback (most recent call last):
+  File "/home/me/orders-app/app.py", line 5, in <module>
+    OrdersStack(app, "OrdersStack")
+  File "/home/me/orders-app/.venv/lib/python3.11/site-packages/jsii/_runtime.py", line 135, in __call__
+    inst = super(JSIIMeta, cast(JSIIMeta, cls)).__call__(*args, **kwargs)
+           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "/home/me/orders-app/stacks.py", line 14, in __init__
+    StreamProcessor(
+  File "/home/me/orders-app/.venv/lib/python3.11/site-packages/cdk_streams/processor.py", line 285, in __init__
+    self._validate_mapping(
+  File "/home/me/orders-app/.venv/lib/python3.11/site-packages/cdk_streams/validation.py", line 64, in check_int_range
+    raise _fail(scope, prop, allowed, f"{value}{suffix}")
+cdk_streams.validation.StreamsValidationError: OrdersStack/Shipping: batch_size must be 1..10000, got 0
+python3 app.py: Subprocess exited with error 1"""
+# A construct error raised in jsii's JavaScript: a chained traceback whose last
+# exception is the one that says what is wrong.
+JSII_TRACEBACK = """\
+jsii.errors.JavaScriptError:
+  Error: There is already a Construct with name 'Q' in Stack2 [S]
+      at Node.addChild (/tmp/jsii-kernel-x/node_modules/constructs/lib/construct.js:466:19)
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "/home/me/orders-app/app.py", line 6, in <module>
+    sqs.Queue(s, "Q")
+  File "/home/me/orders-app/.venv/lib/python3.11/site-packages/jsii/_kernel/providers/process.py", line 359, in send
+    raise RuntimeError(resp.error) from JavaScriptError(resp.stack)
+RuntimeError: There is already a Construct with name 'Q' in Stack2 [S]
+python3 app.py: Subprocess exited with error 1"""
+# pip's "no wheel" message carried a colour code into the validation error.
+NO_WHEEL = (
+    "cdk_streams.validation.StreamsValidationError: OrdersStack/Shipping: handler_dir's "
+    "requirements.txt must name packages with a wheel for manylinux2014_aarch64 (Python 3.14) "
+    "(pip --only-binary=:all:), got humanize==4.9.0\x1b[0m has no wheel\n"
+    "python3 app.py: Subprocess exited with error 1"
+)
+
+
+@pytest.mark.parametrize(
+    ("output", "shown"),
+    [
+        (
+            TRACEBACK,
+            "StreamsValidationError: OrdersStack/Shipping: batch_size must be 1..10000, got 0",
+        ),
+        (JSII_TRACEBACK, "RuntimeError: There is already a Construct with name 'Q' in Stack2 [S]"),
+        (
+            NO_WHEEL,
+            "StreamsValidationError: OrdersStack/Shipping: handler_dir's requirements.txt must "
+            "name packages with a wheel for manylinux2014_aarch64 (Python 3.14) "
+            "(pip --only-binary=:all:), got humanize==4.9.0 has no wheel",
+        ),
+        (
+            "python3: can't open file '/home/me/orders-app/app.py': [Errno 2] No such file or "
+            "directory\npython3 app.py: Subprocess exited with error 2",
+            "python3: can't open file '/home/me/orders-app/app.py': [Errno 2] No such file or "
+            "directory",
+        ),
+        (
+            "/bin/sh: 1: python9: not found\npython9 app.py: Subprocess exited with error 127",
+            "/bin/sh: 1: python9: not found",
+        ),
+        (
+            'cannot reach the build server\nsh -c "./build.sh": Subprocess exited with error 3',
+            "cannot reach the build server",
+        ),
+        # An app that fails without a word: the CLI's line is all there is.
+        (
+            "python3 app.py: Subprocess exited with error 1",
+            "python3 app.py: Subprocess exited with error 1",
+        ),
+        # Not the app (a failed deploy, an older CLI): the last line, as before.
+        ("line 1\nthe app broke", "the app broke"),
+    ],
+)
+def test_a_failed_cdk_step_shows_the_line_that_says_why(output: str, shown: str) -> None:
+    message = errors.one_line(LocalCloudError(f"{SYNTH}\n{output}"))
+    assert message == f"{SYNTH.rstrip(':')}: {shown} (--debug shows the whole output)"
+
+
+def test_a_failed_synth_in_local_up_shows_the_apps_error(
+    capsys: pytest.CaptureFixture[str], failing_up
+) -> None:
+    failing_up(LocalCloudError(f"{SYNTH}\n{TRACEBACK}"))
+    code, _, err = run(capsys, "local", "up")
+    assert code == 2
+    assert err == (
+        f"cdk-streams local up: {SYNTH.rstrip(':')}: StreamsValidationError: OrdersStack/Shipping: "
+        "batch_size must be 1..10000, got 0 (--debug shows the whole output)\n"
+    )
+
+
 def test_a_bug_is_one_line_and_the_traceback_needs_debug(
     capsys: pytest.CaptureFixture[str], failing_up
 ) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cdk_streams.local.demo import DemoLog, day_of_orders, run_demo
+from cdk_streams.local import LocalCloudError
+from cdk_streams.local.demo import DemoLog, day_of_orders, is_sample_app, run_demo
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +44,68 @@ def test_demo_processes_everything_but_the_poison_record() -> None:
     assert not any("order placed" in line for line in lines)  # the handler's info log
     assert any(line.startswith("(") and "more failed invocation(s)" in line for line in lines)
     assert len(lines) < 40
+
+
+# The README's first app: an OrdersStack too, but with the user's own handler.
+USER_APP = """\
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from cdk_streams import StreamProcessor, StreamTable
+
+app = cdk.App()
+stack = cdk.Stack(app, "OrdersStack")
+orders = StreamTable(
+    stack,
+    "Orders",
+    partition_key=dynamodb.Attribute(name="orderId", type=dynamodb.AttributeType.STRING),
+)
+StreamProcessor(stack, "Shipping", table=orders.table, handler_dir="handlers", handler="orders.handler")
+app.synth()
+"""
+
+
+def test_the_demo_refuses_an_app_that_is_not_the_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cdk_streams.cli import main
+
+    (tmp_path / "cdk.json").write_text('{"app": "python3 app.py"}')
+    (tmp_path / "app.py").write_text(USER_APP)
+    assert main(["local", "demo", "--app-dir", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == (
+        "",
+        f"cdk-streams local demo: {tmp_path} is not this repository's sample app, which the "
+        "demo runs (`make demo` in a clone of cdk-streams); for your own app, use "
+        "`cdk-streams local up`\n",
+    )
+    with pytest.raises(LocalCloudError, match="is not this repository's sample app"):
+        run_demo(tmp_path, out=print, progress=print)
+
+
+def test_the_sample_app_is_told_by_its_source() -> None:
+    assert is_sample_app(REPO)
+    assert not is_sample_app(REPO / "docs")  # no cdk.json, no app.py
+
+
+def test_the_sample_needs_its_processor_on_the_sample_handler(tmp_path: Path) -> None:
+    (tmp_path / "cdk.json").write_text('{"app": "python3 app.py"}')
+    sample = (REPO / "app.py").read_text()
+    for text, expected in [
+        (sample, True),
+        # The same construct on the user's own handler: the poison order would not fail.
+        (
+            sample.replace("code=StreamHandlerCode.sample()", 'handler_dir="h", handler="m.f"'),
+            False,
+        ),
+        (sample.replace('"ProcessOrderChanges"', '"Shipping"'), False),
+        ("this is not python(", False),
+    ]:
+        (tmp_path / "app.py").write_text(text)
+        assert is_sample_app(tmp_path) is expected, text[:40]
+    (tmp_path / "app.py").write_text(sample)
+    (tmp_path / "cdk.json").write_text('{"app": "python3 main.py"}')
+    assert not is_sample_app(tmp_path)
 
 
 def _invocation(log: DemoLog, *lines: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -34,17 +35,36 @@ def test_the_apps_cli_is_used_with_the_environment_to_run_it(tmp_path: Path) -> 
     assert env["PATH"].endswith(os.environ["PATH"])
 
 
-def test_a_failing_synth_shows_the_cli_output(tmp_path: Path) -> None:
-    (tmp_path / "cdk.json").write_text(
-        '{"app": "python3 -c \\"import sys; print(\'app is broken\'); sys.exit(4)\\""}'
+def test_a_failing_synth_shows_the_apps_own_error_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A real app with a construct mistake, through `local up` and the real CDK CLI:
+    # the CLI's last line only says the app failed; the user needs the app's error.
+    from cdk_streams.cli import main
+
+    (tmp_path / "cdk.json").write_text('{"app": "python3 app.py"}')
+    (tmp_path / "app.py").write_text(
+        "import aws_cdk as cdk\n"
+        "from cdk_streams import StreamHandlerCode, StreamProcessor, StreamTable\n"
+        "from aws_cdk import aws_dynamodb as dynamodb\n"
+        "app = cdk.App()\n"
+        "stack = cdk.Stack(app, 'OrdersStack')\n"
+        "key = dynamodb.Attribute(name='orderId', type=dynamodb.AttributeType.STRING)\n"
+        "orders = StreamTable(stack, 'Orders', partition_key=key)\n"
+        "StreamProcessor(stack, 'Shipping', table=orders.table, code=StreamHandlerCode.sample(),"
+        " batch_size=0)\n"
+        "app.synth()\n"
     )
     node_modules = Path(__file__).resolve().parents[1] / "node_modules"
     (tmp_path / "node_modules").symlink_to(node_modules)
-    with LocalCloud() as cloud, pytest.raises(LocalCloudError) as error:
-        cloud.deploy(cwd=tmp_path)
-    message = str(error.value)
-    assert "synth: `cdk synth --quiet --output" in message and "failed with exit code" in message
-    assert "app is broken" in message
+    assert main(["local", "up", "--app-dir", str(tmp_path)]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert re.fullmatch(
+        r"cdk-streams local up: synth: `cdk synth --quiet --output [^`]+` failed with exit code 1: "
+        r"StreamsValidationError: OrdersStack/Shipping: batch_size must be 1\.\.10000, got 0 "
+        r"\(--debug shows the whole output\)",
+        last,
+    ), last
 
 
 def test_find_names_what_was_deployed() -> None:

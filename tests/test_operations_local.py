@@ -376,6 +376,17 @@ def test_cli_backfill_errors_and_a_run(
         "cdk-streams backfill: --table missing: no such table in this account and region\n"
     )
     table = env.table("Catalog")
+    # A wrong --function is refused before the scan: no read units spent, no checkpoint.
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            "cdk_streams.operations.backfill.ScanPages", lambda *args: pytest.fail("scanned")
+        )
+        no_function = ["--function", "NoSuchFn", "--checkpoint", str(checkpoint)]
+        assert main(["backfill", "--table", table, *no_function, *aws]) == 2
+    assert capsys.readouterr().err == (
+        "cdk-streams backfill: --function NoSuchFn: no such function in this account and region\n"
+    )
+    assert not checkpoint.exists()
     assert (
         main(
             [

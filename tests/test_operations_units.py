@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -404,3 +405,79 @@ def test_a_redrive_without_target_must_be_a_dry_run() -> None:
 
     with pytest.raises(OperationError, match="a redrive needs a target"):
         Redrive(ListSource([]), None, no_mappings)
+
+
+class _Table:
+    """A DynamoDB client with one streamed table that must never be scanned."""
+
+    def describe_table(self, TableName: str) -> dict[str, Any]:
+        return {
+            "Table": {
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "LatestStreamArn": STREAM,
+                "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+            }
+        }
+
+    def scan(self, **kwargs: Any) -> dict[str, Any]:
+        raise AssertionError("scanned before the function was checked")
+
+
+class _Lambda:
+    """A Lambda client whose every Invoke fails with ``code``, and that records them."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.calls: list[dict[str, Any]] = []
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        raise ClientError({"Error": {"Code": self.code, "Message": "no"}}, "Invoke")
+
+
+@pytest.mark.parametrize(
+    ("code", "raised", "message"),
+    [
+        (
+            "ResourceNotFoundException",
+            "OperationError",
+            "--function NoSuchFn: no such function in this account and region",
+        ),
+        # Anything else is the AWS call's own failure (the CLI adds its hint), not "no such".
+        ("AccessDeniedException", "ClientError", "(AccessDeniedException)"),
+    ],
+)
+def test_a_backfill_checks_its_function_before_the_scan(
+    tmp_path: Path, code: str, raised: str, message: str
+) -> None:
+    from cdk_streams.operations.backfill import Backfill
+    from cdk_streams.operations.targets import FunctionTarget
+
+    client = _Lambda(code)
+    with pytest.raises(Exception) as error:
+        Backfill(
+            {"dynamodb": _Table()}.__getitem__,
+            "Orders",
+            FunctionTarget(client, "NoSuchFn"),
+            checkpoint=tmp_path / "cp.json",
+        )
+    assert type(error.value).__name__ == raised and message in str(error.value)
+    # A dry run: it runs nothing, and needs only the invoke permission a backfill needs.
+    assert client.calls == [{"FunctionName": "NoSuchFn", "InvocationType": "DryRun"}]
+    assert not (tmp_path / "cp.json").exists()
+
+
+def test_a_redrive_checks_its_function_before_reading_a_message() -> None:
+    from cdk_streams.operations.errors import OperationError
+    from cdk_streams.operations.redrive import Redrive
+    from cdk_streams.operations.targets import FunctionTarget
+
+    class Untouchable:
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError(f"the source was used ({name}) before the function was checked")
+
+    client = _Lambda("ResourceNotFoundException")
+    with pytest.raises(OperationError) as error:
+        Redrive(Untouchable(), FunctionTarget(client, "NoSuchFn"), {}.__getitem__)  # type: ignore[arg-type]
+    assert str(error.value) == "--function NoSuchFn: no such function in this account and region"
+    assert client.calls == [{"FunctionName": "NoSuchFn", "InvocationType": "DryRun"}]

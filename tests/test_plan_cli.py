@@ -62,13 +62,65 @@ def test_json_has_the_planning_keys_and_the_numbers_follow_the_arithmetic(
 
 
 def test_the_table_shows_the_outcome_and_the_advice(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = plan(capsys, *BEHIND, "--parallelization", "3", "--architecture", "arm64")
+    code, out, _ = plan(capsys, *BEHIND, "--parallelization", "3")
     assert code == 0
     assert "mapping (StreamProcessor defaults): batch 100, window 0 s, parallelization 3" in out
     assert "max concurrency                     3" in out
     assert "records start to be lost            never (keeps up)" in out
     assert "keeps up: parallelization 3, batch size 100" in out
-    assert "256 MB arm64" in out
+    assert "256 MB arm64" in out  # StreamProcessor's architecture, not Lambda's x86_64
+
+
+def test_the_help_gives_the_constructs_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    # The parser is built without the stream package (every command would pay for
+    # its import), so its help states the defaults as text: they must be these.
+    from cdk_streams import processor
+    from cdk_streams.streams import settings
+
+    assert processor.DEFAULT_BATCH_SIZE == settings.PROCESSOR_BATCH_SIZE == 100
+    assert processor.DEFAULT_RETRY_ATTEMPTS == settings.PROCESSOR_RETRY_ATTEMPTS == 10
+    assert processor.DEFAULT_MAX_RECORD_AGE.to_seconds() == 3600
+    assert settings.PROCESSOR_MAX_RECORD_AGE_SECONDS == 3600
+    assert processor.DEFAULT_MEMORY_SIZE == settings.PROCESSOR_MEMORY_MB == 256
+    with pytest.raises(SystemExit):
+        main(["plan", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in (
+        f"1..10000 (default: {settings.PROCESSOR_BATCH_SIZE})",
+        f"-1 or 0..10000 (default: {settings.PROCESSOR_RETRY_ATTEMPTS})",
+        f"-1 or 60..604800 seconds (default: {settings.PROCESSOR_MAX_RECORD_AGE_SECONDS})",
+        f"128..10240 (default: {settings.PROCESSOR_MEMORY_MB})",
+    ):
+        assert shown in text
+
+
+def test_the_default_architecture_is_the_constructs_and_a_flag_overrides_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cdk_streams.bundling import DEFAULT_ARCHITECTURE
+    from cdk_streams.simulation.costs import LIST_PRICES
+    from cdk_streams.simulation.planner import Plan
+    from cdk_streams.streams.settings import PROCESSOR_ARCHITECTURE
+
+    # What StreamProcessor deploys is what plan prices, and what its help says.
+    assert DEFAULT_ARCHITECTURE.name == PROCESSOR_ARCHITECTURE == "arm64"
+    assert Plan.architecture == PROCESSOR_ARCHITECTURE
+    with pytest.raises(SystemExit):
+        main(["plan", "--help"])
+    assert "x86_64 or arm64 (default: arm64)" in " ".join(capsys.readouterr().out.split())
+
+    costs = {}
+    for flags in ([], ["--architecture", "x86_64"]):
+        code, out, err = plan(capsys, *BEHIND, "--duration", "1m", "--json", *flags)
+        assert code == 0, err
+        doc = json.loads(out)
+        costs[doc["settings"]["architecture"]] = doc["monthly_cost"]
+    # The same work, priced at each architecture's GB-second.
+    assert costs["arm64"]["gb_seconds"] == costs["x86_64"]["gb_seconds"]
+    for architecture, cost in costs.items():
+        assert cost["compute_usd"] == pytest.approx(
+            cost["gb_seconds"] * LIST_PRICES.gb_second[architecture], abs=0.01
+        )
 
 
 def test_a_pipeline_that_cannot_keep_up_says_what_would(capsys: pytest.CaptureFixture[str]) -> None:

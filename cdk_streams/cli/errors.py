@@ -4,6 +4,7 @@ one line. :func:`cdk_streams.cli.main` prints it."""
 
 from __future__ import annotations
 
+import re
 import sys
 
 
@@ -99,14 +100,33 @@ def error_line(command: str, message: str) -> None:
     print(f"cdk-streams {command}: {message}", file=sys.stderr, flush=True)
 
 
+#: The last line of a Python traceback: ``package.module.SomeError: what went wrong``.
+_EXCEPTION = re.compile(r"^(?:[A-Za-z_]\w*\.)*(?P<name>[A-Za-z_]\w*(?:Error|Exception)): \S")
+#: What the CDK CLI adds after a failed app's own output; it says only that the app failed.
+_CLI_EPILOGUE = re.compile(r": Subprocess exited with error \d+$")
+#: Colour codes: a tool's output may carry them (pip's does) even when not on a terminal.
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def one_line(error: BaseException) -> str:
-    """The message as one line: its first line, plus the last line of any detail
-    (for a failed CDK CLI step, usually the app's own error)."""
+    """The message as one line: its first line, plus the most telling line of any
+    detail (for a failed CDK CLI step, the app's own error; see :func:`_telling_line`)."""
     # Some messages already start with the program's name; the error line says it once.
-    text = str(error).removeprefix("cdk-streams: ")
+    text = _ANSI.sub("", str(error)).removeprefix("cdk-streams: ")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         return type(error).__name__
     if len(lines) == 1:
         return lines[0]
-    return f"{lines[0].rstrip(':')}: {lines[-1]} (--debug shows the whole output)"
+    return f"{lines[0].rstrip(':')}: {_telling_line(lines[1:])} (--debug shows the whole output)"
+
+
+def _telling_line(lines: list[str]) -> str:
+    """The line of a failed step's output that says why: the last Python exception
+    (without its module path), else the last line that is not the CDK CLI's
+    ``Subprocess exited with error N``, else the last line."""
+    for line in reversed(lines):
+        found = _EXCEPTION.match(line)
+        if found:
+            return line[found.start("name") :]
+    return next((line for line in reversed(lines) if not _CLI_EPILOGUE.search(line)), lines[-1])

@@ -25,18 +25,6 @@ from typing import Any
 from .app_dir import synthesize
 from .errors import CliError
 
-#: The mapping settings ``plan`` uses when neither flags nor an app give them:
-#: StreamProcessor's defaults.
-DEFAULTS: dict[str, Any] = {
-    "batch_size": 100,
-    "window_seconds": 0.0,
-    "parallelization": 1,
-    "memory_mb": 256,
-    "architecture": "x86_64",
-    "retry_attempts": 10,
-    "max_record_age": 3600.0,
-    "on_failure": "sqs",
-}
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)([smhd]))+$")
 MAX_DURATION = 7 * 86400
@@ -163,7 +151,7 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="concurrent batches per shard (ParallelizationFactor) 1..10 (default: 1)",
     )
     mapping.add_argument("--memory-mb", metavar="MB", help="128..10240 (default: 256)")
-    mapping.add_argument("--architecture", metavar="ARCH", help="x86_64 or arm64 (default: x86_64)")
+    mapping.add_argument("--architecture", metavar="ARCH", help="x86_64 or arm64 (default: arm64)")
     mapping.add_argument("--retry-attempts", metavar="N", help="-1 or 0..10000 (default: 10)")
     mapping.add_argument(
         "--max-record-age", metavar="S", help="-1 or 60..604800 seconds (default: 3600)"
@@ -236,6 +224,11 @@ def _plan(args: argparse.Namespace) -> int:
         MAX_RECORD_AGE_SECONDS,
         MEMORY_SIZE_MB,
         PARALLELIZATION_FACTOR,
+        PROCESSOR_ARCHITECTURE,
+        PROCESSOR_BATCH_SIZE,
+        PROCESSOR_MAX_RECORD_AGE_SECONDS,
+        PROCESSOR_MEMORY_MB,
+        PROCESSOR_RETRY_ATTEMPTS,
         RETRY_ATTEMPTS,
         MappingConfig,
     )
@@ -284,15 +277,17 @@ def _plan(args: argparse.Namespace) -> int:
             uuid="plan",
             function_arn="arn:aws:lambda:us-east-1:123456789012:function:planned",
             event_source_arn=STREAM_ARN,
-            batch_size=DEFAULTS["batch_size"],
-            max_batching_window=DEFAULTS["window_seconds"],
-            retry_attempts=DEFAULTS["retry_attempts"],
-            max_record_age=DEFAULTS["max_record_age"],
+            # StreamProcessor's defaults: no batching window, bisect on, partial
+            # batch responses on, an SQS on-failure queue.
+            batch_size=PROCESSOR_BATCH_SIZE,
+            max_batching_window=0.0,
+            retry_attempts=PROCESSOR_RETRY_ATTEMPTS,
+            max_record_age=float(PROCESSOR_MAX_RECORD_AGE_SECONDS),
             bisect_batch_on_error=True,
             report_batch_item_failures=True,
-            on_failure=_destination(DEFAULTS["on_failure"]),
+            on_failure=_destination("sqs"),
         )
-        memory_mb, architecture = DEFAULTS["memory_mb"], DEFAULTS["architecture"]
+        memory_mb, architecture = PROCESSOR_MEMORY_MB, PROCESSOR_ARCHITECTURE
         source = "StreamProcessor defaults"
     changes: dict[str, Any] = {}
     batch = _number(args, "batch_size", low=BATCH_SIZE[0], high=BATCH_SIZE[1], integer=True)

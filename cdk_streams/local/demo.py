@@ -8,6 +8,8 @@ while every other change is processed.
 
 from __future__ import annotations
 
+import ast
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -22,6 +24,10 @@ from ..streams.counts import MappingCounts
 from .cloud import LocalCloud, LocalCloudError
 
 _serialize = TypeSerializer().serialize
+
+#: The sample app's StreamProcessor (in the repository's app.py): the demo writes
+#: to its table and expects its handler to fail the poison order.
+SAMPLE_PROCESSOR = "ProcessOrderChanges"
 
 Write = tuple[str, dict[str, Any]]  # ("put", item) or ("delete", key)
 
@@ -141,6 +147,51 @@ class DemoLog:
         )
 
 
+def is_sample_app(app_dir: Path) -> bool:
+    """Whether ``app_dir`` holds the repository's sample app: a ``cdk.json`` that runs
+    ``app.py``, and an ``app.py`` that builds the ``ProcessOrderChanges``
+    StreamProcessor on the bundled sample handler (``StreamHandlerCode.sample()``).
+
+    Read from the source, not synthesized: a user's app must be refused before
+    anything deploys. The stack name alone would not do: the README's own app is
+    an ``OrdersStack`` too, with the user's handler.
+    """
+    try:
+        command = json.loads((app_dir / "cdk.json").read_text(encoding="utf-8")).get("app")
+        tree = ast.parse((app_dir / "app.py").read_text(encoding="utf-8"))
+    except (OSError, ValueError, SyntaxError, AttributeError):
+        return False
+    if not isinstance(command, str) or "app.py" not in command:
+        return False
+    return any(_builds_the_sample_processor(node) for node in ast.walk(tree))
+
+
+def _builds_the_sample_processor(node: ast.AST) -> bool:
+    """``StreamProcessor(scope, "ProcessOrderChanges", ..., code=StreamHandlerCode.sample())``."""
+    if not isinstance(node, ast.Call) or _name(node.func) != "StreamProcessor":
+        return False
+    ids = [*node.args[1:2], *(k.value for k in node.keywords if k.arg == "id")]
+    code = [k.value for k in node.keywords if k.arg == "code"]
+    return (
+        any(isinstance(i, ast.Constant) and i.value == SAMPLE_PROCESSOR for i in ids)
+        and len(code) == 1
+        and isinstance(code[0], ast.Call)
+        and isinstance(code[0].func, ast.Attribute)
+        and code[0].func.attr == "sample"
+        and _name(code[0].func.value) == "StreamHandlerCode"
+    )
+
+
+def _name(node: ast.expr) -> str | None:
+    """The name called: ``StreamProcessor`` in ``StreamProcessor(...)`` and in
+    ``cdk_streams.StreamProcessor(...)``."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
 def run_demo(
     app_dir: str | Path = ".",
     *,
@@ -155,7 +206,15 @@ def run_demo(
     :param progress: where progress messages go. @default - stderr.
     :param verbose: show the handler's whole log. @default False: only the
         poison record's error, once.
+    :raises LocalCloudError: ``app_dir`` is not the sample app (:func:`is_sample_app`):
+        the day, and what the demo expects of it, are the sample handler's.
     """
+    if not is_sample_app(Path(app_dir)):
+        raise LocalCloudError(
+            f"{Path(app_dir).resolve()} is not this repository's sample app, which the demo "
+            "runs (`make demo` in a clone of cdk-streams); for your own app, use "
+            "`cdk-streams local up`"
+        )
     say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
     started = time.monotonic()
     log = DemoLog(out, verbose=verbose)

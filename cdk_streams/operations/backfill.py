@@ -45,7 +45,7 @@ from .checkpoint import Checkpoints, SegmentState
 from .errors import OperationError
 from .item_pages import ExportPages, ItemPages, ScanPages
 from .progress import ProgressMeter
-from .targets import Target, first_failure
+from .targets import FunctionTarget, Target, first_failure
 
 #: Bytes of table per scan segment when the segment count is left to the table's size.
 BYTES_PER_SEGMENT = 1024**3
@@ -191,6 +191,12 @@ class Backfill:
                 f"table {table_name} has no stream: a backfill feeds a stream consumer; "
                 "enable the stream (StreamTable does) and create the mapping first"
             )
+        # Before the scan and the checkpoint: a wrong --function would otherwise
+        # surface only at the first Invoke, after the scan's first pages have cost
+        # read units, and leave an unfinished checkpoint behind. Asked of the
+        # target's own client: the one that will invoke it.
+        if isinstance(target, FunctionTarget):
+            target.check()
         self.view_type = str(spec.get("StreamViewType") or "NEW_AND_OLD_IMAGES")
         self.expected_items = int(table.get("ItemCount") or 0) or None
         export = ExportPages(clients("s3"), from_export) if from_export is not None else None

@@ -33,7 +33,7 @@ from ..streams.settings import MappingConfig
 from .errors import OperationError
 from .on_failure_source import BatchInfo, FailureMessage, FailureSource
 from .stream_range import fetch_range
-from .targets import Target, first_failure
+from .targets import FunctionTarget, Target, first_failure
 
 #: Lambda's default batch size, used when the mapping cannot be looked up.
 DEFAULT_BATCH_SIZE = 100
@@ -142,6 +142,10 @@ class Redrive:
     ) -> None:
         if target is None and not dry_run:
             raise OperationError("a redrive needs a target (a function or a local handler)")
+        # Before any message is received: a wrong --function would otherwise
+        # surface at the first Invoke, with the first batch already in flight.
+        if isinstance(target, FunctionTarget):
+            target.check()
         self.source = source
         self.target = target
         self._clients = clients

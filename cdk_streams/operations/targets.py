@@ -94,6 +94,26 @@ class FunctionTarget:
         self._client = lambda_client
         self.name = function_name
 
+    def check(self) -> None:
+        """Fail now if the function does not exist, before any record is read.
+
+        A DryRun invoke runs nothing and needs only the permission the
+        operation needs anyway (not ``lambda:GetFunction``).
+
+        :raises OperationError: no such function in this account and region.
+        """
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.invoke(FunctionName=self.name, InvocationType="DryRun")
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code == "ResourceNotFoundException":
+                raise OperationError(
+                    f"--function {self.name}: no such function in this account and region"
+                ) from error
+            raise
+
     def invoke(self, event: dict[str, Any]) -> Invocation:
         response = self._client.invoke(
             FunctionName=self.name,

@@ -25,6 +25,8 @@ from ..streams.batching import cut
 from ..streams.records import lambda_record, record_size
 from ..streams.settings import (
     PARALLELIZATION_FACTOR,
+    PROCESSOR_ARCHITECTURE,
+    PROCESSOR_MEMORY_MB,
     MappingConfig,
 )
 from .costs import LIST_PRICES, Prices
@@ -45,7 +47,7 @@ class Plan:
 
     :param duration: seconds of traffic to simulate.
     :param memory_mb: the function's memory (the price of its duration).
-    :param architecture: ``x86_64`` or ``arm64``.
+    :param architecture: ``x86_64`` or ``arm64``. @default arm64, StreamProcessor's.
     """
 
     traffic: Traffic
@@ -53,8 +55,8 @@ class Plan:
     handler: HandlerModel
     config: MappingConfig
     duration: int
-    memory_mb: int = 256
-    architecture: str = "x86_64"
+    memory_mb: int = PROCESSOR_MEMORY_MB
+    architecture: str = PROCESSOR_ARCHITECTURE
     seed: int = 0
     prices: Prices = LIST_PRICES
 

@@ -33,6 +33,15 @@ PARALLELIZATION_FACTOR = (1, 10)
 TUMBLING_WINDOW_SECONDS = (0, 900)
 #: The mapped function's memory in MB (a function limit, priced by the planner).
 MEMORY_SIZE_MB = (128, 10_240)
+#: StreamProcessor's defaults (its safer ones, not Lambda's), written here with
+#: no CDK so that the capacity planner prices and simulates what the construct
+#: deploys. Lambda's own defaults: batch 100, infinite retries and record age,
+#: 128 MB, x86_64. The architecture is in Lambda's name.
+PROCESSOR_BATCH_SIZE = 100
+PROCESSOR_RETRY_ATTEMPTS = 10
+PROCESSOR_MAX_RECORD_AGE_SECONDS = 3600
+PROCESSOR_MEMORY_MB = 256
+PROCESSOR_ARCHITECTURE = "arm64"
 
 #: Each setting's name in Lambda's API and in ``AWS::Lambda::EventSourceMapping``.
 API_NAMES: Mapping[str, str] = {
