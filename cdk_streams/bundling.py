@@ -27,7 +27,13 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-from .handler_code import RUNTIME_PACKAGE, SAMPLE_HANDLER, bundled_code_dir
+from .handler_code import (
+    IGNORED_DIRS,
+    REQUIREMENTS_FILE,
+    RUNTIME_PACKAGE,
+    SAMPLE_HANDLER,
+    bundled_code_dir,
+)
 from .handler_entry import HandlerProblem, check_handler
 from .handler_spec import parse_handler
 from .requirements import RequirementsError, install_requirements, requirements_key
@@ -49,23 +55,10 @@ DEFAULT_ARCHITECTURE = {
     "arm64": lambda_.Architecture.ARM_64,
     "x86_64": lambda_.Architecture.X86_64,
 }[PROCESSOR_ARCHITECTURE]
-#: The file in a handler directory whose packages go into the asset.
-REQUIREMENTS_FILE = "requirements.txt"
-
-# cdk.out: an app kept inside its handler directory must not bundle its own output.
-_IGNORED_DIRS = frozenset(
-    {"__pycache__", ".pytest_cache", ".mypy_cache", ".venv", ".git", "cdk.out"}
-)
+_IGNORED_DIRS = frozenset(IGNORED_DIRS)
 _IGNORED_SUFFIXES = (".pyc",)
-_EXCLUDE = [
-    "**/__pycache__",
-    "**/*.pyc",
-    ".pytest_cache",
-    ".mypy_cache",
-    ".venv",
-    ".git",
-    "cdk.out",
-]
+# The same as the asset's exclude globs; __pycache__ turns up at any depth.
+_EXCLUDE = ["**/__pycache__", "**/*.pyc", *(d for d in IGNORED_DIRS if d != "__pycache__")]
 
 
 def newest_python_runtime() -> lambda_.Runtime:
@@ -226,9 +219,10 @@ class StreamHandlerCode:
                     ) from None
                 raise StreamsValidationError(
                     f"{where}: handler_dir's {REQUIREMENTS_FILE} must name packages with a "
-                    f"wheel for {error.platform} (pip --only-binary=:all:), got {error}. Pin "
-                    "a version that ships such a wheel, pick the other architecture, or vendor "
-                    "a pure-Python copy into handler_dir"
+                    f"wheel for {error.platform} (pip --only-binary=:all:), got {error}. Check "
+                    "the name and version (pip says the same of a package that does not "
+                    "exist), pin a version that ships such a wheel, pick the other "
+                    "architecture, or vendor a pure-Python copy into handler_dir"
                 ) from None
         return lambda_.Code.from_asset(
             str(self.directory),

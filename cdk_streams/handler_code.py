@@ -13,6 +13,12 @@ from pathlib import Path
 SAMPLE_HANDLER = "process_order_changes.handler"
 #: The handler runtime's package name.
 RUNTIME_PACKAGE = "stream_runtime"
+#: The file in a handler directory whose packages go into the function's code.
+REQUIREMENTS_FILE = "requirements.txt"
+#: Directories that never go from a handler directory into a function's code:
+#: caches, virtualenvs, VCS data, and cdk.out (an app kept inside its handler
+#: directory must not bundle its own output). ``*.pyc`` files stay out too.
+IGNORED_DIRS = ("__pycache__", ".pytest_cache", ".mypy_cache", ".venv", ".git", "cdk.out")
 #: Template metadata on a function whose code comes from a ``handler_dir``: that
 #: directory, relative to the app directory. The local cloud reloads the
 #: function's code from there (``cdk-streams local up --watch``).

@@ -25,6 +25,8 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from .colour_codes import strip_colour
+
 #: Lambda's architecture name -> the wheel platform tags pip may pick from.
 PLATFORMS = {
     "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64"),
@@ -33,6 +35,8 @@ PLATFORMS = {
 #: Overrides where installed requirements are cached.
 CACHE_ENV = "CDK_STREAMS_CACHE_DIR"
 _NOT_FOUND = re.compile(r"No matching distribution found for (\S+)")
+#: pip's own error lines start here, unindented; a build backend's are indented.
+_PIP_ERROR = re.compile(r"^ERROR: (.+)$", re.MULTILINE)
 
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 
@@ -139,16 +143,17 @@ def install_requirements(
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         platform = f"{platforms[0]} (Python {python_version})"
-        missing = _NOT_FOUND.search(result.stderr or "")
+        stderr = strip_colour(result.stderr or "")
+        missing = _NOT_FOUND.search(stderr)
         if missing:
+            # pip says the same for a name or version that does not exist at all.
             raise RequirementsError(
-                f"{missing.group(1)} has no wheel for {platform}",
+                f"{missing.group(1)}: pip found no wheel for {platform}",
                 package=missing.group(1),
                 platform=platform,
             )
-        lines = [line for line in (result.stderr or "").splitlines() if line.strip()]
         raise RequirementsError(
-            f"pip failed for {platform}: {lines[-1] if lines else f'exit {result.returncode}'}",
+            f"pip failed for {platform}: {pip_failure_reason(stderr, result.returncode)}",
             package=None,
             platform=platform,
         )
@@ -158,3 +163,14 @@ def install_requirements(
         # Another synth finished the same install first; either copy will do.
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def pip_failure_reason(stderr: str | None, returncode: int) -> str:
+    """Why pip failed, in one line: its last ``ERROR:`` line (the one that names
+    the requirement), else its last line, else its exit status."""
+    text = strip_colour(stderr or "")
+    errors = _PIP_ERROR.findall(text)
+    if errors:
+        return str(errors[-1]).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else f"pip exited with status {returncode}"

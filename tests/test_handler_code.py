@@ -304,9 +304,11 @@ def test_a_missing_wheel_names_the_package_and_the_platform(offline, tmp_path):
         )
     assert str(caught.value) == (
         "Test/Processor: handler_dir's requirements.txt must name packages with a wheel for "
-        "manylinux2014_aarch64 (Python 3.13) (pip --only-binary=:all:), got nosuchpkg==2.0 "
-        "has no wheel for manylinux2014_aarch64 (Python 3.13). Pin a version that ships such "
-        "a wheel, pick the other architecture, or vendor a pure-Python copy into handler_dir"
+        "manylinux2014_aarch64 (Python 3.13) (pip --only-binary=:all:), got nosuchpkg==2.0: "
+        "pip found no wheel for manylinux2014_aarch64 (Python 3.13). Check the name and "
+        "version (pip says the same of a package that does not exist), pin a version that "
+        "ships such a wheel, pick the other architecture, or vendor a pure-Python copy into "
+        "handler_dir"
     )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import sys
 
+from ..colour_codes import strip_colour
+
 
 class CliError(Exception):
     """A usage problem: printed as ``cdk-streams <command>: <message>``, exit status 2."""
@@ -104,15 +106,13 @@ def error_line(command: str, message: str) -> None:
 _EXCEPTION = re.compile(r"^(?:[A-Za-z_]\w*\.)*(?P<name>[A-Za-z_]\w*(?:Error|Exception)): \S")
 #: What the CDK CLI adds after a failed app's own output; it says only that the app failed.
 _CLI_EPILOGUE = re.compile(r": Subprocess exited with error \d+$")
-#: Colour codes: a tool's output may carry them (pip's does) even when not on a terminal.
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def one_line(error: BaseException) -> str:
     """The message as one line: its first line, plus the most telling line of any
     detail (for a failed CDK CLI step, the app's own error; see :func:`_telling_line`)."""
     # Some messages already start with the program's name; the error line says it once.
-    text = _ANSI.sub("", str(error)).removeprefix("cdk-streams: ")
+    text = strip_colour(str(error)).removeprefix("cdk-streams: ")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         return type(error).__name__

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..handler_code import SAMPLE_HANDLER, bundled_code_dir
+from ..handler_entry import check_handler
 from ..handler_spec import HandlerSpecError, parse_handler
 from .errors import CliError
 from .output import progress
@@ -92,8 +93,16 @@ def run(args: argparse.Namespace) -> int:
             source = Path(args.handler_dir).resolve()
             if not source.is_dir():
                 raise CliError(f"--handler-dir {args.handler_dir} is not a directory")
-            # Assembled as the construct's bundler does: the directory plus the runtime.
-            code_dir = copy_handler_code(source, Path(tmp) / "code")
+            # The construct's check, so a typo is one line here as at synth, not a
+            # Runtime.HandlerNotFound from the worker; and before any pip run.
+            problem = check_handler(source, args.handler)
+            if problem is not None:
+                raise CliError(
+                    f"--handler: {problem.prop} must be {problem.allowed}, got {problem.got}"
+                )
+            # As the local cloud runs a deployed function: the directory, the runtime,
+            # and requirements.txt installed for this Python (cached).
+            code_dir = copy_handler_code(source, Path(tmp) / "code", progress=progress)
         config = FunctionConfig(
             name=args.function_name,
             arn=f"arn:aws:lambda:us-east-1:123456789012:function:{args.function_name}",

@@ -8,10 +8,14 @@ deploys into, with Lambda's stream event-source mappings emulated on top.
 
 Where the function code comes from: the cloud assembly the deploy wrote. Each
 ``AWS::Lambda::Function`` in a stack template carries ``aws:asset:path``
-metadata (the CLI's default); the function's physical name comes from
-CloudFormation's DescribeStackResources for that logical id. A function that
-is not in an assembly (created with the Lambda API, say) falls back to the
-zip moto stored for it.
+metadata (the CLI's default), and a ``StreamProcessor``'s also names its
+``handler_dir``; the function's physical name comes from CloudFormation's
+DescribeStackResources for that logical id. The code the worker runs is
+assembled from the ``handler_dir`` (else the asset) by
+:func:`~cdk_streams.local.code_copy.copy_handler_code`, with the
+``requirements.txt`` packages installed for this machine's Python, not
+Lambda's. A function that is not in an assembly (created with the Lambda API,
+say) runs the zip moto stored for it.
 
 Only one LocalCloud runs per process at a time, because moto's backends are
 process-wide; each starts empty and is emptied again when it stops.
@@ -454,11 +458,20 @@ class LocalCloud:
             if not name:
                 continue
             path = asset.staged
-            if path.is_file() and zipfile.is_zipfile(path):
-                path = self._unzip(path.read_bytes(), name)
-            deployment.function_code[name] = path
             if asset.source is not None:
                 deployment.function_sources[name] = asset.source
+                if asset.source.is_dir():
+                    # What --watch reloads from, so both run the same code; and an
+                    # error names the user's requirements.txt, not the assembly's copy.
+                    path = asset.source
+            if path.is_file() and zipfile.is_zipfile(path):
+                path = self._unzip(path.read_bytes(), name)
+            try:
+                deployment.function_code[name] = self._local_code(name, path)
+            except LocalCloudError as error:
+                where = stack.resources[logical].get("Metadata", {}).get("aws:cdk:path", "")
+                where = where.removesuffix("/Resource") or f"{stack.name}/{logical}"
+                raise type(error)(f"{where}: {error}") from None
 
     def _collect_kinesis_destinations(
         self, stack: StackArtifact, physical: Mapping[str, str]
@@ -488,6 +501,13 @@ class LocalCloud:
                 kinesis_stream_name=stream_name,
                 region=self.region,
             )
+
+    def _local_code(self, function_name: str, source: Path) -> Path:
+        """A new code directory for the function, assembled from ``source``."""
+        if self._workdir is None:
+            raise LocalCloudError("the local cloud is not running; use `with LocalCloud() as c:`")
+        target = Path(tempfile.mkdtemp(prefix=f"code-{function_name[:40]}-", dir=self._workdir))
+        return copy_handler_code(source, target / "code", progress=self._progress)
 
     def _unzip(self, data: bytes, name: str) -> Path:
         assert self._workdir is not None
@@ -536,20 +556,21 @@ class LocalCloud:
     def reload_function(self, function_name: str, source: Path | None = None) -> Path:
         """Run a function's code anew from ``source`` (default: its ``handler_dir``).
 
-        The code is copied as the construct bundles it (the directory, plus the
-        bundled ``stream_runtime`` unless it vendors one); later invocations
-        start fresh workers on it, an invocation in flight finishes on the old
-        code. Returns the new code directory.
+        The code is assembled as at deploy (see the module docstring): the
+        directory, the bundled ``stream_runtime`` unless it vendors one, and its
+        ``requirements.txt`` installed for this machine's Python (cached). Later
+        invocations start fresh workers on it, an invocation in flight finishes
+        on the old code. Returns the new code directory.
+
+        :raises LocalCloudError: no ``handler_dir`` is known, or its requirements
+            do not install (:class:`~cdk_streams.local.host_requirements.HostRequirementsError`).
         """
         source = source or self._sources.get(function_name)
         if source is None:
             raise LocalCloudError(
                 f"function {function_name}: no handler_dir is known to reload its code from"
             )
-        if self._workdir is None:
-            raise LocalCloudError("the local cloud is not running; use `with LocalCloud() as c:`")
-        target = Path(tempfile.mkdtemp(prefix=f"code-{function_name[:40]}-", dir=self._workdir))
-        code = copy_handler_code(source, target / "code")
+        code = self._local_code(function_name, source)
         with self._runtime_lock:
             self._code[function_name] = code
             old = self._runtimes.pop(function_name, None)
