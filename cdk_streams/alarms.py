@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Never
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -53,6 +53,7 @@ from constructs import Construct
 
 from . import validation as v
 from .interfaces import IStreamProcessor
+from .prop_types import reject_unknown
 
 ITERATOR_AGE = "IteratorAge"
 ERRORS = "Errors"
@@ -277,8 +278,10 @@ class StreamAlarms(Construct):
         thresholds: AlarmThresholds | None = None,
         alarm_topic: sns.ITopic | None = None,
         alarm_actions: Sequence[cloudwatch.IAlarmAction] | None = None,
+        **unknown: Never,
     ) -> None:
         super().__init__(scope, id)
+        reject_unknown(self, unknown)
         if not isinstance(processor, IStreamProcessor):
             raise v.StreamsValidationError(
                 f"{self.node.path}: processor must be a StreamProcessor (or an "

@@ -23,7 +23,7 @@ Use :class:`StreamDashboard` for a dashboard of its own, or
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Never
 
 from aws_cdk import Duration, Fn
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -41,6 +41,7 @@ from .alarms import (
     THROTTLES,
 )
 from .interfaces import IStreamProcessor
+from .prop_types import reject_unknown
 
 #: The write operations that put changes on a stream.
 WRITE_OPERATIONS = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
@@ -224,8 +225,10 @@ class StreamDashboard(Construct):
         processor: IStreamProcessor,
         table: dynamodb.ITable | None = None,
         dashboard_name: str | None = None,
+        **unknown: Never,
     ) -> None:
         super().__init__(scope, id)
+        reject_unknown(self, unknown)
         _check(self, processor, table, dashboard_name)
         self.dashboard = cloudwatch.Dashboard(
             self,

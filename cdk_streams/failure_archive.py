@@ -18,6 +18,7 @@ when any batch is delivered to the bucket.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Never
 
 import jsii
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -28,6 +29,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from . import acknowledgements
+from .prop_types import reject_unknown
 
 #: How long a skipped batch is kept: a month to notice the alarm and replay it.
 DEFAULT_RETENTION = Duration.days(30)
@@ -95,8 +97,10 @@ class FailureArchive(Construct):
         *,
         retention: Duration = DEFAULT_RETENTION,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        **unknown: Never,
     ) -> None:
         super().__init__(scope, id)
+        reject_unknown(self, unknown)
         self.bucket = s3.Bucket(
             self,
             "Bucket",

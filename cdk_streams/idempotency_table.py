@@ -8,7 +8,7 @@ runtime's ``IdempotencyGuard()`` finds the table through the function's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Never
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
@@ -21,6 +21,7 @@ from stream_runtime.idempotency import TABLE_ENV
 from stream_runtime.idempotency_dynamodb import KEY_ATTRIBUTE, TTL_ATTRIBUTE
 
 from . import validation as v
+from .prop_types import reject_unknown
 
 #: What DynamoDBIdempotencyStore calls: claim and complete (put), read a
 #: holder (get), release (delete).
@@ -50,8 +51,10 @@ class IdempotencyTable(Construct):
         *,
         function: lambda_.Function,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        **unknown: Never,
     ) -> None:
         super().__init__(scope, id)
+        reject_unknown(self, unknown)
         self.table = dynamodb.Table(
             self,
             "Table",

@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Never
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -265,8 +265,10 @@ class StreamProcessor(Construct):
         alarm_topic: sns.ITopic | None = None,
         alarm_actions: Sequence[cloudwatch.IAlarmAction] | None = None,
         dashboard_enabled: bool = False,
+        **unknown: Never,
     ) -> None:
         super().__init__(scope, id)
+        t.reject_unknown(self, unknown)
         inner = getattr(table, "table", None)
         if not hasattr(table, "table_name") and hasattr(inner, "table_name"):
             # StreamTable(...) itself instead of its .table: the likeliest slip.

@@ -12,7 +12,9 @@ interface is recognised by an attribute every implementation has.
 
 from __future__ import annotations
 
+import difflib
 import enum
+import inspect
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -33,6 +35,31 @@ def fail(
     """
     text = _shown(got) if shown is None else shown
     return StreamsValidationError(f"{scope.node.path}: {prop} must be {allowed}, got {text}")
+
+
+def reject_unknown(scope: Construct, unknown: Mapping[str, Any]) -> None:
+    """Refuse keyword arguments ``scope``'s class does not take, naming the closest
+    one it does (``batchsize`` -> ``batch_size``).
+
+    The constructs declare these as ``**unknown: Never``, so a type checker flags
+    the typo too; at run time this turns Python's plain ``TypeError``, which
+    names no construct, into the usual error.
+    """
+    if not unknown:
+        return
+    cls = type(scope)
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    known = [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    name = sorted(unknown)[0]
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise fail(
+        scope,
+        name,
+        f"one of {cls.__name__}'s keyword arguments{hint}",
+        unknown[name],
+        shown=f"{name}={_shown(unknown[name])}",
+    )
 
 
 def _shown(value: Any) -> str:

@@ -395,3 +395,50 @@ def test_a_stream_table_instead_of_its_table_names_dot_table():
         "Test/Processor: table must be an aws_dynamodb.ITable, got StreamTable Test/Orders; "
         "pass its .table"
     )
+
+
+# -- a keyword argument the construct does not take --------------------------
+
+
+def _unknown_prop_cases():
+    from cdk_streams import StreamAlarms, StreamDashboard
+    from cdk_streams.failure_archive import FailureArchive
+    from cdk_streams.idempotency_table import IdempotencyTable
+    from tests.stacks import user_function
+
+    def processor(stack):
+        return _processor(stack, **SAMPLE, alarms_enabled=False)
+
+    return [
+        (
+            lambda stack: _processor(stack, **SAMPLE, batchsize=10),
+            "Test/Processor: batchsize must be one of StreamProcessor's keyword arguments "
+            "(did you mean batch_size?), got batchsize=10",
+        ),
+        (
+            lambda stack: StreamAlarms(stack, "Alarms", processor=processor(stack), treshold=5),
+            "Test/Alarms: treshold must be one of StreamAlarms's keyword arguments "
+            "(did you mean thresholds?), got treshold=5",
+        ),
+        (
+            lambda stack: StreamDashboard(stack, "Ops", processor=processor(stack), name="orders"),
+            "Test/Ops: name must be one of StreamDashboard's keyword arguments, got name='orders'",
+        ),
+        (
+            lambda stack: FailureArchive(stack, "Archive", retention_days=30),
+            "Test/Archive: retention_days must be one of FailureArchive's keyword arguments "
+            "(did you mean retention?), got retention_days=30",
+        ),
+        (
+            lambda stack: IdempotencyTable(
+                stack, "Claims", function=user_function(stack), ttl=True
+            ),
+            "Test/Claims: ttl must be one of IdempotencyTable's keyword arguments, got ttl=True",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("build", "expected"), _unknown_prop_cases())
+def test_a_keyword_argument_the_construct_does_not_take_names_the_closest(build, expected):
+    # Python's own TypeError would name neither the construct nor the fix.
+    assert _error(build) == expected
