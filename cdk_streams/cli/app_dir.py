@@ -29,9 +29,14 @@ def checked_app_dir(args: argparse.Namespace) -> Path:
 def synthesize(app_dir: Path, out_dir: str | Path, *, stdout: TextIO | None = None) -> None:
     """``cdk synth`` of the app into ``out_dir`` with the CDK CLI users already have.
 
-    :param stdout: where the announcement and the CLI's own output go. @default
-        None: this process's stdout, for a command whose result is the synth;
-        pass ``sys.stderr`` when stdout carries a result of its own (JSON).
+    The CLI's own output is kept, and shown only when the synth fails: on
+    success it is noise ("Successfully synthesized to ...", "Supply a stack id
+    ...") around the command's result.
+
+    :param stdout: where the announcement goes. @default None: this process's
+        stdout; pass ``sys.stderr`` when stdout carries a result of its own (JSON).
+    :raises CliError: the synth failed; the message carries the CLI's output,
+        which the error line reduces to its most telling line.
     """
     # The app's `python3` is this interpreter's, as for the local cloud: the one
     # cdk-streams is installed in, even when its virtualenv is not activated.
@@ -46,10 +51,12 @@ def synthesize(app_dir: Path, out_dir: str | Path, *, stdout: TextIO | None = No
         [*cli.command, "synth", "--quiet", "--output", str(out_dir)],
         cwd=app_dir,
         env=cli.env,
-        stdout=stdout,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
     )
     if done.returncode != 0:
         raise CliError(
-            f"`cdk synth` in {app_dir} failed with exit status {done.returncode} "
-            "(its output is above)"
+            f"`cdk synth` in {app_dir} failed with exit status {done.returncode}:\n{done.stdout}"
         )
