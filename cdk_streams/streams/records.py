@@ -36,6 +36,7 @@ from typing import Any
 
 # The runtime reads ApproximateCreationDateTime back with the same units.
 from stream_runtime.records import CREATION_TIME_PRECISIONS as PRECISIONS
+from stream_runtime.records import TTL_IDENTITY
 
 #: The images each stream view type puts on a record (``Keys`` are always there), in
 #: the order AWS lists the view types.
@@ -47,8 +48,6 @@ IMAGES_BY_VIEW_TYPE: Mapping[str, frozenset[str]] = {
 }
 #: The stream view types: ``KEYS_ONLY``, ``NEW_IMAGE``, ``OLD_IMAGE``, ``NEW_AND_OLD_IMAGES``.
 VIEW_TYPES = tuple(IMAGES_BY_VIEW_TYPE)
-#: The ``userIdentity`` of a change made by DynamoDB's TTL (an expired item's REMOVE).
-TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
 
 # --- DynamoDB stream records ---------------------------------------------------------

@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
 # a slot holds either it or the slot's value.
 _UNSET: Any = object()
 
-_TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+#: The ``userIdentity`` of a change made by DynamoDB's TTL (an expired item's REMOVE).
+TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
 #: Units per second of a Kinesis change's ``ApproximateCreationDateTime``, by its
 #: ``ApproximateCreationDateTimePrecision``; a change without one is in milliseconds.
@@ -210,7 +211,7 @@ class ChangeRecord:
     @property
     def is_ttl_expiry(self) -> bool:
         """True when DynamoDB's TTL process deleted the item (not a user or app)."""
-        return self._change.get("userIdentity") == _TTL_IDENTITY
+        return self._change.get("userIdentity") == TTL_IDENTITY
 
     @property
     def changed_attributes(self) -> frozenset[str] | None:
