@@ -110,38 +110,28 @@ def install_requirements(
     key = requirements_key(
         content, architecture=architecture, python_version=python_version, pip_options=pip_options
     )
-    root = (cache or cache_root()) / "requirements"
-    target = root / key
+    target = (cache or cache_root()) / "requirements" / key
     if target.is_dir():
         return target
-    root.mkdir(parents=True, exist_ok=True)
     platforms = PLATFORMS[architecture]
-    staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=root))
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-input",
-        # .pyc files embed timestamps; Lambda compiles on first import anyway.
-        "--no-compile",
-        "--target",
-        str(staging),
-        *(arg for platform in platforms for arg in ("--platform", platform)),
-        "--implementation",
-        "cp",
-        "--python-version",
-        python_version,
-        "--only-binary=:all:",
-        *pip_options,
-        "--requirement",
-        str(requirements),
-    ]
-    result = run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
+    result = pip_install_into(
+        target,
+        [
+            # .pyc files embed timestamps; Lambda compiles on first import anyway.
+            "--no-compile",
+            *(arg for platform in platforms for arg in ("--platform", platform)),
+            "--implementation",
+            "cp",
+            "--python-version",
+            python_version,
+            "--only-binary=:all:",
+            *pip_options,
+            "--requirement",
+            str(requirements),
+        ],
+        run=run,
+    )
+    if result is not None:
         platform = f"{platforms[0]} (Python {python_version})"
         stderr = strip_colour(result.stderr or "")
         missing = _NOT_FOUND.search(stderr)
@@ -157,12 +147,49 @@ def install_requirements(
             package=None,
             platform=platform,
         )
+    return target
+
+
+def pip_install_into(
+    target: Path, arguments: Sequence[str], *, run: Runner = subprocess.run
+) -> subprocess.CompletedProcess[str] | None:
+    """``pip install --target`` into a staging directory beside ``target``, renamed
+    to ``target`` when pip succeeds; pip's result when it failed, else None.
+
+    A failed or interrupted pip leaves nothing behind that a later run could
+    take for a complete, cached install.
+
+    :param arguments: pip's arguments after ``--target DIR``.
+    :param run: runs pip, with :func:`subprocess.run`'s signature. @default subprocess.run.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name[:12]}-", dir=target.parent))
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--target",
+        str(staging),
+        *arguments,
+    ]
+    try:
+        result = run(command, capture_output=True, text=True, check=False)
+    except BaseException:  # Ctrl-C: no hidden staging directory left in the cache
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        return result
     try:
         staging.rename(target)
     except OSError:
-        # Another synth finished the same install first; either copy will do.
+        # Another process finished the same install first; either copy will do.
         shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return None
 
 
 def pip_failure_reason(stderr: str | None, returncode: int) -> str:

@@ -11,15 +11,19 @@ keys the Lambda installs): a second deploy or reload runs no pip.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import sysconfig
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from ..requirements import Runner, cache_root, pip_failure_reason, requirements_key
+from ..requirements import (
+    Runner,
+    cache_root,
+    pip_failure_reason,
+    pip_install_into,
+    requirements_key,
+)
 from .deployment import LocalCloudError
 
 __all__ = ["HostRequirementsError", "host_install_dir", "host_python", "install_for_host"]
@@ -71,39 +75,12 @@ def install_for_host(
         return target
     if progress is not None:
         progress(f"installing {requirements} for the local {host_python()} ...")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Into a staging directory, renamed when complete: an interrupted pip leaves
-    # no half install for the next run to take as cached.
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name[:12]}-", dir=target.parent))
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-input",
-        "--target",
-        str(staging),
-        "--requirement",
-        str(requirements),
-    ]
-    try:
-        result = run(command, capture_output=True, text=True, check=False)
-    except BaseException:  # Ctrl-C: no hidden staging directory left in the cache
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if result.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
+    result = pip_install_into(target, ["--requirement", str(requirements)], run=run)
+    if result is not None:
         reason = pip_failure_reason(result.stderr, result.returncode)
         raise HostRequirementsError(
             f"{requirements}: pip cannot install it for {host_python()}, the Python the local "
             f"cloud runs handlers on: {reason}; fix the requirement, or point pip at it with "
             "PIP_INDEX_URL or PIP_FIND_LINKS"
         )
-    try:
-        staging.rename(target)
-    except OSError:
-        # Another process finished the same install first; either copy will do.
-        shutil.rmtree(staging, ignore_errors=True)
     return target
