@@ -239,6 +239,15 @@ def test_dry_run_lists_and_delivers_nothing() -> None:
     )
 
 
+def test_a_report_without_records_says_so() -> None:
+    from cdk_streams.operations.redrive import RedriveReport
+
+    assert str(RedriveReport(dry_run=True)) == (
+        "dry run: 0 message(s), 0 batch(es), 0 record(s) to replay; expired 0; "
+        "no records; nothing delivered or removed"
+    )
+
+
 def test_backfill_record_is_a_marked_insert_in_the_view_type() -> None:
     item = {"pk": {"S": "o-1"}, "sk": {"N": "2"}, "blob": {"B": b"\x00\x01"}}
     record = backfill_record(
@@ -291,6 +300,19 @@ def test_progress_line_has_rate_eta_and_failures_on_a_fake_clock() -> None:
     now[0] = 5.0
     meter.add(150, failed=2)
     assert lines == ["250 items of ~1000 (25%), 50 items/s, ETA 15 s, 2 failed"]
+
+
+def test_a_resumed_run_counts_the_earlier_runs_items_toward_the_total() -> None:
+    now, lines = [0.0], []
+    meter = ProgressMeter(
+        "items", report=lines.append, clock=lambda: now[0], total=1000, every=5, earlier=600
+    )
+    now[0] = 5.0
+    meter.add(250)
+    # The rate and the ETA are this run's; the share done is the whole backfill's.
+    assert lines == [
+        "850 items of ~1000 (85%) (600 by an earlier run), 50 items/s, ETA 3 s, 0 failed"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -111,3 +111,26 @@ def test_snapshot_fixture_without_syrupy_names_the_testing_extra(tmp_path: Path)
     )
     assert "fixture 'snapshot' not found" not in done.stdout
     assert "Traceback" not in done.stdout
+    # Once per failing test, not twice with "During handling of the above exception".
+    assert done.stdout.count("pip install 'cdk-streams[testing]'") == 1
+    assert "During handling" not in done.stdout
+
+
+def test_snapshot_update_without_syrupy_names_the_testing_extra(tmp_path: Path) -> None:
+    (tmp_path / "test_stack.py").write_text("def test_it(snapshot):\n    assert 1 == snapshot\n")
+    done = _run(
+        """
+        import sys
+        sys.modules["syrupy"] = None
+        import pytest
+        sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "-p", "cdk_streams.pytest_plugin",
+                              "--snapshot-update", "test_stack.py"]))
+        """,
+        cwd=tmp_path,
+        env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
+    assert done.returncode == 4, done.stdout + done.stderr  # pytest's usage error
+    assert done.stderr.strip() == (
+        "ERROR: cdk-streams: snapshot testing needs syrupy: pip install 'cdk-streams[testing]'"
+    )
+    assert "unrecognized arguments" not in done.stderr

@@ -15,6 +15,8 @@ class ProgressMeter:
     :param report: receives each progress line.
     :param clock: monotonic seconds. Pass a fake one in tests.
     :param every: seconds between lines. @default 5.
+    :param earlier: units finished by an earlier run that this one resumes: they
+        count toward the total, not toward this run's rate. @default 0.
     """
 
     def __init__(
@@ -25,8 +27,10 @@ class ProgressMeter:
         clock: Callable[[], float],
         total: int | None = None,
         every: float = 5.0,
+        earlier: int = 0,
     ) -> None:
         self.what = what
+        self.earlier = earlier
         self.total = total
         self._report = report
         self._clock = clock
@@ -61,10 +65,13 @@ class ProgressMeter:
 
     def line(self) -> str:
         rate = self.rate
-        text = f"{self.done} {self.what}"
+        done = self.earlier + self.done
+        text = f"{done} {self.what}"
         if self.total:
-            text += f" of ~{self.total} ({min(100, 100 * self.done // self.total)}%)"
+            text += f" of ~{self.total} ({min(100, 100 * done // self.total)}%)"
+        if self.earlier:
+            text += f" ({self.earlier} by an earlier run)"
         text += f", {rate:.0f} {self.what}/s"
-        if self.total and rate > 0 and self.done < self.total:
-            text += f", ETA {(self.total - self.done) / rate:.0f} s"
+        if self.total and rate > 0 and done < self.total:
+            text += f", ETA {(self.total - done) / rate:.0f} s"
         return text + f", {self.failed} failed"

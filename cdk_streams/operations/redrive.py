@@ -79,7 +79,7 @@ class RedriveReport:
             return (
                 f"dry run: {self.messages} message(s), {self.batches} batch(es), "
                 f"{self.records} record(s) to replay; expired {self.expired}; "
-                f"oldest record {_age(self.oldest_age)} old; nothing delivered or removed"
+                f"{_oldest(self.oldest_age)}; nothing delivered or removed"
             )
         return (
             f"replayed {self.replayed}, succeeded {self.succeeded}, still failing "
@@ -90,9 +90,12 @@ class RedriveReport:
         )
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "n/a"
+def _oldest(seconds: float | None) -> str:
+    """``oldest record 5 min old``, or ``no records`` when there were none."""
+    return "no records" if seconds is None else f"oldest record {_age(seconds)} old"
+
+
+def _age(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
@@ -225,7 +228,7 @@ class Redrive:
             self._progress(f"  message {message.id}: unreadable, left in place: {message.problem}")
         self._progress(
             f"found {report.messages} message(s): {report.records} record(s) in {report.batches} "
-            f"batch(es); oldest record {_age(report.oldest_age)} old"
+            f"batch(es); {_oldest(report.oldest_age)}"
         )
         handled = 0
         try:
