@@ -11,6 +11,10 @@ id                        fires when                                       defau
                           (a shard is falling behind)                      (15 min by default;
                                                                            6 h without one)
 ``Errors``                Lambda ``Errors`` Sum over 5 min                 > 0
+``RecordFailures``        the bundled runtime's ``Failures`` Sum over      > 0 in each
+                          5 min, 3 periods running (records the handler    of 3 periods
+                          reported failed, retried while ``Errors`` stays  (15 min running)
+                          0; no data without the bundled runtime)
 ``Throttles``             Lambda ``Throttles`` Sum over 5 min              > 0
 ``DroppedEvents``         mapping ``DroppedEventCount`` Sum over 5 min     > 0
                           (records neither processed nor delivered on
@@ -30,9 +34,14 @@ Failures``                over 5 min (an on-failure record could not be
 Every metric comes from the processor's ``metric_*()`` methods (see
 :class:`cdk_streams.interfaces.IStreamProcessor`): function metrics from
 ``function.metric(...)``, so they work for an ``IFunction`` passed in with
-``function=`` too, and the mapping's own counts under its UUID. Missing data
-never breaches: an idle stream invokes nothing and emits nothing, and Lambda
-emits no IteratorAge at all while the stream is idle.
+``function=`` too, and the mapping's own counts under its UUID.
+``RecordFailures`` reads the bundled runtime's per-batch metrics line, which
+only a function running ``stream_runtime``'s ``StreamRouter`` writes (the code
+``StreamProcessor`` builds, or ``StreamHandlerCode.from_directory`` for your
+own function); for any other function it has no data and never fires, so leave
+it out with ``omit``. Missing data never breaches: an idle stream invokes
+nothing and emits nothing, and Lambda emits no IteratorAge at all while the
+stream is idle.
 
 ``add_alarm_action`` / ``add_ok_action`` add actions to every alarm, and
 :meth:`StreamAlarms.annotations` hands each alarm's threshold line to the
@@ -57,6 +66,7 @@ from .prop_types import reject_unknown
 
 ITERATOR_AGE = "IteratorAge"
 ERRORS = "Errors"
+RECORD_FAILURES = "RecordFailures"
 THROTTLES = "Throttles"
 DROPPED_EVENTS = "DroppedEvents"
 DESTINATION_DELIVERY_FAILURES = "DestinationDeliveryFailures"
@@ -66,6 +76,7 @@ DEAD_LETTER_QUEUE_AGE = "DeadLetterQueueAge"
 ALARM_NAMES = (
     ITERATOR_AGE,
     ERRORS,
+    RECORD_FAILURES,
     THROTTLES,
     DROPPED_EVENTS,
     DESTINATION_DELIVERY_FAILURES,
@@ -92,12 +103,18 @@ _LAMBDA_PERIOD = Duration.minutes(1)
 _COUNT_PERIOD = Duration.minutes(5)
 _COUNT_FIELDS = (
     "errors",
+    "record_failures",
     "throttles",
     "dropped_events",
     "destination_delivery_failures",
     "dead_letter_queue_depth",
 )
 _ITERATOR_AGE_MINUTES = 3
+#: 5-minute periods in a row with failed records before RecordFailures fires:
+#: one bad record is retried and skipped within minutes (DeadLetterQueueDepth
+#: reports that), while failures for 15 min running mean the handler or what
+#: it calls is broken.
+_RECORD_FAILURE_PERIODS = 3
 
 
 @dataclass(frozen=True)
@@ -115,6 +132,14 @@ class AlarmThresholds:
         With ``report_batch_item_failures`` a record that fails is reported,
         not raised, so an Error is a crash or a timeout: each one retries a
         whole batch and holds up its shard.
+    :param record_failures: alarm when the handler reported more failed records
+        than this in each 5 min of 15 min running (3 periods in a row), >= 0.
+        @default 0: any failure that lasts 15 min pages, one blip does not.
+        With partial-batch responses a failed record is retried while
+        ``Errors`` stays 0; this counts it. The runtime reports the first
+        failed record and every later one of its batch, so count thresholds
+        are in records, not bad records. Needs the bundled runtime's metrics
+        line (see the module docstring).
     :param throttles: alarm when throttles in 5 min exceed this. @default 0,
         because a throttled stream invocation delays its whole shard.
     :param dropped_events: alarm when more records than this were dropped in
@@ -134,6 +159,7 @@ class AlarmThresholds:
 
     iterator_age: Duration | None = None
     errors: int = 0
+    record_failures: int = 0
     throttles: int = 0
     dropped_events: int = 0
     destination_delivery_failures: int = 0
@@ -206,6 +232,7 @@ def check_thresholds(
     return AlarmThresholds(
         iterator_age=iterator_age,
         errors=thresholds.errors,
+        record_failures=thresholds.record_failures,
         throttles=thresholds.throttles,
         dropped_events=thresholds.dropped_events,
         destination_delivery_failures=thresholds.destination_delivery_failures,
@@ -248,13 +275,19 @@ def check_actions(
 
 
 class StreamAlarms(Construct):
-    """The alarms of one stream consumer: lag, errors, throttles, lost and skipped batches.
+    """The alarms of one stream consumer: lag, errors, failed records, throttles, lost and
+    skipped batches.
 
     :param processor: the consumer to watch: a :class:`StreamProcessor`, or
-        anything with the same ``metric_*()`` methods
+        anything with the same ``metric_*()`` methods and ``max_record_age``
         (:class:`cdk_streams.interfaces.IStreamProcessor`).
-    :param max_record_age: the mapping's maximum record age, which bounds the
-        IteratorAge threshold. @default - none (records live the stream's 24 h).
+    :param max_record_age: the mapping's maximum record age, 60 s..7 days:
+        the IteratorAge threshold defaults to a quarter of it and must stay
+        below it. @default - the processor's ``max_record_age`` (1 h for a
+        default :class:`StreamProcessor`; when it has none, the stream's 24 h
+        retention bounds the threshold), because that is the age at which the
+        mapping skips records: a threshold above it could never fire. Set it
+        only for a processor whose mapping is configured elsewhere.
     :param thresholds: @default ``AlarmThresholds()`` (see there).
     :param alarm_topic: an SNS topic notified on ALARM and on OK. @default - none.
     :param alarm_actions: more actions run on ALARM. @default - none.
@@ -262,8 +295,9 @@ class StreamAlarms(Construct):
     ``DroppedEvents`` needs the processor's ``event_count_metrics``; the
     ``DeadLetterQueue*`` alarms need its ``on_failure_queue``. Exposes
     ``alarms`` (id -> ``Alarm``, only those created), ``thresholds`` (with
-    every default filled in) and one attribute per alarm (``iterator_age``,
-    ``errors``, ``throttles``, ``dropped_events``,
+    every default filled in), ``max_record_age`` (the one the thresholds were
+    checked against) and one attribute per alarm (``iterator_age``,
+    ``errors``, ``record_failures``, ``throttles``, ``dropped_events``,
     ``destination_delivery_failures``, ``dead_letter_queue_depth``,
     ``dead_letter_queue_age``; None when not created).
     """
@@ -287,6 +321,12 @@ class StreamAlarms(Construct):
                 f"{self.node.path}: processor must be a StreamProcessor (or an "
                 f"IStreamProcessor), got {processor!r}"
             )
+        if max_record_age is None:
+            # The age at which the processor's mapping skips records.
+            max_record_age = processor.max_record_age
+        else:
+            v.check_max_record_age(self, max_record_age)
+        self.max_record_age: Duration | None = max_record_age
         self.thresholds = check_thresholds(self, "thresholds", thresholds, max_record_age)
         actions = check_actions(self, alarm_topic=alarm_topic, alarm_actions=alarm_actions)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
@@ -313,6 +353,19 @@ class StreamAlarms(Construct):
             description=(
                 f"More than {t.errors} function errors in 5 minutes. Each error retries its "
                 f"whole batch and holds up the shard; read the function's logs."
+            ),
+        )
+        self.record_failures = self._alarm(
+            RECORD_FAILURES,
+            processor.metric_record_failures(period=_COUNT_PERIOD),
+            threshold=t.record_failures,
+            evaluation_periods=_RECORD_FAILURE_PERIODS,
+            description=(
+                f"The handler reported more than {t.record_failures} failed records in each "
+                f"5 minutes for {5 * _RECORD_FAILURE_PERIODS} minutes running (batchItemFailures; "
+                f"Lambda's Errors stays 0 for these). Failed records are retried, then skipped "
+                f"to the on-failure destination past retry_attempts or max_record_age. Read "
+                f"the function's logs for the failing record and its exception."
             ),
         )
         self.throttles = self._alarm(

@@ -5,15 +5,19 @@ Rows, left to right the way a change travels:
 1. table writes (``SuccessfulRequestLatency`` SampleCount per write operation)
    and stream records read (``ReturnedRecordsCount`` on the table's stream);
 2. the processor's ``IteratorAge``, ``Invocations`` / ``Errors`` /
-   ``Throttles``, and ``Duration``;
-3. the mapping's own counts (records polled, filtered out, invoked, failed)
-   and the records lost or skipped (dropped, sent on failure, failed deliveries);
+   ``Throttles``, the records its handler was given and reported failed (the
+   bundled runtime's ``Records`` / ``Failures``), and ``Duration``;
+3. the mapping's own counts (records polled, filtered out, invoked, failed;
+   only with the processor's ``event_count_metrics``) and the records lost or
+   skipped (dropped, sent on failure, failed deliveries);
 4. the on-failure queue's depth and oldest message (when the queue is known),
-   and the state of every processor alarm.
+   and the state of every alarm.
 
-Each alarm of the processor draws its threshold on the widget that charts its
-metric (``Alarm.to_annotation()``, as cdk-monitoring-constructs does). Every
-metric comes from the processor's ``metric_*()`` methods, so any
+Each alarm draws its threshold on the widget that charts its metric
+(``Alarm.to_annotation()``, as cdk-monitoring-constructs does). The alarms are
+the processor's own (``processor.alarms``) unless you pass others, such as a
+:class:`~cdk_streams.alarms.StreamAlarms` built in another stack. Every metric
+comes from the processor's ``metric_*()`` methods, so any
 :class:`~cdk_streams.interfaces.IStreamProcessor` can be charted.
 
 Use :class:`StreamDashboard` for a dashboard of its own, or
@@ -38,9 +42,10 @@ from .alarms import (
     DROPPED_EVENTS,
     ERRORS,
     ITERATOR_AGE,
+    RECORD_FAILURES,
     THROTTLES,
 )
-from .interfaces import IStreamProcessor
+from .interfaces import IStreamAlarms, IStreamProcessor
 from .prop_types import reject_unknown
 
 #: The write operations that put changes on a stream.
@@ -65,10 +70,21 @@ def _table_metric(
 
 
 def pipeline_widgets(
-    processor: IStreamProcessor, table: dynamodb.ITable | None = None
+    processor: IStreamProcessor,
+    table: dynamodb.ITable | None = None,
+    *,
+    alarms: IStreamAlarms | None = None,
 ) -> list[list[cloudwatch.IWidget]]:
-    """The dashboard rows for ``processor`` (and ``table``, @default its own table)."""
+    """The dashboard rows for ``processor``.
+
+    :param table: the table whose writes to show. @default - the processor's table.
+    :param alarms: the alarms whose thresholds and states to show. @default -
+        ``processor.alarms`` (none when the processor has none): pass a
+        :class:`StreamAlarms` built elsewhere, e.g. in another stack.
+    """
     table = table or processor.table
+    if alarms is None:
+        alarms = processor.alarms
     rows: list[list[cloudwatch.IWidget]] = []
 
     stream_metrics: list[cloudwatch.IMetric] = []
@@ -106,8 +122,6 @@ def pipeline_widgets(
         ]
     )
 
-    alarms = processor.alarms
-
     def annotations(*alarm_ids: str) -> list[cloudwatch.HorizontalAnnotation] | None:
         # An alarm's threshold drawn on its metric's graph shows how close the metric runs to it.
         if alarms is None:
@@ -120,7 +134,7 @@ def pipeline_widgets(
                 title="Iterator age (ms, maximum)",
                 left=[processor.metric_iterator_age(period=_PERIOD)],
                 left_annotations=annotations(ITERATOR_AGE),
-                width=_WIDTH // 3,
+                width=_WIDTH // 4,
             ),
             cloudwatch.GraphWidget(
                 title="Invocations, errors and throttles",
@@ -130,7 +144,17 @@ def pipeline_widgets(
                     processor.metric_throttles(period=_PERIOD),
                 ],
                 left_annotations=annotations(ERRORS, THROTTLES),
-                width=_WIDTH // 3,
+                width=_WIDTH // 4,
+            ),
+            cloudwatch.GraphWidget(
+                # Per 5 minutes, the RecordFailures alarm's period, so its line is comparable.
+                title="Handler: records and failed records (5 min)",
+                left=[
+                    processor.metric_records(period=_QUEUE_PERIOD),
+                    processor.metric_record_failures(period=_QUEUE_PERIOD),
+                ],
+                left_annotations=annotations(RECORD_FAILURES),
+                width=_WIDTH // 4,
             ),
             cloudwatch.GraphWidget(
                 title="Duration (ms)",
@@ -138,7 +162,7 @@ def pipeline_widgets(
                     processor.metric_duration(period=_PERIOD, statistic=statistic)
                     for statistic in ("p50", "p99", "Maximum")
                 ],
-                width=_WIDTH // 3,
+                width=_WIDTH // 4,
             ),
         ]
     )
@@ -209,8 +233,15 @@ def pipeline_widgets(
 class StreamDashboard(Construct):
     """A CloudWatch dashboard (construct id ``Dashboard``) for one stream pipeline.
 
-    :param processor: the :class:`StreamProcessor` to show.
+    :param processor: the :class:`StreamProcessor` to show (or any
+        :class:`~cdk_streams.interfaces.IStreamProcessor`).
     :param table: the table whose writes to show. @default - the processor's table.
+    :param alarms: the alarms whose thresholds are drawn on the graphs and
+        whose states fill the last row: a :class:`StreamAlarms` (or any
+        :class:`~cdk_streams.interfaces.IStreamAlarms`). @default - the
+        processor's own ``alarms``, because those are the ones it built; pass
+        a standalone ``StreamAlarms(scope, id, processor=...)`` (say, in an
+        operations stack) when the processor has ``alarms_enabled=False``.
     :param dashboard_name: letters, digits, ``-`` and ``_``, up to 255.
         @default - a name CloudFormation generates, so two stacks never clash.
 
@@ -224,26 +255,31 @@ class StreamDashboard(Construct):
         *,
         processor: IStreamProcessor,
         table: dynamodb.ITable | None = None,
+        alarms: IStreamAlarms | None = None,
         dashboard_name: str | None = None,
         **unknown: Never,
     ) -> None:
         super().__init__(scope, id)
         reject_unknown(self, unknown)
-        _check(self, processor, table, dashboard_name)
+        _check(self, processor, table, alarms, dashboard_name)
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
             dashboard_name=dashboard_name,
-            widgets=pipeline_widgets(processor, table),
+            widgets=pipeline_widgets(processor, table, alarms=alarms),
         )
 
 
-def _check(scope: Construct, processor: Any, table: Any, dashboard_name: Any) -> None:
+def _check(scope: Construct, processor: Any, table: Any, alarms: Any, dashboard_name: Any) -> None:
     path = scope.node.path
     if not isinstance(processor, IStreamProcessor):
         raise v.StreamsValidationError(
             f"{path}: processor must be a StreamProcessor (or an IStreamProcessor), "
             f"got {processor!r}"
+        )
+    if alarms is not None and not isinstance(alarms, IStreamAlarms):
+        raise v.StreamsValidationError(
+            f"{path}: alarms must be a StreamAlarms (or an IStreamAlarms), got {alarms!r}"
         )
     if table is not None and not hasattr(table, "table_name"):
         raise v.StreamsValidationError(

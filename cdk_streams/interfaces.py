@@ -1,8 +1,9 @@
 """The shapes the monitoring constructs depend on, instead of concrete classes.
 
 :class:`StreamAlarms` and :class:`StreamDashboard` need a stream processor's
-metrics, table, function and on-failure queue, not the
-:class:`StreamProcessor` class itself. Depending on these Protocols keeps the
+metrics, table, function, on-failure queue and maximum record age (and the
+dashboard a set of alarms), not the :class:`StreamProcessor` and
+:class:`StreamAlarms` classes themselves. Depending on these Protocols keeps the
 modules free of an import cycle and lets you alarm on or chart any consumer
 that offers the same methods (a hand-built function and mapping, say).
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
@@ -66,6 +68,11 @@ class IStreamProcessor(Protocol):
     def alarms(self) -> IStreamAlarms | None: ...
 
     @property
+    def max_record_age(self) -> Duration | None:
+        """The mapping's maximum record age (older records are skipped); None for no limit."""
+        ...
+
+    @property
     def event_count_metrics(self) -> bool:
         """Whether the mapping emits its event-count metrics (dropped, filtered ...)."""
         ...
@@ -97,3 +104,11 @@ class IStreamProcessor(Protocol):
     def metric_on_failure_queue_depth(self, **options: object) -> cloudwatch.Metric: ...
 
     def metric_on_failure_queue_age(self, **options: object) -> cloudwatch.Metric: ...
+
+    # The bundled runtime's per-batch EMF line (no data for a function without it).
+
+    def metric_processing_lag(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_records(self, **options: object) -> cloudwatch.Metric: ...
+
+    def metric_record_failures(self, **options: object) -> cloudwatch.Metric: ...

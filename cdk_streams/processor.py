@@ -41,7 +41,7 @@ from .streams.settings import (
 __all__ = ["StreamProcessor", "newest_python_runtime"]
 from .failure_archive import FAILURE_DESTINATIONS, ON_FAILURE_ARCHIVED, FailureArchive
 from .handler_code import HANDLER_DIR_CONTEXT, HANDLER_DIR_METADATA
-from .handler_metrics import namespace_of, processing_lag
+from .handler_metrics import namespace_of, processing_lag, record_failures, records
 from .idempotency_table import IdempotencyTable, check_idempotency
 
 DEFAULT_BATCH_SIZE = PROCESSOR_BATCH_SIZE
@@ -209,8 +209,12 @@ class StreamProcessor(Construct):
     off), ``on_failure_queue`` (that queue, or the queue you passed as
     ``on_failure``), ``log_group`` and ``role`` (None with ``function=``),
     ``idempotency_table`` (an :class:`IdempotencyTable`, None unless turned
-    on), ``table``, ``alarms`` (None when turned off), ``dashboard`` (None unless
-    turned on) and the ``metric_*()`` methods.
+    on), ``table``, ``max_record_age`` (as given; None for no limit), ``alarms``
+    (None when turned off), ``dashboard`` (None unless turned on) and the
+    ``metric_*()`` methods. ``metric_processing_lag()``, ``metric_records()``
+    and ``metric_record_failures()`` read the bundled runtime's per-batch
+    metrics line: a ``function=`` that does not run the bundled runtime has no
+    data for them (nor for the ``RecordFailures`` alarm).
 
     The function gets a role of its own that may write only to its own log
     group, instead of the AWS-managed ``AWSLambdaBasicExecutionRole`` (which
@@ -300,6 +304,9 @@ class StreamProcessor(Construct):
             filters=filters,
             tumbling_window=tumbling_window,
         )
+        #: Read by StreamAlarms (IStreamProcessor.max_record_age) to bound its
+        #: IteratorAge threshold.
+        self.max_record_age: Duration | None = max_record_age
         for prop, flag in (
             ("bisect_batch_on_error", bisect_batch_on_error),
             ("report_batch_item_failures", report_batch_item_failures),
@@ -430,11 +437,12 @@ class StreamProcessor(Construct):
 
         self.alarms: StreamAlarms | None = None
         if alarms_enabled:
+            # StreamAlarms reads max_record_age from the processor, as it does
+            # when built on its own.
             self.alarms = StreamAlarms(
                 self,
                 "Alarms",
                 processor=self,
-                max_record_age=max_record_age,
                 thresholds=alarm_thresholds,
                 alarm_topic=alarm_topic,
                 alarm_actions=alarm_actions,
@@ -561,10 +569,35 @@ class StreamProcessor(Construct):
             )
         return self.on_failure_queue
 
+    # The bundled runtime's per-batch EMF line (cdk_streams.handler_metrics):
+    # namespace from the function's STREAM_METRICS_NAMESPACE, dimension
+    # FunctionName. A function= that does not run the bundled runtime's
+    # StreamRouter (or runs it with STREAM_METRICS=off) writes no such line, so
+    # these metrics have no data; with function=, the namespace is the
+    # runtime's default, CdkStreams.
+
     def metric_processing_lag(self, **options: Any) -> cloudwatch.Metric:
         """The bundled runtime's ``ProcessingLag`` (ms, now minus the batch's oldest
         record when the batch starts); Maximum per minute."""
         return processing_lag(self.function, self._metrics_namespace, **options)
+
+    def metric_records(self, **options: Any) -> cloudwatch.Metric:
+        """The bundled runtime's ``Records``: records handed to the handler; Sum per 5 minutes."""
+        return records(self.function, self._metrics_namespace, **options)
+
+    def metric_record_failures(self, **options: Any) -> cloudwatch.Metric:
+        """The bundled runtime's ``Failures``: records reported in ``batchItemFailures``;
+        Sum per 5 minutes.
+
+        With ``report_batch_item_failures`` a failing record is reported, not
+        raised, so Lambda's ``Errors`` stays 0 while it is retried: this is the
+        metric that counts it. The first failed record and every later one of
+        its batch are reported, so one bad record can count many times. Only a
+        function running the bundled runtime's ``StreamRouter`` emits it (not
+        with ``STREAM_METRICS=off``); for a ``function=`` the namespace is the
+        runtime's default, ``CdkStreams``.
+        """
+        return record_failures(self.function, self._metrics_namespace, **options)
 
     # -- parts -------------------------------------------------------------
 

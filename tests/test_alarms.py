@@ -15,6 +15,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 from aws_cdk.aws_cloudwatch_actions import SnsAction
 
@@ -62,9 +63,9 @@ def _queue_dimension() -> list:
     ]
 
 
-def test_seven_alarms_with_stable_ids(defaults):
+def test_eight_alarms_with_stable_ids(defaults):
     processor, template = defaults
-    template.resource_count_is(ALARM, 7)
+    template.resource_count_is(ALARM, 8)
     assert processor.alarms is not None
     assert list(processor.alarms.alarms) == list(ALARM_NAMES)
     assert [a.node.path for a in processor.alarms.alarms.values()] == [
@@ -89,6 +90,36 @@ def test_iterator_age_alarm_fires_at_a_quarter_of_max_record_age(defaults):
             "TreatMissingData": "notBreaching",
             "AlarmDescription": Match.string_like_regexp("falling behind"),
         },
+    )
+
+
+def test_record_failures_alarm_pages_on_sustained_failures_only(defaults):
+    _, template = defaults
+    template.has_resource_properties(
+        ALARM,
+        {
+            # The bundled runtime's EMF line: its namespace and dimension.
+            "Namespace": "CdkStreams",
+            "MetricName": "Failures",
+            "Dimensions": _function_dimension(),
+            "Statistic": "Sum",
+            "Unit": "Count",
+            "Period": 300,
+            "Threshold": 0,
+            # Failed records in each of 3 five-minute periods: 15 min running, not one blip.
+            "EvaluationPeriods": 3,
+            "DatapointsToAlarm": 3,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmDescription": Match.string_like_regexp("batchItemFailures"),
+        },
+    )
+
+
+def test_record_failures_alarm_reads_the_functions_metrics_namespace():
+    _, stack = build(environment={"STREAM_METRICS_NAMESPACE": "Shop/Orders"})
+    Template.from_stack(stack).has_resource_properties(
+        ALARM, {"Namespace": "Shop/Orders", "MetricName": "Failures"}
     )
 
 
@@ -143,7 +174,7 @@ def test_a_skipped_batch_left_six_hours_alarms(defaults):
 def test_no_actions_by_default(defaults):
     _, template = defaults
     alarms = template.find_resources(ALARM).values()
-    assert len(alarms) == len(ALARM_NAMES) == 7  # every alarm is created by default
+    assert len(alarms) == len(ALARM_NAMES) == 8  # every alarm is created by default
     for alarm in alarms:
         assert "AlarmActions" not in alarm["Properties"]
         assert "OKActions" not in alarm["Properties"]
@@ -163,7 +194,7 @@ def test_a_topic_hears_alarm_and_ok_other_actions_only_alarm():
     )
     template = Template.from_stack(stack)
     alarms = template.find_resources(ALARM)
-    assert len(alarms) == 7
+    assert len(alarms) == 8
     topic_ref = {"Ref": Match.string_like_regexp("^Alerts")}
     pager_ref = {"Ref": Match.string_like_regexp("^Pager")}
     template.all_resources_properties(
@@ -176,13 +207,14 @@ def test_thresholds_can_be_changed_and_alarms_omitted():
         max_record_age=Duration.minutes(10),
         alarm_thresholds=AlarmThresholds(
             errors=5,
+            record_failures=100,
             throttles=2,
             dead_letter_queue_depth=10,
             omit={"DeadLetterQueueAge"},
         ),
     )
     template = Template.from_stack(stack)
-    template.resource_count_is(ALARM, 6)
+    template.resource_count_is(ALARM, 7)
     by_metric = {
         a["Properties"]["MetricName"]: a["Properties"]["Threshold"]
         for a in template.find_resources(ALARM).values()
@@ -190,6 +222,7 @@ def test_thresholds_can_be_changed_and_alarms_omitted():
     assert by_metric == {
         "IteratorAge": 150_000,  # 10 min / 4
         "Errors": 5,
+        "Failures": 100,
         "Throttles": 2,
         "DroppedEventCount": 0,
         "DestinationDeliveryFailures": 0,
@@ -212,7 +245,7 @@ def test_an_explicit_iterator_age_wins():
     [{"dead_letter_queue_enabled": False}, {"on_failure": "sns"}],
     ids=["no queue", "on_failure=SnsDlq"],
 )
-def test_queue_alarms_only_for_the_queue_the_construct_made(props):
+def test_no_queue_alarms_without_an_sqs_queue(props):
     stack = new_stack()
     if props.get("on_failure") == "sns":
         from aws_cdk.aws_lambda_event_sources import SnsDlq
@@ -228,12 +261,39 @@ def test_queue_alarms_only_for_the_queue_the_construct_made(props):
     assert list(processor.alarms.alarms) == [
         "IteratorAge",
         "Errors",
+        "RecordFailures",
         "Throttles",
         "DroppedEvents",
         "DestinationDeliveryFailures",
     ]
     assert processor.alarms.dead_letter_queue_depth is None
     assert processor.alarms.dead_letter_queue_age is None
+
+
+def test_queue_alarms_also_watch_a_queue_passed_as_on_failure():
+    stack = new_stack()
+    queue = sqs.Queue(stack, "MyFailures", enforce_ssl=True)
+    processor = StreamProcessor(
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        code=StreamHandlerCode.sample(),
+        on_failure=queue,
+    )
+    assert processor.dead_letter_queue is None
+    assert processor.on_failure_queue is queue
+    assert list(processor.alarms.alarms) == list(ALARM_NAMES)
+    dimension = [
+        {
+            "Name": "QueueName",
+            "Value": {"Fn::GetAtt": [Match.string_like_regexp("^MyFailures"), "QueueName"]},
+        }
+    ]
+    template = Template.from_stack(stack)
+    for metric in ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"):
+        template.has_resource_properties(
+            ALARM, {"Namespace": "AWS/SQS", "MetricName": metric, "Dimensions": dimension}
+        )
 
 
 def test_alarms_off():
@@ -282,11 +342,63 @@ def test_stream_alarms_standalone():
     assert list(alarms.alarms) == [
         "IteratorAge",
         "Errors",
+        "RecordFailures",
         "Throttles",
         "DestinationDeliveryFailures",
     ]
-    assert alarms.thresholds.iterator_age.to_seconds() == 6 * 3600
+    # A quarter of the processor's 1 h max_record_age, read from the processor.
+    assert alarms.thresholds.iterator_age.to_seconds() == 15 * 60
+    assert alarms.max_record_age is processor.max_record_age
     assert isinstance(alarms.iterator_age, cloudwatch.Alarm)
+
+
+def _iterator_age_thresholds(template: Template) -> list[float]:
+    return sorted(
+        alarm["Properties"]["Threshold"]
+        for alarm in template.find_resources(
+            ALARM, {"Properties": {"MetricName": "IteratorAge"}}
+        ).values()
+    )
+
+
+def test_standalone_alarms_on_a_default_processor_match_the_built_in_ones():
+    stack = new_stack()
+    table = orders_table(stack).table
+    built_in = StreamProcessor(stack, "BuiltIn", table=table, code=StreamHandlerCode.sample())
+    bare = StreamProcessor(
+        stack, "Bare", table=table, code=StreamHandlerCode.sample(), alarms_enabled=False
+    )
+    standalone = StreamAlarms(stack, "Alarms", processor=bare)
+    assert (
+        standalone.thresholds.iterator_age.to_seconds()
+        == built_in.alarms.thresholds.iterator_age.to_seconds()
+        == 15 * 60
+    )
+    # Both IteratorAge alarms fire at a quarter of the 1 h max_record_age, in ms.
+    assert _iterator_age_thresholds(Template.from_stack(stack)) == [900_000, 900_000]
+
+
+@pytest.mark.parametrize(
+    ("record_age", "expected"),
+    [
+        (Duration.minutes(10), 150),  # a quarter of it
+        (None, 6 * 3600),  # no limit: a quarter of the stream's 24 h retention
+    ],
+    ids=["10 min", "none"],
+)
+def test_standalone_alarms_follow_the_processors_max_record_age(record_age, expected):
+    stack = new_stack()
+    processor = _bare_processor(stack, max_record_age=record_age)
+    alarms = StreamAlarms(stack, "Alarms", processor=processor)
+    assert alarms.thresholds.iterator_age.to_seconds() == expected
+
+
+def test_an_explicit_max_record_age_overrides_the_processors():
+    stack = new_stack()
+    processor = _bare_processor(stack)
+    alarms = StreamAlarms(stack, "Alarms", processor=processor, max_record_age=Duration.minutes(20))
+    assert alarms.thresholds.iterator_age.to_seconds() == 5 * 60
+    assert alarms.max_record_age.to_seconds() == 20 * 60
 
 
 # -- errors: every path names the construct, the prop, what is allowed, what was given
@@ -308,6 +420,10 @@ ERRORS = {
     "negative errors": (
         {"alarm_thresholds": AlarmThresholds(errors=-1)},
         "Test/Processor: alarm_thresholds.errors must be a whole number >= 0, got -1",
+    ),
+    "float record failures": (
+        {"alarm_thresholds": AlarmThresholds(record_failures=2.5)},
+        "Test/Processor: alarm_thresholds.record_failures must be a whole number >= 0, got 2.5",
     ),
     "float throttles": (
         {"alarm_thresholds": AlarmThresholds(throttles=0.5)},
@@ -358,8 +474,8 @@ ERRORS = {
     "omit an unknown alarm": (
         {"alarm_thresholds": AlarmThresholds(omit={"Lag", "Errors"})},
         "Test/Processor: alarm_thresholds.omit must be alarm ids from IteratorAge, Errors, "
-        "Throttles, DroppedEvents, DestinationDeliveryFailures, DeadLetterQueueDepth, "
-        "DeadLetterQueueAge, got Lag",
+        "RecordFailures, Throttles, DroppedEvents, DestinationDeliveryFailures, "
+        "DeadLetterQueueDepth, DeadLetterQueueAge, got Lag",
     ),
     "omit a string": (
         {"alarm_thresholds": AlarmThresholds(omit="Errors")},
@@ -430,3 +546,65 @@ def test_stream_alarms_standalone_errors_name_its_own_path():
         "Test/Alarms: thresholds.iterator_age must be 1..119 seconds (below max_record_age: "
         "older records are skipped), got 120 seconds"
     )
+
+
+STANDALONE_HOUSE = re.compile(r"^Test/Alarms: .+ must be .+, got .+$", re.DOTALL)
+
+STANDALONE_ERRORS = {
+    "iterator age above the processor's max_record_age": (
+        {},
+        {"thresholds": AlarmThresholds(iterator_age=Duration.hours(3))},
+        "Test/Alarms: thresholds.iterator_age must be 1..3599 seconds (below max_record_age: "
+        "older records are skipped), got 10800 seconds",
+    ),
+    "iterator age at the processor's max_record_age": (
+        {"max_record_age": Duration.minutes(30)},
+        {"thresholds": AlarmThresholds(iterator_age=Duration.minutes(30))},
+        "Test/Alarms: thresholds.iterator_age must be 1..1799 seconds (below max_record_age: "
+        "older records are skipped), got 1800 seconds",
+    ),
+    "explicit max_record_age out of range": (
+        {},
+        {"max_record_age": Duration.seconds(30)},
+        "Test/Alarms: max_record_age must be 60..604800 seconds, got 30 seconds",
+    ),
+    "explicit max_record_age not a Duration": (
+        {},
+        {"max_record_age": 3600},
+        "Test/Alarms: max_record_age must be an aws_cdk.Duration, got 3600",
+    ),
+    "processor without max_record_age": (
+        {},
+        {"processor": "no-max-record-age"},
+        "Test/Alarms: processor must be a StreamProcessor (or an IStreamProcessor), got ",
+    ),
+}
+
+
+class _WithoutMaxRecordAge:
+    """Every IStreamProcessor member but max_record_age."""
+
+    def __init__(self, processor: StreamProcessor) -> None:
+        self._processor = processor
+
+    def __getattr__(self, name: str):
+        if name == "max_record_age":
+            raise AttributeError(name)
+        return getattr(self._processor, name)
+
+    def __repr__(self) -> str:
+        return "<no max_record_age>"
+
+
+@pytest.mark.parametrize("case", list(STANDALONE_ERRORS))
+def test_standalone_alarms_refuse_bad_props_with_the_house_message(case):
+    processor_props, props, message = STANDALONE_ERRORS[case]
+    stack = new_stack()
+    processor = _bare_processor(stack, **processor_props)
+    if props.get("processor") == "no-max-record-age":
+        props = {"processor": _WithoutMaxRecordAge(processor)}
+        message += "<no max_record_age>"
+    with pytest.raises(StreamsValidationError) as caught:
+        StreamAlarms(stack, "Alarms", **{"processor": processor, **props})
+    assert str(caught.value) == message
+    assert STANDALONE_HOUSE.match(str(caught.value))

@@ -179,9 +179,9 @@ def test_outputs_and_cross_stack_imports_resolve(session: Session) -> None:
 
 def test_alarms_and_a_dashboard_that_references_them_deploy(session: Session) -> None:
     consumer_alarms = [a for a in session.alarms if a["AlarmName"].startswith("ShapesConsumer-")]
-    # IteratorAge, Errors, Throttles, DroppedEvents, DestinationDeliveryFailures and
-    # the on-failure queue's depth and age.
-    assert len(consumer_alarms) == 7
+    # IteratorAge, Errors, RecordFailures, Throttles, DroppedEvents,
+    # DestinationDeliveryFailures and the on-failure queue's depth and age.
+    assert len(consumer_alarms) == 8
     errors = next(a for a in consumer_alarms if "Errors" in a["AlarmName"])
     assert errors["TreatMissingData"] == "notBreaching"
     assert errors["ComparisonOperator"] == "GreaterThanThreshold"

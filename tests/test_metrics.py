@@ -154,7 +154,7 @@ def test_iterator_age_alarm_treats_an_idle_stream_as_healthy(built):
 def test_add_alarm_action_reaches_every_alarm(built):
     processor, _, template = built
     alarms = template.find_resources(ALARM)
-    assert len(alarms) == len(processor.alarms.alarms) == 7
+    assert len(alarms) == len(processor.alarms.alarms) == 8
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": _ref(template, "Pager")}]
 

@@ -77,7 +77,7 @@ def test_the_sample_app_synthesizes(report: dict) -> None:
         "AWS::SQS::Queue": 1,
         "AWS::SQS::QueuePolicy": 1,
         "AWS::Lambda::EventSourceMapping": 1,
-        "AWS::CloudWatch::Alarm": 7,
+        "AWS::CloudWatch::Alarm": 8,
     }
     (mapping,) = report["sample_mapping"]
     assert mapping["BatchSize"] == 100
@@ -97,7 +97,7 @@ def test_the_composed_two_stack_app_synthesizes(report: dict) -> None:
     assert report["compute"]["AWS::Lambda::Function"] == 2
     assert report["compute"]["AWS::Lambda::EventSourceMapping"] == 2
     assert report["compute"]["AWS::CloudWatch::Dashboard"] == 2
-    assert report["compute"]["AWS::CloudWatch::Alarm"] == 14
+    assert report["compute"]["AWS::CloudWatch::Alarm"] == 16
     shipping, analytics = sorted(
         report["compute_mappings"], key=lambda m: "FilterCriteria" not in m
     )

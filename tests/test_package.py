@@ -34,6 +34,7 @@ def test_every_export_resolves_to_its_kind_from_its_module():
     assert exports["ALARM_NAMES"] == (
         "IteratorAge",
         "Errors",
+        "RecordFailures",
         "Throttles",
         "DroppedEvents",
         "DestinationDeliveryFailures",

@@ -9,12 +9,13 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 from aws_cdk.aws_lambda_event_sources import SnsDlq
 
-from cdk_streams import StreamHandlerCode, StreamProcessor
+from cdk_streams import IStreamProcessor, StreamHandlerCode, StreamProcessor
 from cdk_streams.processor import newest_python_runtime
 from tests.stacks import new_stack, only, orders_table
 
@@ -355,3 +356,101 @@ def test_template_json_round_trips(defaults):
         "AWS::Lambda::EventSourceMapping",
         {"BatchSize": 100, "StartingPosition": "TRIM_HORIZON", "MaximumRetryAttempts": 10},
     )
+
+
+# -- the bundled runtime's per-batch metrics and max_record_age, for StreamAlarms
+
+
+RUNTIME_METRICS = {
+    # method: (metric name, default statistic, default period in s)
+    "metric_records": ("Records", "Sum", 300),
+    "metric_record_failures": ("Failures", "Sum", 300),
+    "metric_processing_lag": ("ProcessingLag", "Maximum", 60),
+}
+
+
+def _emf_metrics(namespace: str | None = None) -> tuple[str, list[list[str]], dict[str, str]]:
+    """The namespace, dimensions and metric units of one line the runtime really writes."""
+    from stream_runtime.metrics import BatchMetrics
+
+    document = BatchMetrics(namespace=namespace, function_name="f", clock=lambda: 10.0).document(
+        records=2, failures=1, oldest_created=9.0, duration_ms=3.0
+    )
+    (directive,) = document["_aws"]["CloudWatchMetrics"]
+    units = {metric["Name"]: metric["Unit"] for metric in directive["Metrics"]}
+    return directive["Namespace"], directive["Dimensions"], units
+
+
+@pytest.mark.parametrize("method", list(RUNTIME_METRICS))
+def test_runtime_metrics_read_what_the_runtime_writes(defaults, method):
+    processor, _, stack = defaults
+    metric = getattr(processor, method)()
+    name, statistic, period = RUNTIME_METRICS[method]
+    namespace, dimensions, units = _emf_metrics()
+    assert (metric.namespace, metric.metric_name) == (namespace, name) == ("CdkStreams", name)
+    assert (metric.statistic, metric.period.to_seconds()) == (statistic, period)
+    assert metric.unit.value.lower() == units[name].lower()  # jsii spells it MILLISECONDS
+    assert dimensions == [list(metric.dimensions)] == [["FunctionName"]]
+    assert stack.resolve(metric.dimensions) == {
+        "FunctionName": stack.resolve(processor.function.function_name)
+    }
+
+
+@pytest.mark.parametrize("method", list(RUNTIME_METRICS))
+def test_runtime_metrics_use_the_functions_namespace_and_any_metric_option(method):
+    stack = new_stack()
+    processor = StreamProcessor(
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        code=StreamHandlerCode.sample(),
+        environment={"STREAM_METRICS_NAMESPACE": "Shop/Orders"},
+    )
+    metric = getattr(processor, method)(
+        period=Duration.minutes(1), statistic="Average", label="L", color="#ff0000"
+    )
+    assert metric.namespace == _emf_metrics("Shop/Orders")[0] == "Shop/Orders"
+    assert (metric.period.to_seconds(), metric.statistic, metric.label, metric.color) == (
+        60,
+        "Average",
+        "L",
+        "#ff0000",
+    )
+
+
+def test_record_failures_of_a_function_passed_in():
+    stack = new_stack()
+    existing = lambda_.Function.from_function_attributes(
+        stack,
+        "Existing",
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:orders-consumer",
+        role=iam.Role.from_role_name(stack, "ExistingRole", "orders-consumer-role"),
+    )
+    processor = StreamProcessor(
+        stack, "Processor", table=orders_table(stack).table, function=existing
+    )
+    metric = processor.metric_record_failures()
+    # The runtime's default namespace: the function's environment is not known here.
+    assert metric.namespace == "CdkStreams"
+    assert stack.resolve(metric.dimensions) == {"FunctionName": "orders-consumer"}
+
+
+@pytest.mark.parametrize(
+    ("given", "seconds"),
+    [("default", 3600), (Duration.minutes(10), 600), (None, None)],
+    ids=["default 1 h", "10 min", "none"],
+)
+def test_max_record_age_is_exposed_for_the_alarms(given, seconds):
+    stack = new_stack()
+    props = {} if given == "default" else {"max_record_age": given}
+    processor = StreamProcessor(
+        stack,
+        "Processor",
+        table=orders_table(stack).table,
+        code=StreamHandlerCode.sample(),
+        **props,
+    )
+    exposed = processor.max_record_age
+    assert (None if exposed is None else exposed.to_seconds()) == seconds
+    assert processor.alarms.max_record_age is exposed
+    assert isinstance(processor, IStreamProcessor)
