@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -168,6 +169,7 @@ def test_a_table_with_another_key_cannot_hold_leases(env: Env) -> None:
         ({"callback": print, "max_retries": -2}, "max_retries must be -1 (forever) or more"),
         ({"callback": print, "max_leases": 0}, "max_leases must be at least 1, got 0"),
         ({"callback": print, "lease_duration": 0}, "lease_duration must be positive"),
+        ({"callback": print, "lease_duration": float("nan")}, "positive seconds, got nan"),
         ({"callback": print, "dynamodbstreams": None}, "give both the dynamodb and the"),
     ],
 )
@@ -553,10 +555,159 @@ def test_two_workers_split_the_shards_and_keep_lineage(env: Env) -> None:
     assert keys.index("shard-3/20") > keys.index("shard-1/3")  # parent before child
     assert ("A", "shard-4/30") in order  # delivered by A before the handover
     rows = {item["shardId"]["S"]: item for item in env.rows()}
-    assert rows["shard-1"]["finished"]["BOOL"] is True
+    # shard-1 is finished and its only child has started: its row is no longer needed.
+    assert "shard-1" not in rows and a.stats.leases_deleted + b.stats.leases_deleted == 1
     assert rows["shard-3"]["parentShardId"]["S"] == "shard-1"
     a.close()
     b.close()
+
+
+# -- the lease table stays the size of the live shards ---------------------------------
+
+
+def lease_rows(env: Env) -> dict[str, dict[str, Any]]:
+    return {item["shardId"]["S"]: item for item in env.rows()}
+
+
+def test_a_finished_parents_row_goes_once_its_child_started_and_never_comes_back(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="cdk_streams.consumer")
+    streams = FakeStreams({"shard-1": ([1, 2], None, True), "shard-2": ([], "shard-1", False)})
+    a = env.consumer(callback=print, worker_id="A", dynamodbstreams=streams)
+    a.coordinate()
+    a.run_once()  # shard-1 read to its end; shard-2 is eligible now but not started
+    assert a.stats.shards_finished == 1
+    a.coordinate()
+    assert a.held_shards == ["shard-2"] and "checkpoint" not in lease_rows(env)["shard-2"]
+    assert sorted(lease_rows(env)) == ["shard-1", "shard-2"]  # taken, not started: kept
+    streams.shards["shard-2"] = ([10, 11], "shard-1", False)
+    a.run_once()  # the child's first checkpoint
+    a.coordinate()
+    assert sorted(lease_rows(env)) == ["shard-2"] and a.stats.leases_deleted == 1
+    assert (
+        "deleted the lease row of finished shard shard-1: its child shards have started"
+        in caplog.messages
+    )
+    # The stream still lists shard-1 (for 24 h): neither this worker nor a new one,
+    # which never saw its row, adds it back (that would replay it).
+    b = env.consumer(callback=print, worker_id="B", dynamodbstreams=FakeStreams(streams.shards))
+    for worker in (a, b, a):
+        worker.coordinate()
+    assert sorted(lease_rows(env)) == ["shard-2"]
+    a.close()
+    b.close()
+
+
+def test_two_workers_deleting_the_same_row_do_not_fight(env: Env) -> None:
+    streams = FakeStreams({"shard-1": ([1], None, True), "shard-2": ([5], "shard-1", False)})
+    a = env.consumer(callback=print, worker_id="A", dynamodbstreams=streams)
+    b = env.consumer(callback=print, worker_id="B", dynamodbstreams=streams)
+    rounds(a, lambda: "checkpoint" in lease_rows(env).get("shard-2", {}))
+    stale = b.leases.scan()  # B decides on this view, then A deletes first
+    assert stale["shard-1"].finished and stale["shard-2"].started
+    a.coordinate()
+    assert a.stats.leases_deleted == 1
+    parents = {"shard-1": None, "shard-2": "shard-1"}
+    assert b.coordinator.prune(stale, parents) == ["shard-1"]  # gone: the same outcome
+    assert b.stats.leases_deleted == 0
+    # An unfinished row is never deleted, whatever a stale view said.
+    assert b.leases.delete("shard-2") is False
+    b.coordinate()
+    assert sorted(lease_rows(env)) == ["shard-2"]
+    a.close()
+    b.close()
+
+
+def test_a_trimmed_finished_shard_goes_at_the_next_hourly_check(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="cdk_streams.consumer")
+    # A disabled stream: its shard closes with no child, so only the trim frees its row.
+    streams = FakeStreams({"shard-1": ([1], None, True)})
+    clock = FakeClock()
+    a = env.consumer(callback=print, worker_id="A", dynamodbstreams=streams, clock=clock)
+    rounds(a, lambda: a.stats.shards_finished == 1)
+    a.coordinate()
+    assert list(lease_rows(env)) == ["shard-1"]  # still listed
+    del streams.shards["shard-1"]  # 24 h after it closed
+    a.coordinate()
+    assert list(lease_rows(env)) == ["shard-1"]  # the stream is asked once an hour at most
+    clock.now += 3600
+    a.coordinate()
+    assert lease_rows(env) == {} and a.stats.leases_deleted == 1
+    assert (
+        "deleted the lease row of finished shard shard-1: the stream no longer lists it "
+        "(trimmed)" in caplog.messages
+    )
+    # A row left over from a shard the stream no longer has goes as soon as it is taken.
+    LeaseTable(env.ddb, env.lease_table, env.stream_arn, "Z").create(
+        "shard-0", parent_shard_id=None, starting_position="TRIM_HORIZON"
+    )
+    a.coordinate()
+    assert lease_rows(env) == {} and a.stats.leases_deleted == 2
+    assert "deleted the lease row of shard shard-0: the stream no longer lists it" in caplog.text
+    a.close()
+
+
+def test_the_lease_table_stays_bounded_across_many_rollovers(env: Env) -> None:
+    """A shard rolls over every 4 h and is trimmed 24 h after it closed: 16 rollovers."""
+    streams = FakeStreams({"s-000": ([0], None, False)})
+    clock = FakeClock()
+    got: list[str] = []
+    a = env.consumer(
+        callback=lambda records: got.extend(r.keys["orderId"] for r in records),
+        worker_id="A",
+        dynamodbstreams=streams,
+        clock=clock,
+    )
+    most = 0
+    for n in range(1, 17):
+        clock.now += 4 * 3600
+        previous = f"s-{n - 1:03d}"
+        streams.shards[previous] = (streams.shards[previous][0], streams.shards[previous][1], True)
+        streams.shards[f"s-{n:03d}"] = ([n], previous, False)
+        streams.shards.pop(f"s-{n - 7:03d}", None)  # 24 h after it closed
+        for _ in range(5):  # read the parent's end, finish it, take the child, read it
+            if len(got) == n + 1:
+                break
+            a.run_once()
+        a.coordinate()
+        most = max(most, len(env.rows()))
+    assert got == [f"s-{n:03d}/{n}" for n in range(17)]  # in order, each once
+    assert most <= 2 and a.stats.leases_deleted == 16
+    assert sorted(lease_rows(env)) == ["s-016"]
+    a.close()
+
+
+# -- a restarted worker says what it waits for ----------------------------------------
+
+
+def test_a_worker_waiting_for_a_live_lease_says_so_once(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="cdk_streams.consumer")
+    clock = FakeClock()
+    dead = env.consumer(callback=print, worker_id="killed", clock=clock)
+    dead.coordinate()  # then SIGKILL: the lease is never renewed nor released
+    (shard,) = dead.held_shards
+    clock.now += 0.3
+    restarted = env.consumer(callback=print, worker_id="B", clock=clock)
+    restarted.coordinate()
+    restarted.coordinate()
+    lines = [m for m in caplog.messages if m.startswith("waiting for a lease")]
+    assert len(lines) == 1, caplog.messages
+    expires = int(env.row()["leaseExpiresAt"]["N"])
+    until = datetime.fromtimestamp(expires / 1000).astimezone().isoformat(timespec="milliseconds")
+    assert lines[0] == (
+        f"waiting for a lease held by another worker: shard {shard} is held by killed until "
+        f"{until} (9.7 s from now), then taken over unless that worker renews it"
+    )
+    clock.now += 10
+    restarted.coordinate()
+    assert restarted.held_shards == [shard]
+    assert len([m for m in caplog.messages if m.startswith("waiting for a lease")]) == 1
+    restarted.close()
 
 
 # -- the command line ----------------------------------------------------------------
@@ -762,6 +913,25 @@ def test_cli_on_failure_queue_sends_only_the_failing_record(
     assert body["record"]["dynamodb"]["Keys"] == {"orderId": {"S": "o-2"}}
     assert "cannot process o-2" in body["error"]
     assert f"sent record of shard {body['shardId']} to {url}" in caplog.text
+
+
+def test_cli_lease_duration_reaches_the_consumer(
+    env: Env, handler_dir: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cdk_streams.consumer
+
+    given: dict[str, Any] = {}
+
+    def consumer(*args: Any, **kwargs: Any) -> Any:
+        given.update(kwargs)
+        raise KeyboardInterrupt  # stands for Ctrl-C while starting: nothing else runs
+
+    monkeypatch.setattr(cdk_streams.consumer, "Consumer", consumer)
+    assert main(cli_args(env, handler_dir, "--lease-duration", "25")) == 0
+    assert given["lease_duration"] == 25.0
+    given.clear()
+    assert main(cli_args(env, handler_dir)) == 0
+    assert given["lease_duration"] == 10.0
 
 
 def test_cli_bad_on_failure_is_a_usage_error(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from cdk_streams.cli import main
 from cdk_streams.consumer import (
     ConsumerContext,
     HandlerSpecError,
@@ -16,7 +18,7 @@ from cdk_streams.consumer import (
     load_handler,
     plan_leases,
 )
-from cdk_streams.consumer.leases import eligible
+from cdk_streams.consumer.leases import eligible, prunable, pruned_ancestors
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/2026-01-01T00:00:00.000"
 NOW = 1_000_000
@@ -113,6 +115,65 @@ def test_lease_from_item_reads_every_attribute() -> None:
     assert not bare.live(0)
 
 
+# -- pruning finished leases -------------------------------------------------------
+
+#: A shard rolled over twice: p -> c -> g (each shard's parent).
+LINEAGE: dict[str, str | None] = {"p": None, "c": "p", "g": "c"}
+
+
+def done(shard: str, parent: str | None = None) -> Lease:
+    return Lease(shard, ARN, checkpoint="9", finished=True, parent_shard_id=parent)
+
+
+def ids(leases: list[Lease]) -> list[str]:
+    return [item.shard_id for item in leases]
+
+
+def test_a_finished_parent_goes_once_its_child_has_started_and_not_before() -> None:
+    parent = done("p")
+    assert ids(prunable(rows(parent), LINEAGE)) == []  # c has no row yet
+    assert ids(prunable(rows(parent, lease("c", parent_shard_id="p")), LINEAGE)) == []
+    # Taken is not started: the child may still be given up before reading anything.
+    taken = lease("c", "A", parent_shard_id="p")
+    assert ids(prunable(rows(parent, taken), LINEAGE)) == []
+    reading = lease("c", "A", parent_shard_id="p", checkpoint="10")
+    assert ids(prunable(rows(parent, reading), LINEAGE)) == ["p"]
+    assert ids(prunable(rows(parent, done("c", "p")), LINEAGE)) == ["p"]
+
+
+def test_every_child_of_a_split_must_have_started() -> None:
+    lineage: dict[str, str | None] = {"p": None, "c1": "p", "c2": "p"}
+    first = lease("c1", parent_shard_id="p", checkpoint="10")
+    second = lease("c2", parent_shard_id="p")
+    assert ids(prunable(rows(done("p"), first, second), lineage)) == []
+    # The stream's description alone names c2: without its row, p stays too.
+    assert ids(prunable(rows(done("p"), first), lineage)) == []
+    started = replace(second, checkpoint="20")
+    assert ids(prunable(rows(done("p"), first, started), lineage)) == ["p"]
+
+
+def test_unfinished_leases_and_childless_ones_stay_unless_trimmed() -> None:
+    open_parent = lease("p", checkpoint="5")
+    child = lease("c", parent_shard_id="p", checkpoint="10")
+    assert ids(prunable(rows(open_parent, child), LINEAGE, listed=[])) == []
+    # A disabled stream's shards close with no children: only the trim frees them.
+    assert ids(prunable(rows(done("p")), {"p": None}, listed=["p"])) == []
+    assert ids(prunable(rows(done("p")), {"p": None}, listed=[])) == ["p"]
+    assert ids(prunable(rows(done("p")), {"p": None})) == []  # listing unknown
+
+
+def test_pruned_ancestors_reach_back_through_rows_and_the_stream() -> None:
+    # c's row was pruned already; g started, so neither c nor p may get a row again.
+    assert pruned_ancestors(rows(lease("g", parent_shard_id="c", checkpoint="1")), LINEAGE) == {
+        "c",
+        "p",
+    }
+    # A child that has not started protects nothing: its parent may still need reading.
+    assert pruned_ancestors(rows(lease("g", parent_shard_id="c")), LINEAGE) == set()
+    # The row's own parent link counts when the stream no longer describes the child.
+    assert pruned_ancestors(rows(done("x", "w")), {}) == {"w"}
+
+
 # -- handlers and the runtime ----------------------------------------------------
 
 
@@ -149,6 +210,71 @@ def test_bad_handler_specs_say_what_was_given(spec: str, message: str) -> None:
     with pytest.raises(HandlerSpecError) as caught:
         load_handler(spec)
     assert message in str(caught.value)
+
+
+def test_with_a_handler_dir_the_import_error_names_it_and_what_was_looked_for(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(HandlerSpecError) as caught:
+        load_handler("nomod_xyz.handler", handler_dir=tmp_path)
+    assert str(caught.value) == (
+        "cannot import module 'nomod_xyz' of handler 'nomod_xyz.handler': No module named "
+        f"'nomod_xyz'; the handler directory {tmp_path} has no nomod_xyz.py and no package "
+        "nomod_xyz/ (with __init__.py); check the module name and the directory"
+    )
+    with pytest.raises(
+        HandlerSpecError, match=r"has no app_xyz/orders\.py and no package app_xyz/orders/"
+    ):
+        load_handler("app_xyz.orders.handle", handler_dir=tmp_path)
+
+
+def test_a_module_that_imports_something_missing_is_told_from_a_missing_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "needs_dep_xyz.py").write_text("import no_such_dependency_xyz\n")
+    (tmp_path / "bad_name_xyz.py").write_text("from os import no_such_name_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(HandlerSpecError) as caught:
+        load_handler("needs_dep_xyz.handler", handler_dir=tmp_path)
+    assert str(caught.value).endswith(
+        "No module named 'no_such_dependency_xyz'; the module was found, but it imports "
+        "'no_such_dependency_xyz', which is not installed or not on sys.path"
+    )
+    with pytest.raises(HandlerSpecError) as caught:
+        load_handler("bad_name_xyz.handler")
+    assert str(caught.value).endswith("; the module was found, but an import inside it failed")
+
+
+def test_cli_consume_names_the_handler_dir_in_the_import_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))  # consume puts --handler-dir on it
+    monkeypatch.chdir(tmp_path)
+    args = ["consume", "--table", "T", "--region", "us-east-1", "--handler", "nomod_xyz.handler"]
+    assert main([*args, "--handler-dir", "."]) == 2
+    assert capsys.readouterr().err == (
+        "cdk-streams consume: --handler: cannot import module 'nomod_xyz' of handler "
+        "'nomod_xyz.handler': No module named 'nomod_xyz'; the handler directory "
+        f"{tmp_path.resolve()} has no nomod_xyz.py and no package nomod_xyz/ (with "
+        "__init__.py); check the module name and the directory\n"
+    )
+    # Without --handler-dir, the working directory and PYTHONPATH are what to check.
+    assert main(args) == 2
+    assert capsys.readouterr().err.endswith(
+        "; run from the directory that holds it or put it on PYTHONPATH\n"
+    )
+
+
+@pytest.mark.parametrize("value", ["2.9", "0", "-1", "300.5", "nan", "inf"])
+def test_cli_consume_lease_duration_out_of_range_is_one_line_and_status_2(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["consume", "--table", "T", "--region", "us-east-1"]
+    args += ["--handler", "process_order_changes:handler", "--lease-duration", value]
+    assert main(args) == 2
+    assert capsys.readouterr().err == (
+        f"cdk-streams consume: --lease-duration must be 3..300 seconds, got {float(value):g}\n"
+    )
 
 
 def test_context_counts_down_like_lambdas() -> None:

@@ -13,6 +13,12 @@ from typing import Any
 from .errors import CliError, error_line
 from .output import progress
 
+#: ``--lease-duration`` bounds. Renewals come every third of the lease, so below
+#: 3 s one slow DynamoDB call (its retries take seconds) loses a lease; above
+#: 300 s, the shards of a crashed worker sit unread for over 5 minutes.
+MIN_LEASE_SECONDS = 3.0
+MAX_LEASE_SECONDS = 300.0
+
 
 def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
     consume = commands.add_parser(
@@ -77,6 +83,15 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
         "status 1 (default: no limit)",
     )
     consume.add_argument(
+        "--lease-duration",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds a shard's lease lasts without renewal, "
+        f"{MIN_LEASE_SECONDS:g}..{MAX_LEASE_SECONDS:g}: after a crash, other workers take "
+        "the shards over once it runs out; renewed every third of it (default: 10)",
+    )
+    consume.add_argument(
         "--give-up-after",
         type=float,
         default=60.0,
@@ -121,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     log = logging.getLogger("cdk_streams.consumer")
+    handler_dir: Path | None = None
     if args.handler_dir is not None:
         handler_dir = Path(args.handler_dir).resolve()
         if not handler_dir.is_dir():
@@ -131,11 +147,16 @@ def run(args: argparse.Namespace) -> int:
         # directory; a handler module next to the user is what they mean.
         sys.path.insert(0, os.getcwd())
     try:
-        handler = load_handler(args.handler)
+        handler = load_handler(args.handler, handler_dir=handler_dir)
     except HandlerSpecError as error:
         raise CliError(f"--handler: {error}") from error
     if not 1 <= args.batch_size <= 1000:
         raise CliError(f"--batch-size must be 1..1000, got {args.batch_size}")
+    if not MIN_LEASE_SECONDS <= args.lease_duration <= MAX_LEASE_SECONDS:
+        raise CliError(
+            f"--lease-duration must be {MIN_LEASE_SECONDS:g}..{MAX_LEASE_SECONDS:g} seconds, "
+            f"got {args.lease_duration:g}"
+        )
     if args.give_up_after < 0:
         raise CliError(f"--give-up-after must be 0 or more seconds, got {args.give_up_after}")
     if args.callback_timeout is not None and args.callback_timeout <= 0:
@@ -223,6 +244,7 @@ def run(args: argparse.Namespace) -> int:
                 failure_scope="batch" if target == "stop" else "record",
                 callback_timeout=args.callback_timeout,
                 give_up_after=args.give_up_after,
+                lease_duration=args.lease_duration,
                 dynamodb=dynamodb,
                 dynamodbstreams=streams,
             )

@@ -12,7 +12,8 @@
   package's DynamoDB reader, so it works against AWS and the local cloud alike.
 - :mod:`.coordination` and :mod:`.leases`: one row per shard in a DynamoDB
   table; leases renewed in the background; writes fenced on owner and counter
-  keep two workers off one shard; checkpoints after each batch.
+  keep two workers off one shard; checkpoints after each batch; the rows of
+  finished shards deleted once no longer needed.
 - :mod:`.delivery`: calling the application, Lambda's ordered failure rules,
   retries, ``on_failure`` and the callback timeout.
 - :mod:`.aws_retry`: transient AWS errors retried with backoff and jitter.

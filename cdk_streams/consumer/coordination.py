@@ -7,18 +7,23 @@ lease over when another worker asks for it, and releases everything at the
 end. The run loop asks :meth:`LeaseCoordinator.owns` before every callback:
 a lease that was lost, or that this worker could not renew in time, stops
 delivery of its shard at once.
+
+Each round also deletes the rows that are no longer needed (see
+:func:`~cdk_streams.consumer.leases.prunable`), so the table, and the scan of
+it every round, stays the size of the stream's live shards.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..streams.shard_reader import ShardInfo
 from .aws_retry import AwsRetry, is_transient
-from .leases import Lease, LeaseTable, plan_leases
+from .leases import Lease, LeaseTable, eligible, plan_leases, prunable, pruned_ancestors
 from .stats import ConsumerStats
 
 log = logging.getLogger("cdk_streams.consumer")
@@ -53,6 +58,13 @@ class LeaseCoordinator:
     :param stats: counts leases taken, lost, released.
     :param lease_duration: seconds a lease lasts without renewal.
     :param max_leases: the most shards to hold. @default - the fair share.
+    :param list_shards: the shard ids the stream lists now (a DescribeStream),
+        to delete the rows of finished shards trimmed from the stream.
+        @default - none: such rows stay until their children have started.
+    :param trim_check_interval: seconds between two calls of ``list_shards``,
+        made only while finished rows are left. @default 3600.0 (a shard is
+        trimmed 24 h after it closed: an hour late costs nothing, and one
+        DescribeStream an hour stays well inside its 10 calls a second).
     """
 
     def __init__(
@@ -63,12 +75,22 @@ class LeaseCoordinator:
         stats: ConsumerStats,
         lease_duration: float,
         max_leases: int | None = None,
+        list_shards: Callable[[], Collection[str]] | None = None,
+        trim_check_interval: float = 3600.0,
     ) -> None:
         self.leases = leases
         self.aws = aws
         self.stats = stats
         self.lease_duration_ms = int(lease_duration * 1000)
         self.max_leases = max_leases
+        self.list_shards = list_shards
+        self.trim_check_interval_ms = int(trim_check_interval * 1000)
+        self._next_trim_check_ms = 0
+        #: Every shard whose row this worker has seen: one that disappears was
+        #: deleted on purpose (pruned), and is not added back.
+        self._seen_rows: set[str] = set()
+        #: Owners of the leases this worker said it waits for, since it last held one.
+        self._announced_waits: set[str] = set()
         self._held: dict[str, HeldLease] = {}
         self._lost: list[str] = []
         self._lock = threading.RLock()
@@ -100,13 +122,16 @@ class LeaseCoordinator:
 
         Shards seen when the stream had no rows at all start at
         ``starting_position``; later ones are new shards (splits), whose every
-        record is new, so they start at TRIM_HORIZON.
+        record is new, so they start at TRIM_HORIZON. The rows no longer
+        needed are deleted (:meth:`prune`).
         """
         rows = self.aws.call("Scan of the lease table", self.leases.scan)
         first = not rows
         position = starting_position if first else "TRIM_HORIZON"
+        parents = {info.shard_id: info.parent_id for info in shards}
+        pruned = pruned_ancestors(rows, parents) | (self._seen_rows - rows.keys())
         for info in shards:
-            if info.shard_id in rows:
+            if info.shard_id in rows or info.shard_id in pruned:
                 continue
             rows[info.shard_id] = self.aws.call(
                 "PutItem of a lease row",
@@ -117,6 +142,9 @@ class LeaseCoordinator:
                 # LATEST means "from now on": a shard already closed has nothing new.
                 finished=first and position == "LATEST" and info.closed,
             )
+        self._seen_rows.update(rows)
+        for shard_id in self.prune(rows, parents):
+            del rows[shard_id]
         self.renew_all()
         acquired: list[Lease] = []
         now = self.leases.now_ms()
@@ -150,7 +178,61 @@ class LeaseCoordinator:
             if asked:
                 self.stats.leases_stolen += 1
                 log.info("asked %s to hand shard %s over, to even out the load", owner, shard_id)
+        self._announce_wait(rows, now)
         return acquired
+
+    def _announce_wait(self, rows: dict[str, Lease], now_ms: int) -> None:
+        """Say once what a worker holding nothing waits for (after a restart, the dead
+        process's lease: up to a lease duration of silence otherwise)."""
+        with self._lock:
+            holding = bool(self._held)
+        if holding:
+            self._announced_waits.clear()
+            return
+        others = [r for r in eligible(rows) if r.live(now_ms) and r.owner != self.worker_id]
+        if not others:
+            return
+        soonest = min(others, key=lambda lease: (lease.expires_at_ms, lease.shard_id))
+        if soonest.owner is None or soonest.owner in self._announced_waits:
+            return
+        self._announced_waits.add(soonest.owner)
+        until = datetime.fromtimestamp(soonest.expires_at_ms / 1000).astimezone()
+        log.info(
+            "waiting for a lease held by another worker: shard %s is held by %s until %s "
+            "(%.1f s from now), then taken over unless that worker renews it",
+            soonest.shard_id,
+            soonest.owner,
+            until.isoformat(timespec="milliseconds"),
+            (soonest.expires_at_ms - now_ms) / 1000,
+        )
+
+    def prune(self, rows: dict[str, Lease], parents: dict[str, str | None]) -> list[str]:
+        """Delete the rows no longer needed (:func:`~.leases.prunable`); return their shard ids.
+
+        Every worker prunes: the deletes are conditional, so when two delete
+        the same row, one succeeds and the other finds it gone. Whether a
+        finished shard was trimmed is asked of the stream only while finished
+        rows are left, and at most every ``trim_check_interval``.
+        """
+        reasons = {
+            lease.shard_id: "its child shards have started" for lease in prunable(rows, parents)
+        }
+        left = [r for r in rows.values() if r.finished and r.shard_id not in reasons]
+        now = self.leases.now_ms()
+        if left and self.list_shards is not None and now >= self._next_trim_check_ms:
+            self._next_trim_check_ms = now + self.trim_check_interval_ms
+            listed = set(self.aws.call("DescribeStream", self.list_shards))
+            for lease in prunable(rows, parents, listed=listed):
+                reasons.setdefault(lease.shard_id, "the stream no longer lists it (trimmed)")
+        deleted = []
+        for shard_id in sorted(reasons):
+            if self.aws.call("DeleteItem of a finished lease", self.leases.delete, shard_id):
+                self.stats.leases_deleted += 1
+                log.info(
+                    "deleted the lease row of finished shard %s: %s", shard_id, reasons[shard_id]
+                )
+            deleted.append(shard_id)
+        return deleted
 
     def _hold(self, lease: Lease) -> None:
         now = self.leases.now_ms()
@@ -273,8 +355,13 @@ class LeaseCoordinator:
         self.stats.checkpoints += 1
         return True
 
-    def finish(self, shard_id: str) -> None:
-        """Mark the shard read to its end (its children may be taken now) and let it go."""
+    def finish(self, shard_id: str, *, trimmed: bool = False) -> None:
+        """Mark the shard read to its end (its children may be taken now) and let it go.
+
+        :param trimmed: the stream no longer lists the shard, so nothing is
+            left to read and its row goes at once instead of at the next
+            trim check. @default False.
+        """
         with self._lock:
             held = self._held.get(shard_id)
             if held is None:
@@ -287,7 +374,12 @@ class LeaseCoordinator:
                 return
             del self._held[shard_id]
         self.stats.shards_finished += 1
-        log.info("shard %s read to its end", shard_id)
+        if not trimmed:
+            log.info("shard %s read to its end", shard_id)
+            return
+        if self.aws.call("DeleteItem of a finished lease", self.leases.delete, shard_id):
+            self.stats.leases_deleted += 1
+            log.info("deleted the lease row of shard %s: the stream no longer lists it", shard_id)
 
     def hand_off(self, shard_id: str) -> bool:
         """Give the lease to the worker that asked for it (between batches)."""

@@ -29,13 +29,21 @@ the lease duration (NTP does).
 Shard ids are only unique within a stream (the local emulator even reuses
 them across tables), so use one lease table per stream and application; a
 row of another stream under the same shard id is refused, not overwritten.
+
+Rows do not pile up: a DynamoDB stream rolls its shards over every few hours,
+so a row is deleted once it is no longer needed (:func:`prunable`): when its
+shard is finished and every child shard has a row that has started, or when
+its shard is finished and gone from the stream (trimmed after 24 h). A deleted
+parent's row is never added back (:func:`pruned_ancestors`), which would
+replay the parent; its children no longer wait for it, as they would not for
+a finished one. This is the Kinesis Client Library's lease clean-up.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -69,6 +77,11 @@ class Lease:
     def live(self, now_ms: int) -> bool:
         """Held by someone whose lease has not expired."""
         return self.owner is not None and self.expires_at_ms > now_ms
+
+    @property
+    def started(self) -> bool:
+        """Read from: it has a checkpoint, or it is finished."""
+        return self.checkpoint is not None or self.finished
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Lease:
@@ -167,7 +180,7 @@ class LeaseTable:
         lease_duration: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if lease_duration <= 0:
+        if not lease_duration > 0:  # refuses NaN too
             raise ValueError(f"lease_duration must be positive seconds, got {lease_duration}")
         self.client = client
         self.table_name = table_name
@@ -460,6 +473,30 @@ class LeaseTable:
             },
         )
 
+    def delete(self, shard_id: str) -> bool:
+        """Delete the row of a finished shard (see :func:`prunable`).
+
+        A finished row never changes again (nothing takes, renews or
+        checkpoints it), so "still this stream's and finished" is the whole
+        condition: an unfinished row is never deleted, and when two workers
+        delete the same row, the second finds it gone.
+
+        :returns: False when the row was not deleted by this call (already
+            gone, or not a finished row of this stream).
+        """
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={LEASE_KEY: {"S": shard_id}},
+                ConditionExpression="streamArn = :arn AND finished = :true",
+                ExpressionAttributeValues={":arn": {"S": self.stream_arn}, ":true": {"BOOL": True}},
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def release(self, shard_id: str, *, counter: int | None = None) -> bool:
         """Give a held lease up at once, so another worker can take it without waiting."""
         mine, fence = self._mine(counter)
@@ -505,6 +542,70 @@ def eligible(leases: dict[str, Lease]) -> list[Lease]:
         if parent is None or parent.finished:
             out.append(lease)
     return sorted(out, key=lambda lease: lease.shard_id)
+
+
+def _lineage(leases: Mapping[str, Lease], parents: Mapping[str, str | None]) -> dict[str, str]:
+    """Shard id -> parent id, from the stream's description and from the rows."""
+    lineage = {shard: parent for shard, parent in parents.items() if parent}
+    for lease in leases.values():
+        if lease.parent_shard_id:
+            lineage[lease.shard_id] = lease.parent_shard_id
+    return lineage
+
+
+def prunable(
+    leases: Mapping[str, Lease],
+    parents: Mapping[str, str | None],
+    *,
+    listed: Collection[str] | None = None,
+) -> list[Lease]:
+    """The finished leases whose rows may be deleted, in shard-id order — pure, for tests.
+
+    A finished lease goes once it has at least one child shard and every child
+    has a row that has started (a checkpoint, or finished): the children no
+    longer need it for per-key order, and :func:`pruned_ancestors` keeps it
+    from being added back. A child without a row yet, or one not read yet,
+    keeps its parent's row. With ``listed``, a finished lease whose shard the
+    stream no longer lists (trimmed, 24 h after it closed) goes too, children
+    or not: a shard of a disabled stream never gets any.
+
+    :param leases: the rows of the stream, by shard id.
+    :param parents: shard id -> parent id, as the stream described the shards.
+    :param listed: the shard ids the stream lists now. @default - not known,
+        so nothing goes for being trimmed.
+    """
+    children: dict[str, list[str]] = {}
+    for shard, parent in _lineage(leases, parents).items():
+        children.setdefault(parent, []).append(shard)
+    out = []
+    for lease in leases.values():
+        if not lease.finished:
+            continue
+        kids = children.get(lease.shard_id, [])
+        read = bool(kids) and all(k in leases and leases[k].started for k in kids)
+        trimmed = listed is not None and lease.shard_id not in listed
+        if read or trimmed:
+            out.append(lease)
+    return sorted(out, key=lambda lease: lease.shard_id)
+
+
+def pruned_ancestors(leases: Mapping[str, Lease], parents: Mapping[str, str | None]) -> set[str]:
+    """Ancestors of a started lease: shards whose rows may have been deleted.
+
+    Such a shard still listed by the stream must not get a new row: the row
+    would start it over and replay the records after which its descendants
+    were already processed.
+    """
+    lineage = _lineage(leases, parents)
+    out: set[str] = set()
+    for lease in leases.values():
+        if not lease.started:
+            continue
+        parent = lineage.get(lease.shard_id)
+        while parent is not None and parent not in out:
+            out.add(parent)
+            parent = lineage.get(parent)
+    return out
 
 
 def plan_leases(

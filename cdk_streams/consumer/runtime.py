@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..handler_code import RUNTIME_PACKAGE, bundled_code_dir
@@ -57,7 +59,27 @@ def change_record_class() -> type:
     return ChangeRecord
 
 
-def load_handler(spec: str) -> LambdaHandler:
+def _import_hint(module_name: str, error: ImportError, handler_dir: Path | None) -> str:
+    """What to check when importing the handler's module failed."""
+    parts = module_name.split(".")
+    own = {".".join(parts[: i + 1]) for i in range(len(parts))}
+    if not isinstance(error, ModuleNotFoundError):
+        return "the module was found, but an import inside it failed"
+    if error.name and error.name not in own:
+        return (
+            f"the module was found, but it imports {error.name!r}, which is not installed "
+            "or not on sys.path"
+        )
+    if handler_dir is None:
+        return "run from the directory that holds it or put it on PYTHONPATH"
+    path = Path(*parts)
+    return (
+        f"the handler directory {handler_dir} has no {path}.py and no package "
+        f"{path}{os.sep} (with __init__.py); check the module name and the directory"
+    )
+
+
+def load_handler(spec: str, *, handler_dir: str | Path | None = None) -> LambdaHandler:
     """Import a handler named ``module.function``, as Lambda names it (``module:function`` too).
 
     ``process_order_changes.handler`` and ``process_order_changes:handler``
@@ -65,6 +87,10 @@ def load_handler(spec: str) -> LambdaHandler:
     (``app.handlers.orders.handle``). The module is looked up on ``sys.path``,
     then among the bundled handlers, so the sample loads with no set-up.
 
+    :param handler_dir: the directory the caller put first on ``sys.path``
+        for the handler (the CLI's ``--handler-dir``); only named in the error
+        message, so that it says where the module was looked for. @default -
+        none: the message points to the working directory and PYTHONPATH.
     :raises HandlerSpecError: the spec is malformed, the module does not
         import, or the attribute is missing or not callable.
     """
@@ -77,9 +103,9 @@ def load_handler(spec: str) -> LambdaHandler:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
+        hint = _import_hint(module_name, error, None if handler_dir is None else Path(handler_dir))
         raise HandlerSpecError(
-            f"cannot import module {module_name!r} of handler {spec!r}: {error}; "
-            "run from the directory that holds it or put it on PYTHONPATH"
+            f"cannot import module {module_name!r} of handler {spec!r}: {error}; {hint}"
         ) from error
     function = getattr(module, function_name, None)
     if function is None:

@@ -24,6 +24,8 @@ class ConsumerStats:
     leases_lost: int = 0
     leases_released: int = 0
     shards_finished: int = 0
+    #: Rows of finished shards deleted from the lease table (no longer needed).
+    leases_deleted: int = 0
 
     def __str__(self) -> str:
         return (
@@ -32,5 +34,6 @@ class ConsumerStats:
             f"retr{'y' if self.retries == 1 else 'ies'}, "
             f"{self.skipped} skipped by on_failure); leases: {self.leases_taken} taken, "
             f"{self.leases_stolen} stolen, {self.leases_lost} lost, "
-            f"{self.leases_released} released; {self.shards_finished} shard(s) finished"
+            f"{self.leases_released} released, {self.leases_deleted} deleted; "
+            f"{self.shards_finished} shard(s) finished"
         )

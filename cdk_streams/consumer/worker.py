@@ -80,6 +80,19 @@ def stream_arn_for_table(client: Any, table_name: str) -> str:
     return str(arn)
 
 
+def listed_shard_ids(client: Any, stream_arn: str) -> set[str]:
+    """The ids of the shards the stream lists now (DescribeStream, every page)."""
+    ids: set[str] = set()
+    kwargs: dict[str, Any] = {"StreamArn": stream_arn}
+    while True:
+        description = client.describe_stream(**kwargs)["StreamDescription"]
+        ids.update(shard["ShardId"] for shard in description.get("Shards", []))
+        last = description.get("LastEvaluatedShardId")
+        if not last:
+            return ids
+        kwargs["ExclusiveStartShardId"] = last
+
+
 def _default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -135,7 +148,10 @@ class Consumer:
         next one, at most 30 s. @default 1.0.
     :param on_failure: called with the records that still fail. @default
         :func:`raise_on_failure` (stop; never skip silently).
-    :param lease_duration: seconds a lease lasts without renewal. @default 10.0.
+    :param lease_duration: seconds a lease lasts without renewal: a crashed
+        worker's shards are taken over after at most this long. @default 10.0
+        (renewed every third of it, so two renewals in a row may fail before
+        the lease is lost, while a takeover after a crash waits 10 s at most).
     :param max_leases: the most shards this worker holds. @default - its
         fair share only.
     :param poll_interval: seconds to wait when no held shard had records.
@@ -205,7 +221,7 @@ class Consumer:
             raise ConsumerError(f"max_retries must be -1 (forever) or more, got {max_retries}")
         if max_leases is not None and max_leases < 1:
             raise ConsumerError(f"max_leases must be at least 1, got {max_leases}")
-        if lease_duration <= 0:
+        if not lease_duration > 0:  # refuses NaN too
             raise ConsumerError(f"lease_duration must be positive seconds, got {lease_duration}")
         if failure_scope not in FAILURE_SCOPES:
             raise ConsumerError(f"failure_scope must be batch or record, got {failure_scope!r}")
@@ -268,6 +284,7 @@ class Consumer:
             stats=self.stats,
             lease_duration=lease_duration,
             max_leases=max_leases,
+            list_shards=lambda: listed_shard_ids(dynamodbstreams, self.stream_arn),
         )
         self.delivery = BatchDelivery(
             callback=callback,
@@ -416,7 +433,8 @@ class Consumer:
             self._next_round = float("-inf")
 
     def coordinate(self) -> None:
-        """Discover shards, add their lease rows, renew held leases, take a fair share."""
+        """Discover shards, add their lease rows, delete the rows no longer needed, renew
+        held leases, take a fair share."""
         self._next_round = self._clock() + self.coordinate_interval
         self._forget_lost()
         if not self._started:
@@ -446,12 +464,12 @@ class Consumer:
         if not found:
             # Gone from DescribeStream: trimmed after 24 h. Nothing is left to read.
             log.warning("shard %s is no longer in the stream; marking it finished", lease.shard_id)
-            self._finish(lease.shard_id)
+            self._finish(lease.shard_id, trimmed=True)
             return
         log.info("holding shard %s (checkpoint %s)", lease.shard_id, lease.checkpoint)
 
-    def _finish(self, shard_id: str) -> None:
-        self.coordinator.finish(shard_id)
+    def _finish(self, shard_id: str, *, trimmed: bool = False) -> None:
+        self.coordinator.finish(shard_id, trimmed=trimmed)
         self.reader.forget(shard_id)
         self._next_round = float("-inf")  # its children may be taken now
 
