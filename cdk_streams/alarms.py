@@ -54,7 +54,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Never
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_sns as sns
@@ -291,6 +291,10 @@ class StreamAlarms(Construct):
     :param thresholds: @default ``AlarmThresholds()`` (see there).
     :param alarm_topic: an SNS topic notified on ALARM and on OK. @default - none.
     :param alarm_actions: more actions run on ALARM. @default - none.
+    :param alarm_name_prefix: names the alarms ``<prefix>-<alarm id>`` (e.g.
+        ``orders-cdc-IteratorAge``), 1..200 printable characters. @default -
+        none: CloudFormation generates the names, which say nothing in a page;
+        set one per service so the page says whose consumer is behind.
 
     ``DroppedEvents`` needs the processor's ``event_count_metrics``; the
     ``DeadLetterQueue*`` alarms need its ``on_failure_queue``. Exposes
@@ -312,10 +316,13 @@ class StreamAlarms(Construct):
         thresholds: AlarmThresholds | None = None,
         alarm_topic: sns.ITopic | None = None,
         alarm_actions: Sequence[cloudwatch.IAlarmAction] | None = None,
+        alarm_name_prefix: str | None = None,
         **unknown: Never,
     ) -> None:
         super().__init__(scope, id)
         reject_unknown(self, unknown)
+        check_alarm_name_prefix(self, "alarm_name_prefix", alarm_name_prefix)
+        self.alarm_name_prefix = alarm_name_prefix
         if not isinstance(processor, IStreamProcessor):
             raise v.StreamsValidationError(
                 f"{self.node.path}: processor must be a StreamProcessor (or an "
@@ -447,6 +454,12 @@ class StreamAlarms(Construct):
         """The threshold lines of these alarms (those created), for a graph widget."""
         return [self.alarms[name].to_annotation() for name in alarm_ids if name in self.alarms]
 
+    def alarm_name(self, alarm_id: str) -> str | None:
+        """The name of this construct's alarm ``alarm_id``: ``<prefix>-<alarm_id>``,
+        or None (a generated name) without ``alarm_name_prefix``."""
+        prefix = self.alarm_name_prefix
+        return None if prefix is None else f"{prefix}-{alarm_id}"
+
     def _alarm(
         self,
         name: str,
@@ -461,6 +474,7 @@ class StreamAlarms(Construct):
         alarm = cloudwatch.Alarm(
             self,
             name,
+            alarm_name=self.alarm_name(name),
             metric=metric,
             threshold=threshold,
             evaluation_periods=evaluation_periods,
@@ -473,6 +487,26 @@ class StreamAlarms(Construct):
         )
         self.alarms[name] = alarm
         return alarm
+
+
+#: The longest prefix: CloudWatch alarm names hold up to 255 characters, and
+#: the longest alarm id with its dash is 28.
+MAX_ALARM_NAME_PREFIX = 200
+
+
+def check_alarm_name_prefix(scope: Construct, prop: str, value: Any) -> None:
+    """``value`` is None, a CDK token, or 1..200 printable characters."""
+    if value is None or (isinstance(value, str) and Token.is_unresolved(value)):
+        return
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= MAX_ALARM_NAME_PREFIX
+        or not value.isprintable()
+    ):
+        raise v.StreamsValidationError(
+            f"{scope.node.path}: {prop} must be 1..{MAX_ALARM_NAME_PREFIX} printable "
+            f"characters (alarm names are <prefix>-<alarm id>), got {value!r}"
+        )
 
 
 def _check_action(scope: Construct, prop: str, action: Any) -> None:

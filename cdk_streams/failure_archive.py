@@ -130,14 +130,19 @@ class FailureArchive(Construct):
         mapping: lambda_.EventSourceMapping,
         actions: Sequence[cloudwatch.IAlarmAction] = (),
         ok_actions: Sequence[cloudwatch.IAlarmAction] = (),
+        *,
+        alarm_name: str | None = None,
     ) -> cloudwatch.Alarm:
         """The ``OnFailureArchived`` alarm in ``scope``: any record delivered to the bucket.
 
         Needs the mapping's EventCount metrics (``MetricsConfig``).
+
+        :param alarm_name: @default - a generated name.
         """
         alarm = cloudwatch.Alarm(
             scope,
             ON_FAILURE_ARCHIVED,
+            alarm_name=alarm_name,
             metric=cloudwatch.Metric(
                 namespace="AWS/Lambda",
                 metric_name=DELIVERED_METRIC,

@@ -25,7 +25,13 @@ from constructs import Construct
 from . import acknowledgements, table_stream
 from . import prop_types as t
 from . import validation as v
-from .alarms import AlarmThresholds, StreamAlarms, check_actions, check_thresholds
+from .alarms import (
+    AlarmThresholds,
+    StreamAlarms,
+    check_actions,
+    check_alarm_name_prefix,
+    check_thresholds,
+)
 from .bundling import DEFAULT_ARCHITECTURE, StreamHandlerCode, newest_python_runtime
 from .dashboard import StreamDashboard
 from .filter_view_type import check_filters_view_type
@@ -199,6 +205,9 @@ class StreamProcessor(Construct):
         the alarms only change state; add a topic to be paged.
     :param alarm_actions: more ``aws_cloudwatch.IAlarmAction`` run on ALARM.
         @default - none.
+    :param alarm_name_prefix: names the alarms ``<prefix>-<alarm id>``, 1..200
+        printable characters. @default - none: CloudFormation generates the
+        names, which say nothing in a page (see :class:`StreamAlarms`).
     :param dashboard_enabled: also create a :class:`StreamDashboard` (id
         ``Dashboard``) for this table and processor. @default False, because a
         dashboard costs money beyond the free three per account and teams
@@ -268,6 +277,7 @@ class StreamProcessor(Construct):
         alarm_thresholds: AlarmThresholds | None = None,
         alarm_topic: sns.ITopic | None = None,
         alarm_actions: Sequence[cloudwatch.IAlarmAction] | None = None,
+        alarm_name_prefix: str | None = None,
         dashboard_enabled: bool = False,
         **unknown: Never,
     ) -> None:
@@ -322,6 +332,7 @@ class StreamProcessor(Construct):
             alarm_thresholds=alarm_thresholds,
             alarm_topic=alarm_topic,
             alarm_actions=alarm_actions,
+            alarm_name_prefix=alarm_name_prefix,
             dashboard_enabled=dashboard_enabled,
             max_record_age=max_record_age,
         )
@@ -446,6 +457,7 @@ class StreamProcessor(Construct):
                 thresholds=alarm_thresholds,
                 alarm_topic=alarm_topic,
                 alarm_actions=alarm_actions,
+                alarm_name_prefix=alarm_name_prefix,
             )
         if self.alarms is not None and self.failure_archive is not None:
             actions = check_actions(self, alarm_topic=alarm_topic, alarm_actions=alarm_actions)
@@ -454,6 +466,7 @@ class StreamProcessor(Construct):
                 self.event_source_mapping,
                 actions,
                 actions[:1] if alarm_topic is not None else [],
+                alarm_name=self.alarms.alarm_name(ON_FAILURE_ARCHIVED),
             )
         self.dashboard: StreamDashboard | None = None
         if dashboard_enabled:
@@ -657,6 +670,7 @@ class StreamProcessor(Construct):
         alarm_thresholds: Any,
         alarm_topic: Any,
         alarm_actions: Any,
+        alarm_name_prefix: Any,
         dashboard_enabled: Any,
         max_record_age: Duration | None,
     ) -> None:
@@ -675,6 +689,7 @@ class StreamProcessor(Construct):
                 self,
                 {
                     "alarm_actions": alarm_actions,
+                    "alarm_name_prefix": alarm_name_prefix,
                     "alarm_thresholds": alarm_thresholds,
                     "alarm_topic": alarm_topic,
                 },
@@ -683,6 +698,7 @@ class StreamProcessor(Construct):
             return
         check_thresholds(self, "alarm_thresholds", alarm_thresholds, max_record_age)
         check_actions(self, alarm_topic=alarm_topic, alarm_actions=alarm_actions)
+        check_alarm_name_prefix(self, "alarm_name_prefix", alarm_name_prefix)
 
     def _stream_arn(self, table: dynamodb.ITable) -> str:
         if table_stream.is_table_v2(table) and not table_stream.has_stream(table):

@@ -608,3 +608,54 @@ def test_standalone_alarms_refuse_bad_props_with_the_house_message(case):
         StreamAlarms(stack, "Alarms", **{"processor": processor, **props})
     assert str(caught.value) == message
     assert STANDALONE_HOUSE.match(str(caught.value))
+
+
+def test_a_name_prefix_names_every_alarm_the_processor_makes():
+    # A page then says whose consumer is behind, not "Processor-AlarmsIteratorAge1A2B3C".
+    processor, stack = build(alarm_name_prefix="orders-cdc", failure_destination="s3")
+    names = {
+        alarm["Properties"]["AlarmName"]
+        for alarm in Template.from_stack(stack).find_resources(ALARM).values()
+    }
+    expected = {f"orders-cdc-{alarm_id}" for alarm_id in processor.alarms.alarms}
+    # No queue alarms with an S3 destination (8 - 2), and the archive alarm (+1).
+    assert "orders-cdc-OnFailureArchived" in expected and len(expected) == 7
+    assert names == expected
+    assert processor.alarms.alarm_name("IteratorAge") == "orders-cdc-IteratorAge"
+
+
+def test_without_a_prefix_cloudformation_names_the_alarms(defaults):
+    _, template = defaults
+    assert all("AlarmName" not in a["Properties"] for a in template.find_resources(ALARM).values())
+
+
+def test_a_standalone_stream_alarms_takes_a_prefix_too():
+    stack = new_stack()
+    alarms = StreamAlarms(
+        stack, "Alarms", processor=_bare_processor(stack), alarm_name_prefix="orders"
+    )
+    Template.from_stack(stack).has_resource_properties(ALARM, {"AlarmName": "orders-Errors"})
+    assert alarms.alarm_name_prefix == "orders"
+
+
+@pytest.mark.parametrize("prefix", ["", "x" * 201, "two\nlines", 7])
+def test_a_bad_name_prefix_is_refused(prefix):
+    stack = new_stack()
+    with pytest.raises(StreamsValidationError) as caught:
+        StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
+            alarm_name_prefix=prefix,
+        )
+    assert str(caught.value) == (
+        "Test/Processor: alarm_name_prefix must be 1..200 printable characters (alarm names "
+        f"are <prefix>-<alarm id>), got {prefix!r}"
+    )
+
+
+def test_a_name_prefix_without_alarms_is_refused():
+    with pytest.raises(StreamsValidationError, match="alarm_name_prefix") as caught:
+        build(alarms_enabled=False, alarm_name_prefix="orders")
+    assert "with alarms_enabled=False" in str(caught.value)
