@@ -61,7 +61,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from . import validation as v
-from .interfaces import IStreamProcessor
+from .interfaces import IStreamProcessor, lacking
 from .prop_types import reject_unknown
 
 ITERATOR_AGE = "IteratorAge"
@@ -326,7 +326,7 @@ class StreamAlarms(Construct):
         if not isinstance(processor, IStreamProcessor):
             raise v.StreamsValidationError(
                 f"{self.node.path}: processor must be a StreamProcessor (or an "
-                f"IStreamProcessor), got {processor!r}"
+                f"IStreamProcessor), got {processor!r}{lacking(processor, IStreamProcessor)}"
             )
         if max_record_age is None:
             # The age at which the processor's mapping skips records.

@@ -45,7 +45,7 @@ from .alarms import (
     RECORD_FAILURES,
     THROTTLES,
 )
-from .interfaces import IStreamAlarms, IStreamProcessor
+from .interfaces import IStreamAlarms, IStreamProcessor, lacking
 from .prop_types import reject_unknown
 
 #: The write operations that put changes on a stream.
@@ -275,11 +275,12 @@ def _check(scope: Construct, processor: Any, table: Any, alarms: Any, dashboard_
     if not isinstance(processor, IStreamProcessor):
         raise v.StreamsValidationError(
             f"{path}: processor must be a StreamProcessor (or an IStreamProcessor), "
-            f"got {processor!r}"
+            f"got {processor!r}{lacking(processor, IStreamProcessor)}"
         )
     if alarms is not None and not isinstance(alarms, IStreamAlarms):
         raise v.StreamsValidationError(
-            f"{path}: alarms must be a StreamAlarms (or an IStreamAlarms), got {alarms!r}"
+            f"{path}: alarms must be a StreamAlarms (or an IStreamAlarms), got "
+            f"{alarms!r}{lacking(alarms, IStreamAlarms)}"
         )
     if table is not None and not hasattr(table, "table_name"):
         raise v.StreamsValidationError(

@@ -112,3 +112,15 @@ class IStreamProcessor(Protocol):
     def metric_records(self, **options: object) -> cloudwatch.Metric: ...
 
     def metric_record_failures(self, **options: object) -> cloudwatch.Metric: ...
+
+
+def lacking(value: object, protocol: type) -> str:
+    """What an error says ``value`` lacks of ``protocol``: `` (it lacks x, y)``, or ""
+    when it has every member (or is not meant to be one at all, like None)."""
+    if value is None:
+        return ""
+    members = sorted(name for name in vars(protocol) if not name.startswith("_"))
+    missing = [name for name in members if not hasattr(value, name)]
+    if not missing or len(missing) == len(members):
+        return ""
+    return f" (it lacks {', '.join(missing)})"

@@ -58,13 +58,15 @@ def cache_root(environ: Mapping[str, str] | None = None) -> Path:
     """Where installs are cached.
 
     ``$CDK_STREAMS_CACHE_DIR``, else ``$XDG_CACHE_HOME/cdk-streams``, else
-    ``~/.cache/cdk-streams``.
+    ``~/.cache/cdk-streams``; always absolute, because the local cloud links
+    installed packages from here into code directories elsewhere, and a
+    relative link would point nowhere.
     """
     env = os.environ if environ is None else environ
     if env.get(CACHE_ENV):
-        return Path(env[CACHE_ENV])
+        return Path(env[CACHE_ENV]).expanduser().absolute()
     base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cdk-streams"
+    return (Path(base).expanduser() / "cdk-streams").absolute()
 
 
 def requirements_key(
@@ -151,7 +153,11 @@ def install_requirements(
 
 
 def pip_install_into(
-    target: Path, arguments: Sequence[str], *, run: Runner = subprocess.run
+    target: Path,
+    arguments: Sequence[str],
+    *,
+    run: Runner = subprocess.run,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str] | None:
     """``pip install --target`` into a staging directory beside ``target``, renamed
     to ``target`` when pip succeeds; pip's result when it failed, else None.
@@ -161,6 +167,7 @@ def pip_install_into(
 
     :param arguments: pip's arguments after ``--target DIR``.
     :param run: runs pip, with :func:`subprocess.run`'s signature. @default subprocess.run.
+    :param cwd: pip's working directory. @default - this process's.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name[:12]}-", dir=target.parent))
@@ -177,7 +184,7 @@ def pip_install_into(
         *arguments,
     ]
     try:
-        result = run(command, capture_output=True, text=True, check=False)
+        result = run(command, capture_output=True, text=True, check=False, cwd=cwd)
     except BaseException:  # Ctrl-C: no hidden staging directory left in the cache
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -187,8 +194,10 @@ def pip_install_into(
     try:
         staging.rename(target)
     except OSError:
-        # Another process finished the same install first; either copy will do.
         shutil.rmtree(staging, ignore_errors=True)
+        if not target.is_dir():
+            raise
+        # Another process finished the same install first; either copy will do.
     return None
 
 

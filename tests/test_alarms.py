@@ -603,7 +603,7 @@ def test_standalone_alarms_refuse_bad_props_with_the_house_message(case):
     processor = _bare_processor(stack, **processor_props)
     if props.get("processor") == "no-max-record-age":
         props = {"processor": _WithoutMaxRecordAge(processor)}
-        message += "<no max_record_age>"
+        message += "<no max_record_age> (it lacks max_record_age)"
     with pytest.raises(StreamsValidationError) as caught:
         StreamAlarms(stack, "Alarms", **{"processor": processor, **props})
     assert str(caught.value) == message

@@ -69,9 +69,11 @@ class FakePip:
         self.returncode = returncode
         self.stderr = stderr
         self.commands: list[list[str]] = []
+        self.cwds: list[Any] = []
 
     def __call__(self, command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         self.commands.append(command)
+        self.cwds.append(kwargs.get("cwd"))
         if self.returncode == 0:
             _write(Path(command[command.index("--target") + 1]), self.files)
         return subprocess.CompletedProcess(command, self.returncode, "", self.stderr)
@@ -115,6 +117,8 @@ def test_requirements_are_installed_for_this_python_once(tmp_path: Path) -> None
     (command,) = pip.commands
     assert command[:4] == [sys.executable, "-m", "pip", "install"]
     assert command[-2:] == ["--requirement", str(source / "requirements.txt")]
+    # From the file's directory: a relative path in it means what it means to the bundler.
+    assert pip.cwds == [source]
     # For this interpreter: none of the Lambda install's platform pins.
     assert not {"--platform", "--python-version", "--only-binary=:all:"} & set(command)
     assert said == [f"installing {source / 'requirements.txt'} for the local {host_python()} ..."]
@@ -342,3 +346,16 @@ def test_a_reloaded_function_runs_with_its_requirements(installed: Path) -> None
     assert result.ok, result.error
     assert result.payload == {"greeting": "hello from tinydep"}
     assert _install_stamp(installed) == stamp
+
+
+def test_a_relative_cache_directory_still_gives_working_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A symlink's relative target is read from the link's directory, not the
+    # working directory: the cache root must be absolute for the links to work.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CDK_STREAMS_CACHE_DIR", "relative-cache")
+    source = _handler_dir(tmp_path / "handler")
+    code = copy_handler_code(source, tmp_path / "code", run=FakePip(_tinydep("linked")))
+    assert (code / "tinydep" / "__init__.py").read_text() == "GREETING = 'linked'\n"
+    assert (tmp_path / "relative-cache" / "host-requirements").is_dir()

@@ -384,7 +384,7 @@ def test_cli_backfill_errors_and_a_run(
         no_function = ["--function", "NoSuchFn", "--checkpoint", str(checkpoint)]
         assert main(["backfill", "--table", table, *no_function, *aws]) == 2
     assert capsys.readouterr().err == (
-        "cdk-streams backfill: --function NoSuchFn: no such function in this account and region\n"
+        "cdk-streams backfill: no function named NoSuchFn in this account and region\n"
     )
     assert not checkpoint.exists()
     assert (

@@ -305,13 +305,20 @@ def test_progress_line_has_rate_eta_and_failures_on_a_fake_clock() -> None:
 def test_a_resumed_run_counts_the_earlier_runs_items_toward_the_total() -> None:
     now, lines = [0.0], []
     meter = ProgressMeter(
-        "items", report=lines.append, clock=lambda: now[0], total=1000, every=5, earlier=600
+        "items",
+        report=lines.append,
+        clock=lambda: now[0],
+        total=1000,
+        every=5,
+        earlier=600,
+        earlier_failed=3,
     )
     now[0] = 5.0
-    meter.add(250)
-    # The rate and the ETA are this run's; the share done is the whole backfill's.
+    meter.add(250, failed=1)
+    # The rate and the ETA are this run's; the share done and the failures are the
+    # whole backfill's.
     assert lines == [
-        "850 items of ~1000 (85%) (600 by an earlier run), 50 items/s, ETA 3 s, 0 failed"
+        "850 items of ~1000 (85%) (600 by an earlier run), 50 items/s, ETA 3 s, 4 failed"
     ]
 
 
@@ -463,7 +470,7 @@ class _Lambda:
         (
             "ResourceNotFoundException",
             "OperationError",
-            "--function NoSuchFn: no such function in this account and region",
+            "no function named NoSuchFn in this account and region",
         ),
         # Anything else is the AWS call's own failure (the CLI adds its hint), not "no such".
         ("AccessDeniedException", "ClientError", "(AccessDeniedException)"),
@@ -501,5 +508,5 @@ def test_a_redrive_checks_its_function_before_reading_a_message() -> None:
     client = _Lambda("ResourceNotFoundException")
     with pytest.raises(OperationError) as error:
         Redrive(Untouchable(), FunctionTarget(client, "NoSuchFn"), {}.__getitem__)  # type: ignore[arg-type]
-    assert str(error.value) == "--function NoSuchFn: no such function in this account and region"
+    assert str(error.value) == "no function named NoSuchFn in this account and region"
     assert client.calls == [{"FunctionName": "NoSuchFn", "InvocationType": "DryRun"}]

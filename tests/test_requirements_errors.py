@@ -77,3 +77,29 @@ def test_pip_failure_reason_picks_one_line(stderr: str | None, reason: str) -> N
 
 def test_strip_colour_removes_colour_and_style_codes_only() -> None:
     assert strip_colour("\x1b[1;31mred\x1b[0m [not a code] \x1b[2K") == "red [not a code] "
+
+
+def test_the_cache_root_is_absolute_even_when_set_relative(tmp_path: Path) -> None:
+    from cdk_streams.requirements import cache_root
+
+    assert cache_root({"CDK_STREAMS_CACHE_DIR": "rel"}) == Path.cwd() / "rel"
+    assert cache_root({"XDG_CACHE_HOME": "xdg"}) == Path.cwd() / "xdg" / "cdk-streams"
+
+
+def test_a_rename_that_fails_for_another_reason_than_a_lost_race_is_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cdk_streams.requirements import pip_install_into
+
+    def succeed(command: list[str], **options: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    def refuse(self: Path, target: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(target))
+
+    monkeypatch.setattr(Path, "rename", refuse)
+    target = tmp_path / "cache" / "key"
+    with pytest.raises(PermissionError):
+        pip_install_into(target, ["--requirement", "r.txt"], run=succeed)
+    # Nothing left that a later run could take for a finished install.
+    assert list((tmp_path / "cache").iterdir()) == []

@@ -133,3 +133,19 @@ def test_record_without_sequence_number_is_unidentifiable(raw):
     assert "no dynamodb.SequenceNumber" in message
     assert "failing the whole batch" in message
     assert "eventID='e-1'" in message
+
+
+def test_a_dynamodb_object_that_is_another_mapping_still_gives_its_creation_time() -> None:
+    from types import MappingProxyType
+
+    from stream_runtime import ChangeRecord
+
+    raw = {
+        "eventName": "INSERT",
+        "dynamodb": MappingProxyType(
+            {"SequenceNumber": "1", "ApproximateCreationDateTime": 1_800_000_000}
+        ),
+    }
+    record = ChangeRecord(raw)
+    assert record.approximate_creation_time is not None
+    assert record.approximate_creation_time.timestamp() == 1_800_000_000

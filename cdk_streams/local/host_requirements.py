@@ -75,7 +75,11 @@ def install_for_host(
         return target
     if progress is not None:
         progress(f"installing {requirements} for the local {host_python()} ...")
-    result = pip_install_into(target, ["--requirement", str(requirements)], run=run)
+    # From the file's directory, as the bundler runs pip: a relative path in the
+    # file (./wheels/x.whl) means the same to both.
+    result = pip_install_into(
+        target, ["--requirement", str(requirements)], run=run, cwd=requirements.parent
+    )
     if result is not None:
         reason = pip_failure_reason(result.stderr, result.returncode)
         raise HostRequirementsError(

@@ -283,7 +283,8 @@ class Backfill:
             total=self.expected_items,
             every=self._progress_every,
             # A resumed run counts what the checkpoint says is done already.
-            earlier=sum(state.items for state in self.checkpoints.segments.values()),
+            earlier=self.checkpoints.items,
+            earlier_failed=self.checkpoints.failed_items,
         )
         todo = [n for n, s in sorted(self.checkpoints.segments.items()) if not s.done]
         report.skipped_segments = self.segments - len(todo)

@@ -84,6 +84,10 @@ class Checkpoints:
     def items(self) -> int:
         return sum(state.items for state in self.segments.values())
 
+    @property
+    def failed_items(self) -> int:
+        return sum(len(state.failed) for state in self.segments.values())
+
     def save(self, segment: int | None = None, state: SegmentState | None = None) -> None:
         """Record one segment's state (or none) and write the whole file atomically."""
         with self._lock:

@@ -17,6 +17,7 @@ class ProgressMeter:
     :param every: seconds between lines. @default 5.
     :param earlier: units finished by an earlier run that this one resumes: they
         count toward the total, not toward this run's rate. @default 0.
+    :param earlier_failed: of those, the ones that failed. @default 0.
     """
 
     def __init__(
@@ -28,6 +29,7 @@ class ProgressMeter:
         total: int | None = None,
         every: float = 5.0,
         earlier: int = 0,
+        earlier_failed: int = 0,
     ) -> None:
         self.what = what
         self.earlier = earlier
@@ -40,6 +42,7 @@ class ProgressMeter:
         self._lock = threading.Lock()
         self.done = 0
         self.failed = 0
+        self.earlier_failed = earlier_failed
 
     @property
     def seconds(self) -> float:
@@ -74,4 +77,4 @@ class ProgressMeter:
         text += f", {rate:.0f} {self.what}/s"
         if self.total and rate > 0 and done < self.total:
             text += f", ETA {(self.total - done) / rate:.0f} s"
-        return text + f", {self.failed} failed"
+        return text + f", {self.earlier_failed + self.failed} failed"

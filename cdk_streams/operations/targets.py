@@ -110,7 +110,7 @@ class FunctionTarget:
             code = error.response.get("Error", {}).get("Code")
             if code == "ResourceNotFoundException":
                 raise OperationError(
-                    f"--function {self.name}: no such function in this account and region"
+                    f"no function named {self.name} in this account and region"
                 ) from error
             raise
 

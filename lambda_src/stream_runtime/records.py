@@ -130,7 +130,9 @@ class ChangeRecord:
         # lag needs it from every record, and a second pass over a large batch
         # would fetch each record's dict from memory again.
         self._created: Any = (
-            dynamodb.get("ApproximateCreationDateTime") if dynamodb.__class__ is dict else None
+            dynamodb.get("ApproximateCreationDateTime")
+            if dynamodb.__class__ is dict
+            else _created_in(dynamodb)
         )
         self._new_image = self._old_image = self._keys = self._changed = _UNSET
 
@@ -261,6 +263,16 @@ class ChangeRecord:
             f"event_id={fields['event_id']!r}, sequence_number={self.sequence_number!r}, "
             f"keys={fields['keys']!r})"
         )
+
+
+def _created_in(dynamodb: Any) -> Any:
+    """``ApproximateCreationDateTime`` of a ``dynamodb`` object that is not a plain
+    dict (a test's Mapping, say); None when it cannot be read, which must not
+    fail the whole batch as building the record would."""
+    try:
+        return dynamodb.get("ApproximateCreationDateTime")
+    except Exception:
+        return None
 
 
 def _unidentifiable(raw: Any) -> UnidentifiableRecordError:
