@@ -680,6 +680,186 @@ def test_the_lease_table_stays_bounded_across_many_rollovers(env: Env) -> None:
     a.close()
 
 
+class Lagging:
+    """A view of a :class:`FakeStreams` whose DescribeStream leaves out the shards in
+    ``hidden``: one worker's listing behind another's."""
+
+    def __init__(self, streams: FakeStreams) -> None:
+        self.streams = streams
+        self.hidden: set[str] = set()
+
+    def describe_stream(self, **kwargs: Any) -> dict[str, Any]:
+        description = self.streams.describe_stream(**kwargs)["StreamDescription"]
+        shards = [s for s in description["Shards"] if s["ShardId"] not in self.hidden]
+        return {"StreamDescription": {**description, "Shards": shards}}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.streams, name)
+
+
+def test_a_shard_this_workers_listing_misses_is_released_not_finished(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="cdk_streams.consumer")
+    streams = FakeStreams({"shard-1": ([1], None, True), "shard-2": ([10], "shard-1", False)})
+    b = env.consumer(callback=print, worker_id="B", dynamodbstreams=streams)
+    b.coordinate()  # adds both rows and takes shard-1; shard-2 waits for it
+    b.run_once()  # shard-1 read to its end: its new child shard-2 may be taken now
+    assert b.stats.shards_finished == 1 and b.held_shards == []
+    got: list[str] = []
+    listing = Lagging(streams)  # A's fresh listing (the trim checks, listed_shard_ids)
+    a = env.consumer(
+        callback=lambda records: got.extend(r.keys["orderId"] for r in records),
+        worker_id="A",
+        dynamodbstreams=listing,
+    )
+    view = a.reader.client = Lagging(streams)  # what A's reader lists
+    view.hidden = {"shard-2"}  # A's DescribeStream does not show the new shard yet
+    released = "shard shard-2 is in the stream but not yet in this worker's listing of it; "
+    for hidden_from_the_fresh_listing in (set(), {"shard-2"}):  # its parent is listed still
+        listing.hidden = hidden_from_the_fresh_listing
+        a.coordinate()  # takes shard-2; its reader does not find it
+        assert a.held_shards == [] and a.stats.shards_finished == 0
+        row = lease_rows(env)["shard-2"]
+        assert "owner" not in row and not row["finished"]["BOOL"] and "checkpoint" not in row
+    assert sorted(lease_rows(env)) == ["shard-1", "shard-2"]  # nothing deleted
+    assert len([m for m in caplog.messages if m.startswith(released)]) == 2
+    view.hidden = listing.hidden = set()
+    a.coordinate()  # a later round: the listing caught up
+    assert a.held_shards == ["shard-2"]
+    a.run_once()
+    assert got == ["shard-2/10"]
+    a.close()
+    b.close()
+
+
+class PausingScan:
+    """A dynamodb client whose Scan returns two pages with ``between()`` run before the
+    second, as a paginated Scan is not a snapshot: the first page holds only the rows
+    in ``first_page``, the second whatever else the table holds by then."""
+
+    def __init__(self, client: Any, first_page: set[str]) -> None:
+        self._client = client
+        self.first_page = first_page
+        self.between: Callable[[], None] | None = None
+
+    def scan(self, **kwargs: Any) -> dict[str, Any]:
+        if self.between is None:
+            return dict(self._client.scan(**kwargs))
+        if "ExclusiveStartKey" not in kwargs:
+            items = [
+                item
+                for item in self._client.scan(**kwargs)["Items"]
+                if item["shardId"]["S"] in self.first_page
+            ]
+            return {"Items": items, "LastEvaluatedKey": {"shardId": items[-1]["shardId"]}}
+        between, self.between = self.between, None
+        between()
+        kwargs.pop("ExclusiveStartKey")
+        items = self._client.scan(**kwargs)["Items"]
+        return {"Items": [i for i in items if i["shardId"]["S"] not in self.first_page]}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_a_parent_deleted_between_two_pages_of_a_scan_is_not_added_back(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="cdk_streams.consumer")
+    streams = FakeStreams({"shard-1": ([1, 2], None, True), "shard-2": ([10], "shard-1", False)})
+    a = env.consumer(callback=print, worker_id="A", dynamodbstreams=streams)
+    a.coordinate()
+    a.run_once()  # shard-1 read to its end
+    a.coordinate()
+    assert a.held_shards == ["shard-2"] and "checkpoint" not in lease_rows(env)["shard-2"]
+    got: list[str] = []
+    scan = PausingScan(env.ddb, first_page={"shard-2"})
+    fresh = env.consumer(
+        callback=lambda records: got.extend(r.keys["orderId"] for r in records),
+        worker_id="W",
+        dynamodb=scan,
+        dynamodbstreams=FakeStreams(streams.shards),
+    )
+
+    def meanwhile() -> None:
+        a.run_once()  # shard-2's first checkpoint
+        a.coordinate()  # so shard-1's row goes
+        assert sorted(lease_rows(env)) == ["shard-2"]
+
+    scan.between = meanwhile
+    fresh.coordinate()  # page 1: shard-2 not started; page 2: no shard-1 any more
+    assert scan.between is None  # the Scan was split as described
+    assert sorted(lease_rows(env)) == ["shard-2"] and fresh.held_shards == []
+    fresh.run_once()
+    assert got == []  # shard-1 is not read again
+    assert (
+        "not adding a row for shard shard-1: a child shard has started, so it was read and "
+        "its row deleted" in caplog.messages
+    )
+    fresh.coordinate()  # remembered: no second look
+    assert sorted(lease_rows(env)) == ["shard-2"]
+    a.close()
+    fresh.close()
+
+
+def test_an_unfinished_row_deleted_by_hand_comes_back_and_a_pruned_one_does_not(
+    env: Env,
+) -> None:
+    streams = FakeStreams(
+        {
+            "shard-1": ([1], None, True),
+            "shard-2": ([10, 11], "shard-1", False),
+            "shard-3": ([20], None, False),
+        }
+    )
+    got: list[str] = []
+    a = env.consumer(
+        callback=lambda records: got.extend(r.keys["orderId"] for r in records),
+        worker_id="A",
+        dynamodbstreams=streams,
+    )
+    a.coordinate()
+    a.run_once()  # shard-1 to its end, shard-3 read
+    a.coordinate()
+    a.run_once()  # shard-2 read
+    a.coordinate()  # shard-1's row goes: its child started
+    assert sorted(lease_rows(env)) == ["shard-2", "shard-3"]
+    assert sorted(got) == ["shard-1/1", "shard-2/10", "shard-2/11", "shard-3/20"]
+    # An operator resets shard-2: its row goes, and with it the checkpoint.
+    env.ddb.delete_item(TableName=env.lease_table, Key={"shardId": {"S": "shard-2"}})
+    a.coordinate()  # the next round, in the same process
+    rows = lease_rows(env)
+    assert sorted(rows) == ["shard-2", "shard-3"]  # shard-1 is not added back
+    assert "checkpoint" not in rows["shard-2"] and a.held_shards == ["shard-2", "shard-3"]
+    a.run_once()
+    assert got[4:] == ["shard-2/10", "shard-2/11"]  # read again from TRIM_HORIZON
+    a.close()
+
+
+def test_a_trimmed_shards_row_deleted_by_another_worker_is_not_added_back(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="cdk_streams.consumer")
+    streams = FakeStreams({"shard-1": ([1, 2], None, True)})  # closed, no child: disabled
+    clock = FakeClock()
+    b = env.consumer(callback=print, worker_id="B", dynamodbstreams=streams, clock=clock)
+    b.coordinate()  # B's reader lists shard-1, and B takes it
+    assert b.held_shards == ["shard-1"]
+    del streams.shards["shard-1"]  # trimmed before B read it (B was 24 h behind)
+    clock.now += 11  # and B's lease ran out
+    a = env.consumer(callback=print, worker_id="A", dynamodbstreams=streams, clock=clock)
+    a.coordinate()  # takes shard-1, which its reader never saw: finished and deleted
+    assert lease_rows(env) == {} and a.stats.leases_deleted == 1
+    b.coordinate()  # B's reader still lists shard-1; the stream does not
+    assert lease_rows(env) == {} and b.held_shards == []
+    assert "not adding back the row of shard shard-1: the stream no longer lists it" in (
+        caplog.messages
+    )
+    a.close()
+    b.close()
+
+
 # -- a restarted worker says what it waits for ----------------------------------------
 
 

@@ -18,7 +18,14 @@ from cdk_streams.consumer import (
     load_handler,
     plan_leases,
 )
-from cdk_streams.consumer.leases import eligible, prunable, pruned_ancestors
+from cdk_streams.consumer.leases import (
+    children_of,
+    eligible,
+    has_started_descendant,
+    in_stream,
+    prunable,
+    pruned_ancestors,
+)
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/2026-01-01T00:00:00.000"
 NOW = 1_000_000
@@ -172,6 +179,42 @@ def test_pruned_ancestors_reach_back_through_rows_and_the_stream() -> None:
     assert pruned_ancestors(rows(lease("g", parent_shard_id="c")), LINEAGE) == set()
     # The row's own parent link counts when the stream no longer describes the child.
     assert pruned_ancestors(rows(done("x", "w")), {}) == {"w"}
+
+
+def test_a_shard_without_a_row_was_pruned_if_a_descendant_has_started() -> None:
+    children = children_of({}, LINEAGE)
+    assert children == {"p": ["c"], "c": ["g"]}
+    table: dict[str, Lease] = {}
+    reads: list[str] = []
+
+    def get(shard: str) -> Lease | None:
+        reads.append(shard)
+        return table.get(shard)
+
+    # New shards: no descendant has a row, so p may get one (after one read each).
+    assert not has_started_descendant("p", children, get) and reads == ["c", "g"]
+    reads.clear()
+    assert not has_started_descendant("g", children, get) and reads == []  # no children
+    table["c"] = lease("c", parent_shard_id="p")
+    assert not has_started_descendant("p", children, get)  # c waits for p: p is needed
+    table["c"] = lease("c", parent_shard_id="p", checkpoint="10")
+    assert has_started_descendant("p", children, get)
+    # c's row was deleted in turn, once g started: p's deletion shows through g.
+    del table["c"]
+    table["g"] = lease("g", parent_shard_id="c", checkpoint="20")
+    assert has_started_descendant("p", children, get)
+    # A split: one started child is enough (a row goes only once all have started).
+    split = {"p": ["c1", "c2"]}
+    table = {"c1": lease("c1"), "c2": lease("c2", checkpoint="30")}
+    assert has_started_descendant("p", split, get)
+
+
+def test_a_shard_is_in_the_stream_if_it_or_its_parent_is_listed() -> None:
+    assert in_stream("c", "p", {"c"})
+    # Behind, not trimmed: a child opens when its parent closes, and is dropped later.
+    assert in_stream("c", "p", {"p"})
+    assert not in_stream("c", "p", {"x"})
+    assert not in_stream("c", None, set())
 
 
 # -- handlers and the runtime ----------------------------------------------------

@@ -23,7 +23,17 @@ from datetime import datetime
 
 from ..streams.shard_reader import ShardInfo
 from .aws_retry import AwsRetry, is_transient
-from .leases import Lease, LeaseTable, eligible, plan_leases, prunable, pruned_ancestors
+from .leases import (
+    Lease,
+    LeaseTable,
+    children_of,
+    eligible,
+    has_started_descendant,
+    in_stream,
+    plan_leases,
+    prunable,
+    pruned_ancestors,
+)
 from .stats import ConsumerStats
 
 log = logging.getLogger("cdk_streams.consumer")
@@ -59,8 +69,10 @@ class LeaseCoordinator:
     :param lease_duration: seconds a lease lasts without renewal.
     :param max_leases: the most shards to hold. @default - the fair share.
     :param list_shards: the shard ids the stream lists now (a DescribeStream),
-        to delete the rows of finished shards trimmed from the stream.
-        @default - none: such rows stay until their children have started.
+        to delete the rows of finished shards trimmed from the stream, and to
+        tell whether a row that vanished unfinished still has a shard.
+        @default - none: such rows stay until their children have started, and
+        a vanished row is always added back.
     :param trim_check_interval: seconds between two calls of ``list_shards``,
         made only while finished rows are left. @default 3600.0 (a shard is
         trimmed 24 h after it closed: an hour late costs nothing, and one
@@ -86,8 +98,14 @@ class LeaseCoordinator:
         self.list_shards = list_shards
         self.trim_check_interval_ms = int(trim_check_interval * 1000)
         self._next_trim_check_ms = 0
-        #: Every shard whose row this worker has seen: one that disappears was
-        #: deleted on purpose (pruned), and is not added back.
+        #: Shards whose rows are gone for good: the rows this worker saw finished
+        #: (only a finished row is ever pruned, so one that disappears was pruned)
+        #: and the shards it found pruned or trimmed before adding a row. Never
+        #: added back: that would read them again.
+        self._pruned: set[str] = set()
+        #: Every shard whose row this worker has seen. An unfinished one that
+        #: disappears was deleted by hand (or reset), and is added back, unless
+        #: another worker deleted it because its shard was trimmed (see _to_add).
         self._seen_rows: set[str] = set()
         #: Owners of the leases this worker said it waits for, since it last held one.
         self._announced_waits: set[str] = set()
@@ -123,16 +141,15 @@ class LeaseCoordinator:
         Shards seen when the stream had no rows at all start at
         ``starting_position``; later ones are new shards (splits), whose every
         record is new, so they start at TRIM_HORIZON. The rows no longer
-        needed are deleted (:meth:`prune`).
+        needed are deleted (:meth:`prune`), and never added back.
         """
         rows = self.aws.call("Scan of the lease table", self.leases.scan)
         first = not rows
         position = starting_position if first else "TRIM_HORIZON"
         parents = {info.shard_id: info.parent_id for info in shards}
-        pruned = pruned_ancestors(rows, parents) | (self._seen_rows - rows.keys())
-        for info in shards:
-            if info.shard_id in rows or info.shard_id in pruned:
-                continue
+        pruned = pruned_ancestors(rows, parents) | (self._pruned - rows.keys())
+        missing = [s for s in shards if s.shard_id not in rows and s.shard_id not in pruned]
+        for info in self._to_add(missing, rows, parents, first=first):
             rows[info.shard_id] = self.aws.call(
                 "PutItem of a lease row",
                 self.leases.create,
@@ -143,6 +160,7 @@ class LeaseCoordinator:
                 finished=first and position == "LATEST" and info.closed,
             )
         self._seen_rows.update(rows)
+        self._pruned.update(r.shard_id for r in rows.values() if r.finished)
         for shard_id in self.prune(rows, parents):
             del rows[shard_id]
         self.renew_all()
@@ -180,6 +198,69 @@ class LeaseCoordinator:
                 log.info("asked %s to hand shard %s over, to even out the load", owner, shard_id)
         self._announce_wait(rows, now)
         return acquired
+
+    def _to_add(
+        self,
+        missing: Sequence[ShardInfo],
+        rows: dict[str, Lease],
+        parents: dict[str, str | None],
+        *,
+        first: bool,
+    ) -> list[ShardInfo]:
+        """The shards of ``missing`` (in the stream, no row in the Scan) that get a row now.
+
+        Most are new shards. Two kinds may not be:
+
+        * A shard with child shards may have been read and its row deleted,
+          although this Scan shows no started child: a paginated Scan is not a
+          snapshot, so a child read as "not started" on an early page may have
+          been checkpointed, and its parent's row deleted, before a later page
+          was read. A new row would replay the shard from TRIM_HORIZON. Such a
+          deletion happened before the Scan ended and after every child had
+          started, and a started row stays started, so reading the children's
+          rows again now (consistent GetItem; only for these rare shards) finds
+          a started child, or, when its row was deleted in turn, a started
+          descendant (:func:`~.leases.has_started_descendant`). Skipped when the
+          table was empty: the rows of open shards are never deleted, so nothing
+          was.
+        * A row this worker saw unfinished and no longer finds was deleted by
+          hand (added back, so the shard is read again), or by a worker that
+          found its shard trimmed. This worker's reader may still list a trimmed
+          shard: added back, its row would be taken, found trimmed and deleted
+          again, round after round. So the stream is asked first (one
+          DescribeStream, only when such a row vanished).
+        """
+        children = children_of(rows, parents)
+        got: dict[str, Lease | None] = {}
+
+        def get(shard_id: str) -> Lease | None:
+            if shard_id not in got:
+                got[shard_id] = self.aws.call("GetItem of a lease row", self.leases.get, shard_id)
+            return got[shard_id]
+
+        listed: set[str] | None = None
+        out = []
+        for info in missing:
+            if info.shard_id in self._seen_rows and self.list_shards is not None:
+                if listed is None:
+                    listed = set(self.aws.call("DescribeStream", self.list_shards))
+                if not in_stream(info.shard_id, info.parent_id, listed):
+                    self._pruned.add(info.shard_id)
+                    log.info(
+                        "not adding back the row of shard %s: the stream no longer lists it",
+                        info.shard_id,
+                    )
+                    continue
+            if not first and has_started_descendant(info.shard_id, children, get):
+                self._pruned.add(info.shard_id)
+                log.info(
+                    "not adding a row for shard %s: a child shard has started, so it was read "
+                    "and its row deleted",
+                    info.shard_id,
+                )
+                continue
+            out.append(info)
+        return out
 
     def _announce_wait(self, rows: dict[str, Lease], now_ms: int) -> None:
         """Say once what a worker holding nothing waits for (after a restart, the dead
@@ -373,6 +454,9 @@ class LeaseCoordinator:
                 self._lose(shard_id)
                 return
             del self._held[shard_id]
+            # Another worker may prune the row before this one scans it finished; this
+            # worker's reader still lists the shard, and must not add the row back.
+            self._pruned.add(shard_id)
         self.stats.shards_finished += 1
         if not trimmed:
             log.info("shard %s read to its end", shard_id)
@@ -380,6 +464,22 @@ class LeaseCoordinator:
         if self.aws.call("DeleteItem of a finished lease", self.leases.delete, shard_id):
             self.stats.leases_deleted += 1
             log.info("deleted the lease row of shard %s: the stream no longer lists it", shard_id)
+
+    def release(self, shard_id: str) -> bool:
+        """Give one held lease up at once (fenced on the counter), for any worker to take.
+
+        :returns: False when the lease was not held, or was lost meanwhile.
+        """
+        with self._lock:
+            held = self._held.pop(shard_id, None)
+        if held is None:
+            return False
+        released = self.aws.call(
+            "UpdateItem releasing a lease", self.leases.release, shard_id, counter=held.counter
+        )
+        if released:
+            self.stats.leases_released += 1
+        return bool(released)
 
     def hand_off(self, shard_id: str) -> bool:
         """Give the lease to the worker that asked for it (between batches)."""

@@ -34,16 +34,17 @@ Rows do not pile up: a DynamoDB stream rolls its shards over every few hours,
 so a row is deleted once it is no longer needed (:func:`prunable`): when its
 shard is finished and every child shard has a row that has started, or when
 its shard is finished and gone from the stream (trimmed after 24 h). A deleted
-parent's row is never added back (:func:`pruned_ancestors`), which would
-replay the parent; its children no longer wait for it, as they would not for
-a finished one. This is the Kinesis Client Library's lease clean-up.
+parent's row is never added back (:func:`pruned_ancestors`, and
+:func:`has_started_descendant` against a Scan that is not a snapshot), which
+would replay the parent; its children no longer wait for it, as they would not
+for a finished one. This is the Kinesis Client Library's lease clean-up.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -553,6 +554,28 @@ def _lineage(leases: Mapping[str, Lease], parents: Mapping[str, str | None]) -> 
     return lineage
 
 
+def children_of(
+    leases: Mapping[str, Lease], parents: Mapping[str, str | None]
+) -> dict[str, list[str]]:
+    """Shard id -> ids of its child shards, from the stream's description and from the rows."""
+    children: dict[str, list[str]] = {}
+    for shard, parent in sorted(_lineage(leases, parents).items()):
+        children.setdefault(parent, []).append(shard)
+    return children
+
+
+def in_stream(shard_id: str, parent_id: str | None, listed: Collection[str]) -> bool:
+    """Whether the stream may still have ``shard_id``, judged by one listing of it.
+
+    True when the listing has the shard, or its parent: a shard is trimmed 24 h
+    after it closed, and a child opens when its parent closes, so the stream
+    drops the parent first. A listing that lacks a shard whose parent it still
+    has is behind (one DescribeStream may miss a new shard that another worker's
+    already showed), not a sign of a trimmed shard.
+    """
+    return shard_id in listed or (parent_id is not None and parent_id in listed)
+
+
 def prunable(
     leases: Mapping[str, Lease],
     parents: Mapping[str, str | None],
@@ -574,9 +597,7 @@ def prunable(
     :param listed: the shard ids the stream lists now. @default - not known,
         so nothing goes for being trimmed.
     """
-    children: dict[str, list[str]] = {}
-    for shard, parent in _lineage(leases, parents).items():
-        children.setdefault(parent, []).append(shard)
+    children = children_of(leases, parents)
     out = []
     for lease in leases.values():
         if not lease.finished:
@@ -606,6 +627,39 @@ def pruned_ancestors(leases: Mapping[str, Lease], parents: Mapping[str, str | No
             out.add(parent)
             parent = lineage.get(parent)
     return out
+
+
+def has_started_descendant(
+    shard_id: str,
+    children: Mapping[str, Sequence[str]],
+    get: Callable[[str], Lease | None],
+) -> bool:
+    """Whether a descendant of ``shard_id`` has started, by the rows ``get`` reads now.
+
+    A row is deleted (:func:`prunable`) only once every child of its shard has
+    started, and a started row stays started, so a shard whose row was deleted
+    has a started descendant with a row: a child, or, when that child's row was
+    deleted in turn, one of its children, down to the open shards, whose rows
+    are never deleted. A descendant whose row exists but has not started ends
+    its branch: its own children wait for it.
+
+    :param shard_id: the shard that has no row.
+    :param children: shard id -> its child shards (:func:`children_of`).
+    :param get: the row of a shard, or None (a consistent GetItem).
+    """
+    todo = list(children.get(shard_id, ()))
+    seen: set[str] = set()
+    while todo:
+        shard = todo.pop()
+        if shard in seen:
+            continue
+        seen.add(shard)
+        row = get(shard)
+        if row is None:
+            todo.extend(children.get(shard, ()))
+        elif row.started:
+            return True
+    return False
 
 
 def plan_leases(

@@ -45,7 +45,7 @@ from .delivery import (
     raise_on_failure,
 )
 from .errors import ConsumerError
-from .leases import Lease, LeaseTable, check_lease_table, ensure_lease_table
+from .leases import Lease, LeaseTable, check_lease_table, ensure_lease_table, in_stream
 from .runtime import LambdaHandler, change_record_class
 from .stats import ConsumerStats
 
@@ -278,13 +278,14 @@ class Consumer:
             clock=clock,
         )
         self.stats = ConsumerStats()
+        self._list_shards = lambda: listed_shard_ids(dynamodbstreams, self.stream_arn)
         self.coordinator = LeaseCoordinator(
             self.leases,
             aws=self.aws,
             stats=self.stats,
             lease_duration=lease_duration,
             max_leases=max_leases,
-            list_shards=lambda: listed_shard_ids(dynamodbstreams, self.stream_arn),
+            list_shards=self._list_shards,
         )
         self.delivery = BatchDelivery(
             callback=callback,
@@ -443,7 +444,12 @@ class Consumer:
         else:
             self.aws.call("DescribeStream", self.reader.discover)
         shards = [self.reader.shard(shard_id) for shard_id in self.reader.shard_ids()]
-        for lease in self.coordinator.acquire(shards, self.reader.starting_position):
+        acquired = self.coordinator.acquire(shards, self.reader.starting_position)
+        # Before adopting: a lease lost in this round's renewals may be taken again in
+        # the same round (its row was deleted by hand and added back), and forgetting
+        # it after the seek would leave it held but unreadable.
+        self._forget_lost()
+        for lease in acquired:
             self._adopt(lease)
         self._forget_lost()
 
@@ -460,13 +466,24 @@ class Consumer:
         )
 
     def _adopt(self, lease: Lease) -> None:
-        found = self._seek(lease.shard_id, lease.checkpoint, lease.starting_position)
-        if not found:
-            # Gone from DescribeStream: trimmed after 24 h. Nothing is left to read.
-            log.warning("shard %s is no longer in the stream; marking it finished", lease.shard_id)
-            self._finish(lease.shard_id, trimmed=True)
+        if self._seek(lease.shard_id, lease.checkpoint, lease.starting_position):
+            log.info("holding shard %s (checkpoint %s)", lease.shard_id, lease.checkpoint)
             return
-        log.info("holding shard %s (checkpoint %s)", lease.shard_id, lease.checkpoint)
+        # The reader listed the stream again without finding the shard. Trimmed (24 h
+        # after it closed), or a new shard this worker's DescribeStream missed while
+        # another worker's showed it. Finishing a shard that is there would skip all of
+        # it, for good, since a finished row is deleted: so a fresh listing decides.
+        listed = self.aws.call("DescribeStream", self._list_shards)
+        if in_stream(lease.shard_id, lease.parent_shard_id, listed):
+            log.warning(
+                "shard %s is in the stream but not yet in this worker's listing of it; "
+                "released its lease, to be taken again on a later round",
+                lease.shard_id,
+            )
+            self.coordinator.release(lease.shard_id)
+            return
+        log.warning("shard %s is no longer in the stream; marking it finished", lease.shard_id)
+        self._finish(lease.shard_id, trimmed=True)
 
     def _finish(self, shard_id: str, *, trimmed: bool = False) -> None:
         self.coordinator.finish(shard_id, trimmed=trimmed)
