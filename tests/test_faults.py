@@ -256,5 +256,6 @@ def test_drain_waits_for_a_get_records_call_slower_than_settle() -> None:
     assert reader.chunks == []
     assert report.totals.succeeded == 15
     # drain() timed itself on the fake clock: at least the second and third reads'
-    # 2 s (the first may have started before drain() did), well short of its timeout.
-    assert 2.0 < report.seconds < 60.0
+    # 2 s (the first may have started before drain() did). It stayed short of its
+    # 60 s timeout on that clock too, or drain() would have raised DrainTimeout.
+    assert report.seconds > 2.0
