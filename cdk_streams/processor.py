@@ -17,6 +17,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_lambda_event_sources import S3OnFailureDestination, SnsDlq, SqsDlq
@@ -269,7 +270,7 @@ class StreamProcessor(Construct):
         filters: Sequence[Mapping[str, Any]] | None = None,
         tumbling_window: Duration | None = None,
         enabled: bool = True,
-        on_failure: lambda_.IEventSourceDlq | sqs.IQueue | sns.ITopic | None = None,
+        on_failure: lambda_.IEventSourceDlq | sqs.IQueue | sns.ITopic | s3.IBucket | None = None,
         dead_letter_queue_enabled: bool = True,
         event_count_metrics: bool = True,
         failure_destination: str = "sqs",

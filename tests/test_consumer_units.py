@@ -304,7 +304,7 @@ def test_cli_consume_names_the_handler_dir_in_the_import_error(
     # Without --handler-dir, the working directory and PYTHONPATH are what to check.
     assert main(args) == 2
     assert capsys.readouterr().err.endswith(
-        "; run from the directory that holds it or put it on PYTHONPATH\n"
+        "; pass --handler-dir DIR, run from the directory that holds it, or put it on PYTHONPATH\n"
     )
 
 

@@ -71,7 +71,9 @@ def _import_hint(module_name: str, error: ImportError, handler_dir: Path | None)
             "or not on sys.path"
         )
     if handler_dir is None:
-        return "run from the directory that holds it or put it on PYTHONPATH"
+        return (
+            "pass --handler-dir DIR, run from the directory that holds it, or put it on PYTHONPATH"
+        )
     path = Path(*parts)
     return (
         f"the handler directory {handler_dir} has no {path}.py and no package "
