@@ -104,15 +104,7 @@ def records(function: lambda_.IFunction, namespace: str, **options: Any) -> clou
 
     :param options: ``aws_cloudwatch.MetricOptions`` keywords over the defaults.
     """
-    return _runtime_metric(
-        function,
-        namespace,
-        RECORDS,
-        statistic="Sum",
-        period=_FIVE_MINUTES,
-        unit=cloudwatch.Unit.COUNT,
-        options=options,
-    )
+    return _count(function, namespace, RECORDS, options)
 
 
 def record_failures(
@@ -127,10 +119,17 @@ def record_failures(
 
     :param options: ``aws_cloudwatch.MetricOptions`` keywords over the defaults.
     """
+    return _count(function, namespace, FAILURES, options)
+
+
+def _count(
+    function: lambda_.IFunction, namespace: str, name: str, options: dict[str, Any]
+) -> cloudwatch.Metric:
+    """A count the runtime emits per batch, summed per 5 minutes (the alarms' period)."""
     return _runtime_metric(
         function,
         namespace,
-        FAILURES,
+        name,
         statistic="Sum",
         period=_FIVE_MINUTES,
         unit=cloudwatch.Unit.COUNT,
