@@ -163,7 +163,9 @@ def test_a_lease_outlasting_the_invocation_fails_the_record_in_order(f, clock, c
         response = router.handler({"Records": records}, Context("r2", 60_000))
     assert response == {"batchItemFailures": seqs(records[1:])}
     assert charged == ["o-1"]
-    assert clock.slept == []
+    # It waited as long as it may (max_wait, 30 s) before failing the record, so
+    # that a retry at once finds the lease 30 s nearer its end.
+    assert sum(clock.slept) == pytest.approx(30)
     assert "RecordInProgressError" in caplog.text
     assert "is in progress in another invocation" in caplog.text
     # The other claim stays: only the holder's token may release it.
@@ -316,8 +318,40 @@ def test_the_guard_does_not_wait_longer_than_max_wait(f, clock):
     )
     charged: list[str] = []
     guard = IdempotencyGuard(store, max_wait_seconds=30, clock=clock, sleep=clock.sleep)
-    # 600 s left, but the lease needs 45 s more than the guard may wait: fail now.
-    response = charging_router(guard, charged).handler({"Records": [record]}, Context("r", 600_000))
+    router = charging_router(guard, charged)
+    # 600 s left, but the lease needs 45 s, more than the guard may wait: it
+    # waits 30 s and fails the record.
+    response = router.handler({"Records": [record]}, Context("r", 600_000))
     assert response == {"batchItemFailures": seqs([record])}
-    assert clock.slept == []
+    assert sum(clock.slept) == pytest.approx(30)
     assert charged == []
+    # Lambda's retry, at once: 15 s of the lease are left, within max_wait.
+    assert router.handler({"Records": [record]}, Context("r2", 600_000)) == {
+        "batchItemFailures": []
+    }
+    assert sum(clock.slept) == pytest.approx(45, abs=0.01)
+    assert charged == ["o-1"]
+
+
+def test_a_crashed_invocations_claim_is_taken_over_by_the_second_of_quick_retries(f, clock):
+    # A function with the default 60 s timeout dies (out of memory, os._exit) just
+    # after claiming: its lease is its remaining time, 60 s. Lambda retries at
+    # once, again and again. Failing each retry at once would spend all of them
+    # within a second, and the record would go to the on-failure destination.
+    store = InMemoryIdempotencyStore()
+    record = orders(f, 1)[0]
+    store.claim(
+        record["eventID"],
+        token="crashed",
+        now=clock.now,
+        lease_expires=clock.now + 60,
+        expires_at=int(clock.now) + 86400,
+    )
+    charged: list[str] = []
+    router = charging_router(IdempotencyGuard(store, clock=clock, sleep=clock.sleep), charged)
+    responses = [
+        router.handler({"Records": [record]}, Context(f"retry-{n}", 60_000)) for n in (1, 2)
+    ]
+    assert responses == [{"batchItemFailures": seqs([record])}, {"batchItemFailures": []}]
+    assert charged == ["o-1"]
+    assert store.items[record["eventID"]]["status"] == COMPLETED

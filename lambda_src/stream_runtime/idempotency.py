@@ -108,11 +108,13 @@ class IdempotencyGuard:
     :param lease_seconds: how long a claim holds before another invocation may
         take the record over. @default the invocation's remaining time (from
         the Lambda context), else 900 s.
-    :param max_wait_seconds: wait for another holder's lease to run out when
-        it does within this many seconds (and within the invocation's
-        remaining time); otherwise fail the record at once. @default 30 s:
-        shorter than a retry's round trip, long enough for a crashed
-        invocation's claim with a short timeout.
+    :param max_wait_seconds: the longest a record waits, in all, for another
+        holder's claim (>= 0). When the claim's lease runs out within it (and
+        a second before the invocation must stop), the guard takes the record
+        over; otherwise it waits this long and then fails the record, so that
+        Lambda's retry finds the lease that much nearer its end. @default 30 s:
+        half the default 60 s timeout, so a crashed invocation's claim is taken
+        over by the second retry, however fast Lambda retries.
     :param clock: epoch seconds. @default ``time.time``.
     :param sleep: waits for another holder's lease. @default ``time.sleep``.
     :raises IdempotencyError: no store is given and ``$IDEMPOTENCY_TABLE_NAME``
@@ -202,24 +204,28 @@ class IdempotencyGuard:
         :raises IdempotencyError: no usable key, or the store failed.
         """
         key = self.key(record)
-        for attempt in (1, 2):
+        waited = 0.0
+        while True:
             now, deadline, holder = self._claim(key, context)
             if holder is None:
                 return key
             if holder.status == COMPLETED:
                 return None
             expires = holder.lease_expires if holder.lease_expires is not None else deadline
-            wait = max(0.0, expires - now)
-            if (
-                attempt == 2
-                or expires + _WAIT_MARGIN_SECONDS >= deadline
-                or wait > self.max_wait_seconds
-            ):
-                break
-            # A crashed invocation's claim that runs out while this one still
-            # has time: wait it out rather than fail the rest of the batch.
-            self.sleep(wait + 0.001)
-        raise RecordInProgressError(key, expires)
+            # How long this invocation may still wait: max_wait in all, and never
+            # into the margin it keeps to run the route once it has the claim.
+            budget = min(self.max_wait_seconds - waited, deadline - _WAIT_MARGIN_SECONDS - now)
+            if budget <= 0:
+                raise RecordInProgressError(key, expires)
+            # Wait the holder's lease out when it ends within the budget, and
+            # claim again. When it does not, still wait the budget before
+            # failing the record: Lambda may retry a stream batch at once, and
+            # retries that failed at once would all be spent while a crashed
+            # invocation's claim runs out.
+            needed = max(0.0, expires - now)
+            pause = needed + 0.001 if needed <= budget else budget
+            self.sleep(pause)
+            waited += pause
 
     def complete(self, key: str) -> None:
         """Mark the record COMPLETED (after its route returned)."""
