@@ -33,7 +33,8 @@ def check_filters_view_type(
             pattern = compile_pattern(entry["pattern"])
         except (TypeError, KeyError, FilterPatternError):
             continue  # a token, or refused by the grammar already
-        named = _images_every_match_needs(pattern.fields)
+        # An image inside an $or counts only when every branch needs it.
+        named = pattern.required(_image_of)
         for image in _IMAGES:
             if image in named and image not in carried:
                 shown = ", ".join(["Keys", *sorted(carried)])
@@ -41,25 +42,20 @@ def check_filters_view_type(
                     f"{scope.node.path}: filters[{index}].pattern.dynamodb.{image} must be on "
                     f"an image the table's {view_type} stream carries ({shown}), got "
                     f"{image}: this filter would drop every record. Filter on "
-                    f"{_instead(image, carried)}, or give the table "
-                    "stream=StreamViewType.NEW_AND_OLD_IMAGES"
+                    f"{_instead(image, carried)}, or give the table a NEW_AND_OLD_IMAGES "
+                    "stream (StreamTable(view_type=...), Table(stream=...) or "
+                    "TableV2(dynamo_stream=...))"
                 )
 
 
-def _images_every_match_needs(fields: Sequence[Field]) -> set[str]:
-    """The images a record must carry to match: those holding a field the pattern ANDs in.
-
-    A field inside an ``$or`` branch is left out (another branch may match without the
-    image), and so is one that matches when absent (``exists: false`` holds on a record
-    without the image).
-    """
-    needed: set[str] = set()
-    for leaf in fields:
-        parts = leaf.path.split(".")
-        in_or = ".$or[" in leaf.where
-        if len(parts) > 1 and parts[0] == "dynamodb" and not (leaf.matches_absent or in_or):
-            needed.add(parts[1])
-    return needed
+def _image_of(leaf: Field) -> str | None:
+    """The image a field lies in (``dynamodb.OldImage...``), unless it matches when
+    absent (``exists: false`` holds on a record without the image)."""
+    # The joined path: a pattern may name the image through a dotted key.
+    parts = leaf.path.split(".")
+    if len(parts) > 1 and parts[0] == "dynamodb" and not leaf.matches_absent:
+        return parts[1]
+    return None
 
 
 def _instead(image: str, carried: frozenset[str]) -> str:

@@ -175,9 +175,37 @@ def test_a_filter_on_an_image_the_stream_does_not_carry(view_type, image, carrie
     assert _error(build) == (
         f"Test/Processor: filters[0].pattern.dynamodb.{image} must be on an image the table's "
         f"{view_type.value} stream carries ({carried}), got {image}: this filter would drop "
-        f"every record. Filter on {instead}, or give the table "
-        "stream=StreamViewType.NEW_AND_OLD_IMAGES"
+        f"every record. Filter on {instead}, or give the table a NEW_AND_OLD_IMAGES stream "
+        "(StreamTable(view_type=...), Table(stream=...) or TableV2(dynamo_stream=...))"
     )
+
+
+@pytest.mark.parametrize(
+    ("branches", "refused"),
+    [
+        # Every branch needs OldImage, which a NEW_IMAGE stream never carries.
+        ([{"OldImage": {"s": {"S": ["x"]}}}, {"OldImage": {"t": {"S": ["y"]}}}], True),
+        # One branch can match on NewImage alone: records may still get through.
+        ([{"OldImage": {"s": {"S": ["x"]}}}, {"NewImage": {"t": {"S": ["y"]}}}], False),
+    ],
+)
+def test_an_or_refuses_an_image_only_when_every_branch_needs_it(branches, refused):
+    pattern = json.dumps({"$or": [{"dynamodb": branch} for branch in branches]})
+
+    def build(stack):
+        table = orders_table(stack, view_type=dynamodb.StreamViewType.NEW_IMAGE).table
+        StreamProcessor(stack, "Processor", table=table, filters=[{"pattern": pattern}], **SAMPLE)
+
+    if refused:
+        assert _error(build).startswith(
+            "Test/Processor: filters[0].pattern.dynamodb.OldImage must be on an image the "
+            "table's NEW_IMAGE stream carries (Keys, NewImage), got OldImage"
+        )
+    else:  # accepted: one branch can match on NewImage alone
+        stack = new_stack()
+        build(stack)
+        (mapping,) = _mappings(stack)
+        assert mapping["FilterCriteria"] == {"Filters": [{"Pattern": pattern}]}
 
 
 def test_a_filter_on_a_carried_image_and_on_an_imported_table_is_accepted():

@@ -370,11 +370,34 @@ class FilterPattern:
     _terms: tuple[_Term, ...] = field(repr=False)
     _children: Mapping[str, tuple[str, ...]] = field(repr=False)
 
+    def required(self, name_of: Callable[[Field], str | None]) -> frozenset[str]:
+        """What every matching record must have, named by ``name_of``.
+
+        ``name_of`` names what a field needs (say, the image it lies in), or
+        returns None. The result holds the names of the fields the pattern ANDs
+        in, and of those every branch of an ``$or`` needs.
+        """
+        return _required(self._terms, name_of)
+
     def matches(self, record: Mapping[str, Any]) -> bool:
         """Whether ``record`` (the record as the function receives it) matches."""
         leaves: dict[str, list[tuple[Any, _Membership]]] = defaultdict(list)
         _flatten(record, "", (), self._children, leaves, itertools.count())
         return _solve(self._terms, leaves, {})
+
+
+def _required(terms: Iterable[_Term], name_of: Callable[[Field], str | None]) -> frozenset[str]:
+    needed: set[str] = set()
+    for term in terms:
+        if isinstance(term, _AnyOf):
+            branches = [_required(branch, name_of) for branch in term.branches]
+            if branches:
+                needed |= frozenset.intersection(*branches)
+        else:
+            name = name_of(term)
+            if name is not None:
+                needed.add(name)
+    return frozenset(needed)
 
 
 def _all_fields(terms: Iterable[_Term]) -> Iterator[Field]:
