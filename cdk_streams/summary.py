@@ -19,7 +19,9 @@ def summarize_template(stack_name: str, template: dict[str, Any]) -> list[str]:
                 f"{k['AttributeName']} ({k['KeyType'].lower()})" for k in props.get("KeySchema", [])
             )
             view = props.get("StreamSpecification", {}).get("StreamViewType", "no stream")
-            lines.append(f"  table    {logical_id}: keys {keys}; stream {view}")
+            kinesis = props.get("KinesisStreamSpecification", {}).get("StreamArn")
+            to_kinesis = f"; changes to Kinesis {_ref_name(kinesis)}" if kinesis else ""
+            lines.append(f"  table    {logical_id}: keys {keys}; stream {view}{to_kinesis}")
         elif kind == "AWS::Lambda::Function":
             lines.append(
                 f"  function {logical_id}: {props.get('Runtime')} {props.get('Handler')}, "
@@ -27,7 +29,7 @@ def summarize_template(stack_name: str, template: dict[str, Any]) -> list[str]:
             )
         elif kind == "AWS::Lambda::EventSourceMapping":
             lines.append(f"  mapping  {logical_id}: {_mapping_settings(props)}")
-        elif kind in ("AWS::SQS::Queue", "AWS::SNS::Topic"):
+        elif kind in ("AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::Kinesis::Stream"):
             lines.append(f"  {kind.split('::')[1].lower():8} {logical_id}")
     return lines
 
@@ -36,6 +38,7 @@ def _mapping_settings(props: dict[str, Any]) -> str:
     failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
     destination = _ref_name(failure) if failure else "none"
     parts = [
+        f"from {_ref_name(props.get('EventSourceArn'))}",
         f"start {props.get('StartingPosition')}",
         f"batch {props.get('BatchSize', 100)}",
         f"window {props.get('MaximumBatchingWindowInSeconds', 0)} s",
@@ -48,6 +51,8 @@ def _mapping_settings(props: dict[str, Any]) -> str:
         f"filters {len(props.get('FilterCriteria', {}).get('Filters', []))}",
         f"on failure -> {destination}",
     ]
+    if props.get("TumblingWindowInSeconds"):
+        parts.append(f"tumbling window {props['TumblingWindowInSeconds']} s")
     return ", ".join(parts)
 
 

@@ -58,6 +58,7 @@ def test_summary_lists_table_function_and_mapping(pipeline):
     assert "process_order_changes.handler, 256 MB, timeout 60 s" in text
     mapping_line = next(line for line in lines if line.strip().startswith("mapping"))
     for part in (
+        "from OrdersTable",
         "start LATEST",
         "batch 100",
         "window 5 s",
@@ -68,6 +69,35 @@ def test_summary_lists_table_function_and_mapping(pipeline):
         "on failure -> OrdersProcessorDeadLetterQueue",
     ):
         assert part in mapping_line
+    assert "tumbling window" not in mapping_line
+
+
+def test_summary_names_a_kinesis_source_and_a_tumbling_window():
+    from cdk_streams import StreamProcessor, StreamTable
+
+    stack = new_stack()
+    table = StreamTable(
+        stack,
+        "Orders",
+        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+        create_kinesis_stream=True,
+    )
+    StreamProcessor(
+        stack,
+        "Counts",
+        table=table.table,
+        kinesis_stream=table.kinesis_stream,
+        code=StreamHandlerCode.sample(),
+        tumbling_window=Duration.minutes(1),
+    )
+    lines = summarize_template("Test", Template.from_stack(stack).to_json())
+    table_line = next(line for line in lines if line.strip().startswith("table"))
+    kinesis_line = next(line for line in lines if line.strip().startswith("kinesis"))
+    kinesis_id = kinesis_line.split()[-1]
+    assert table_line.endswith(f"; changes to Kinesis {kinesis_id}")
+    mapping_line = next(line for line in lines if line.strip().startswith("mapping"))
+    assert f": from {kinesis_id}, start " in mapping_line
+    assert mapping_line.endswith(", tumbling window 60 s")
 
 
 def only_in(template: dict, kind: str) -> dict:
