@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
+from ..streams.aws_errors import error_code
+
 log = logging.getLogger("cdk_streams.consumer")
 
 T = TypeVar("T")
@@ -53,10 +55,8 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, ConnectionError | HTTPClientError):
         return True  # refused, reset, DNS, connect and read timeouts
     if isinstance(error, ClientError):
-        response = error.response
-        code = str(response.get("Error", {}).get("Code", ""))
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return code in TRANSIENT_CODES or (isinstance(status, int) and status >= 500)
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return error_code(error) in TRANSIENT_CODES or (isinstance(status, int) and status >= 500)
     return False
 
 

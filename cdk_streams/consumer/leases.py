@@ -50,6 +50,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..streams.aws_errors import error_code
+
 #: The lease table's key attribute.
 LEASE_KEY = "shardId"
 
@@ -104,10 +106,6 @@ class Lease:
         )
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def ensure_lease_table(client: Any, name: str, *, wait: bool = True) -> bool:
     """Create the lease table ``name`` (PAY_PER_REQUEST, key ``shardId`` S) unless it exists.
 
@@ -130,7 +128,7 @@ def ensure_lease_table(client: Any, name: str, *, wait: bool = True) -> bool:
             BillingMode="PAY_PER_REQUEST",
         )
     except ClientError as error:
-        if _code(error) != "ResourceInUseException":  # created by another worker meanwhile
+        if error_code(error) != "ResourceInUseException":  # created by another worker meanwhile
             raise
     if wait:
         client.get_waiter("table_exists").wait(
@@ -144,7 +142,7 @@ def check_lease_table(client: Any, name: str) -> None:
     try:
         table = client.describe_table(TableName=name)["Table"]
     except ClientError as error:
-        if _code(error) == "ResourceNotFoundException":
+        if error_code(error) == "ResourceNotFoundException":
             raise LeaseTableError(
                 f"lease table {name!r} does not exist; create it with "
                 f"cdk_streams.consumer.ensure_lease_table(client, {name!r}) (partition key "
@@ -241,7 +239,7 @@ class LeaseTable:
             )
             return Lease.from_item(item)
         except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
+            if error_code(error) != "ConditionalCheckFailedException":
                 raise
         existing = self.get(shard_id)
         if existing is None:  # pragma: no cover - deleted between the two calls
@@ -289,7 +287,7 @@ class LeaseTable:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return None
             raise
         return Lease.from_item(response["Attributes"])
@@ -346,7 +344,7 @@ class LeaseTable:
                 ReturnValues="ALL_OLD",
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return None
             raise
         old = Lease.from_item(response["Attributes"])
@@ -493,7 +491,7 @@ class LeaseTable:
                 ExpressionAttributeValues={":arn": {"S": self.stream_arn}, ":true": {"BOOL": True}},
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return False
             raise
         return True

@@ -31,6 +31,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..streams.aws_errors import NOT_FOUND, error_code
 from ..streams.dynamodb_reader import MAX_LIMIT, StreamReader
 from ..streams.records import lambda_record
 from ..streams.shard_reader import STARTING_POSITIONS, ShardReader
@@ -63,7 +64,7 @@ def stream_arn_for_table(client: Any, table_name: str) -> str:
     try:
         table = client.describe_table(TableName=table_name)["Table"]
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        if error_code(error) == NOT_FOUND:
             region = getattr(getattr(client, "meta", None), "region_name", "?")
             raise ConsumerError(
                 f"table {table_name!r} not found in region {region}; check the name and region"

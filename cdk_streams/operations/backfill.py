@@ -215,11 +215,12 @@ class Backfill:
     def _describe(self) -> dict[str, Any]:
         from botocore.exceptions import ClientError
 
+        from ..streams.aws_errors import NOT_FOUND, error_code
+
         try:
             return self._dynamodb.describe_table(TableName=self.table_name)["Table"]
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code == "ResourceNotFoundException":
+            if error_code(error) == NOT_FOUND:
                 raise OperationError(
                     f"--table {self.table_name}: no such table in this account and region"
                 ) from error

@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ParamValidationError
 
+from ..streams.aws_errors import NOT_FOUND, error_code
 from .on_failure_source import BatchInfo
 
 #: GetRecords' own maximum per call.
@@ -24,7 +25,7 @@ GET_RECORDS_LIMIT = 1000
 #: Empty GetRecords answers in a row after which an open shard has nothing more.
 MAX_EMPTY_READS = 3
 
-GONE = "ResourceNotFoundException"
+GONE = NOT_FOUND
 TRIMMED = "TrimmedDataAccessException"
 
 
@@ -48,10 +49,6 @@ class RangeRead:
     @property
     def complete(self) -> bool:
         return self.problem is None
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def fetch_range(
@@ -98,11 +95,11 @@ def fetch_range(
         out.problem = f"the recorded range is not a valid stream position: {error}"
         return out
     except ClientError as error:
-        if _code(error) == GONE:
-            out.problem = f"the shard or its stream no longer exists ({_code(error)})"
+        if error_code(error) == GONE:
+            out.problem = f"the shard or its stream no longer exists ({error_code(error)})"
             return out
-        if _code(error) != TRIMMED:
-            out.problem = f"cannot read the range: {_code(error) or error}"
+        if error_code(error) != TRIMMED:
+            out.problem = f"cannot read the range: {error_code(error) or error}"
             return out
         out.problem = "the start of the range is past the stream's trim horizon (expired)"
         position = iterator("TRIM_HORIZON")
@@ -113,7 +110,7 @@ def fetch_range(
         try:
             answer = client.get_records(ShardIterator=next_position, Limit=limit)
         except ClientError as error:
-            out.problem = f"reading stopped: {_code(error) or error}"
+            out.problem = f"reading stopped: {error_code(error) or error}"
             return out
         raw_records = answer.get("Records", [])
         next_position = answer.get("NextShardIterator")

@@ -104,11 +104,12 @@ class FunctionTarget:
         """
         from botocore.exceptions import ClientError
 
+        from ..streams.aws_errors import NOT_FOUND, error_code
+
         try:
             self._client.invoke(FunctionName=self.name, InvocationType="DryRun")
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code == "ResourceNotFoundException":
+            if error_code(error) == NOT_FOUND:
                 raise OperationError(
                     f"no function named {self.name} in this account and region"
                 ) from error

@@ -22,6 +22,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from botocore.exceptions import ClientError
 
+from .aws_errors import error_code
+
 #: Positions a reader can start from.
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
 
@@ -169,10 +171,6 @@ class _ShardState:
             skipped=self.skipped,
             last_sequence_number=self.last_sequence_number,
         )
-
-
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 class LineageReader:
@@ -408,7 +406,7 @@ class LineageReader:
         try:
             records, next_iterator = self._get_records(state.iterator)
         except ClientError as error:
-            code = _error_code(error)
+            code = error_code(error)
             if code == "ExpiredIteratorException":
                 state.iterator = self._fresh_iterator(state)
             elif code == "TrimmedDataAccessException":
