@@ -56,6 +56,18 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+def held(store, record, clock, *, lease_seconds: float, token: str) -> None:
+    """``record`` claimed by another invocation (``token``) whose lease runs
+    ``lease_seconds`` more: a crashed one, or one still running."""
+    store.claim(
+        record["eventID"],
+        token=token,
+        now=clock.now,
+        lease_expires=clock.now + lease_seconds,
+        expires_at=int(clock.now) + 86400,
+    )
+
+
 def seqs(records: list[dict]) -> list[dict]:
     return [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in records]
 
@@ -131,13 +143,7 @@ def test_a_crashed_invocations_claim_is_taken_over_after_its_lease(f, clock):
     store = InMemoryIdempotencyStore()
     record = orders(f, 1)[0]
     # A crashed invocation claimed o-1 and its lease runs 30 s more.
-    store.claim(
-        record["eventID"],
-        token="crashed",
-        now=clock.now,
-        lease_expires=clock.now + 30,
-        expires_at=int(clock.now) + 86400,
-    )
+    held(store, record, clock, lease_seconds=30, token="crashed")
     charged: list[str] = []
     router = charging_router(IdempotencyGuard(store, clock=clock, sleep=clock.sleep), charged)
     # 60 s left in this invocation: the guard waits the lease out and takes over.
@@ -150,13 +156,7 @@ def test_a_crashed_invocations_claim_is_taken_over_after_its_lease(f, clock):
 def test_a_lease_outlasting_the_invocation_fails_the_record_in_order(f, clock, caplog):
     store = InMemoryIdempotencyStore()
     records = orders(f, 3)
-    store.claim(
-        records[1]["eventID"],
-        token="other",
-        now=clock.now,
-        lease_expires=clock.now + 600,
-        expires_at=int(clock.now) + 86400,
-    )
+    held(store, records[1], clock, lease_seconds=600, token="other")
     charged: list[str] = []
     router = charging_router(IdempotencyGuard(store, clock=clock, sleep=clock.sleep), charged)
     with caplog.at_level(logging.ERROR, logger="stream_runtime"):
@@ -309,13 +309,7 @@ def test_importing_the_runtime_and_a_guarded_router_does_not_import_boto3():
 def test_the_guard_does_not_wait_longer_than_max_wait(f, clock):
     store = InMemoryIdempotencyStore()
     record = orders(f, 1)[0]
-    store.claim(
-        record["eventID"],
-        token="crashed",
-        now=clock.now,
-        lease_expires=clock.now + 45,
-        expires_at=int(clock.now) + 86400,
-    )
+    held(store, record, clock, lease_seconds=45, token="crashed")
     charged: list[str] = []
     guard = IdempotencyGuard(store, max_wait_seconds=30, clock=clock, sleep=clock.sleep)
     router = charging_router(guard, charged)
@@ -340,13 +334,7 @@ def test_a_crashed_invocations_claim_is_taken_over_by_the_second_of_quick_retrie
     # within a second, and the record would go to the on-failure destination.
     store = InMemoryIdempotencyStore()
     record = orders(f, 1)[0]
-    store.claim(
-        record["eventID"],
-        token="crashed",
-        now=clock.now,
-        lease_expires=clock.now + 60,
-        expires_at=int(clock.now) + 86400,
-    )
+    held(store, record, clock, lease_seconds=60, token="crashed")
     charged: list[str] = []
     router = charging_router(IdempotencyGuard(store, clock=clock, sleep=clock.sleep), charged)
     responses = [
