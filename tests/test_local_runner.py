@@ -57,6 +57,11 @@ class FakeReader:
         return [ShardRecords("s", out)]
 
 
+def mapping_config(**settings: Any) -> MappingConfig:
+    """Mapping ``m`` from STREAM to FUNCTION, with ``settings``."""
+    return MappingConfig(uuid="m", function_arn=FUNCTION, event_source_arn=STREAM, **settings)
+
+
 def raw(n: int) -> list[dict[str, Any]]:
     return [
         {
@@ -69,7 +74,7 @@ def raw(n: int) -> list[dict[str, Any]]:
 
 
 def test_drain_times_out_on_a_record_that_blocks_its_shard() -> None:
-    config = MappingConfig(uuid="m", function_arn=FUNCTION, event_source_arn=STREAM)
+    config = mapping_config()
     runner = EventSourceRunner(poll_interval=0.01, settle=0.05)
     failing = lambda event: InvokeOutcome("r", False)  # noqa: E731
     runner.add(MappingRunner(config, FakeReader(raw(1)), failing))
@@ -83,7 +88,7 @@ def test_drain_times_out_on_a_record_that_blocks_its_shard() -> None:
 
 
 def test_a_failing_aws_call_stops_the_mapping_and_drain_says_why() -> None:
-    config = MappingConfig(uuid="m", function_arn=FUNCTION, event_source_arn=STREAM)
+    config = mapping_config()
     runner = EventSourceRunner(poll_interval=0.01, settle=0.05)
     runner.add(MappingRunner(config, FakeReader([], OSError("connection refused")), Fake()))
     try:
@@ -123,7 +128,7 @@ def test_a_write_wakes_only_the_mappings_of_its_stream(monkeypatch: pytest.Monke
 
 
 def test_batches_follow_batch_size_and_drain_reports_since_the_last_drain() -> None:
-    config = MappingConfig(uuid="m", function_arn=FUNCTION, event_source_arn=STREAM, batch_size=4)
+    config = mapping_config(batch_size=4)
     fake = Fake()
     runner = EventSourceRunner(poll_interval=0.01, settle=0.05)
     runner.add(MappingRunner(config, FakeReader(raw(10)), fake))
@@ -152,7 +157,7 @@ def test_a_mapping_runs_on_the_clock_of_the_runner_that_adds_it() -> None:
     clock.now = 500.0
     runner = EventSourceRunner(clock=clock)
     unset = MappingRunner(
-        MappingConfig(uuid="m", function_arn=FUNCTION, event_source_arn=STREAM),
+        mapping_config(),
         FakeReader([]),
         Fake(),
     )
@@ -173,7 +178,7 @@ def test_a_mapping_runs_on_the_clock_of_the_runner_that_adds_it() -> None:
 
 def test_a_mapping_with_another_clock_is_refused() -> None:
     runner = EventSourceRunner()  # time.monotonic
-    config = MappingConfig(uuid="m", function_arn=FUNCTION, event_source_arn=STREAM)
+    config = mapping_config()
     mapping = MappingRunner(config, FakeReader([]), Fake(), clock=Clock())
     with pytest.raises(ValueError) as error:
         runner.add(mapping)
@@ -187,13 +192,7 @@ def test_a_mapping_with_another_clock_is_refused() -> None:
 
 def test_full_batches_go_at_once_and_the_partial_one_waits_for_the_window() -> None:
     # batch_size 10, a 1 s window, 25 records read in one poll at t=0.
-    config = MappingConfig(
-        uuid="m",
-        function_arn=FUNCTION,
-        event_source_arn=STREAM,
-        batch_size=10,
-        max_batching_window=1.0,
-    )
+    config = mapping_config(batch_size=10, max_batching_window=1.0)
     clock, fake = Clock(), Fake()
     runner = MappingRunner(config, FakeReader(raw(25)), fake, clock=clock, wall_clock=lambda: 0.0)
     assert runner.step() is True
@@ -212,13 +211,7 @@ def test_full_batches_go_at_once_and_the_partial_one_waits_for_the_window() -> N
 def test_the_report_counts_records_still_waiting_in_a_batching_window() -> None:
     # Stopping `local up` mid-window must not make the 5 waiting records vanish
     # from the final report: they were read, not delivered.
-    config = MappingConfig(
-        uuid="m",
-        function_arn=FUNCTION,
-        event_source_arn=STREAM,
-        batch_size=10,
-        max_batching_window=5.0,
-    )
+    config = mapping_config(batch_size=10, max_batching_window=5.0)
     clock, fake = Clock(), Fake()  # the clock never reaches the window's end
     mapping = MappingRunner(config, FakeReader(raw(15)), fake, wall_clock=lambda: 0.0)
     runner = EventSourceRunner(clock=clock)
@@ -238,7 +231,7 @@ def test_the_report_counts_records_still_waiting_in_a_batching_window() -> None:
 
 
 def test_without_a_window_a_partial_batch_goes_at_the_first_poll() -> None:
-    config = MappingConfig(uuid="m", function_arn=FUNCTION, event_source_arn=STREAM, batch_size=10)
+    config = mapping_config(batch_size=10)
     fake = Fake()
     runner = MappingRunner(config, FakeReader(raw(3)), fake, clock=Clock(), wall_clock=lambda: 0.0)
     runner.step()
@@ -246,12 +239,7 @@ def test_without_a_window_a_partial_batch_goes_at_the_first_poll() -> None:
 
 
 def test_filters_drop_records_before_batching() -> None:
-    config = MappingConfig(
-        uuid="m",
-        function_arn=FUNCTION,
-        event_source_arn=STREAM,
-        filters=('{"dynamodb": {"SequenceNumber": ["1"]}}',),
-    )
+    config = mapping_config(filters=('{"dynamodb": {"SequenceNumber": ["1"]}}',))
     fake = Fake()
     runner = MappingRunner(config, FakeReader(raw(3)), fake, clock=Clock(), wall_clock=lambda: 0.0)
     runner.step()
@@ -294,14 +282,7 @@ class TimedReader(FakeReader):
 
 
 def test_the_final_invocation_waits_for_the_windows_buffered_records() -> None:
-    config = MappingConfig(
-        uuid="m",
-        function_arn=FUNCTION,
-        event_source_arn=STREAM,
-        batch_size=10,
-        max_batching_window=5.0,
-        tumbling_window=60.0,
-    )
+    config = mapping_config(batch_size=10, max_batching_window=5.0, tumbling_window=60.0)
     clock, wall, fake, reader = Clock(), Clock(), WindowFake(), TimedReader([])
     wall.now = MINUTE + 10
     runner = MappingRunner(config, reader, fake, clock=clock, wall_clock=wall)
@@ -322,9 +303,7 @@ def test_the_final_invocation_waits_for_the_windows_buffered_records() -> None:
 
 
 def test_a_window_whose_last_batch_went_out_gets_its_final_invocation_on_the_clock() -> None:
-    config = MappingConfig(
-        uuid="m", function_arn=FUNCTION, event_source_arn=STREAM, tumbling_window=60.0
-    )
+    config = mapping_config(tumbling_window=60.0)
     clock, wall, fake, reader = Clock(), Clock(), WindowFake(), TimedReader([])
     runner = MappingRunner(config, reader, fake, clock=clock, wall_clock=wall)
     wall.now = MINUTE + 30
