@@ -216,8 +216,16 @@ def test_a_pip_failure_is_one_line_naming_the_file_and_pips_reason(
 # -- local invoke ------------------------------------------------------------------
 
 
-def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = main(list(argv))
+def _local_invoke(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, handler_dir: Path, handler: str
+) -> tuple[int, str, str]:
+    """``cdk-streams local invoke`` of ``handler`` on an empty event: (status, out, err)."""
+    event = tmp_path / "event.json"
+    event.write_text("{}")
+    status = main(
+        ["local", "invoke", "--event", str(event), "--handler-dir", str(handler_dir),
+         "--handler", handler]
+    )  # fmt: skip
     out, err = capsys.readouterr()
     return status, out, err
 
@@ -227,12 +235,7 @@ def test_local_invoke_names_a_missing_handler_in_one_line(
 ) -> None:
     monkeypatch.setenv("CDK_STREAMS_CACHE_DIR", str(tmp_path / "cache"))
     source = _handler_dir(tmp_path / "handler")
-    event = tmp_path / "event.json"
-    event.write_text("{}")
-    status, out, err = _cli(
-        capsys, "local", "invoke", "--event", str(event), "--handler-dir", str(source),
-        "--handler", "app.handlr",
-    )  # fmt: skip
+    status, out, err = _local_invoke(capsys, tmp_path, source, "app.handlr")
     assert (status, out) == (2, "")
     assert err == (
         "cdk-streams local invoke: --handler: handler must be a function that app.py defines "
@@ -256,12 +259,7 @@ def test_local_invoke_reports_a_pip_failure_in_one_line(
 
     monkeypatch.setattr(host_requirements, "install_for_host", install)
     source = _handler_dir(tmp_path / "handler")
-    event = tmp_path / "event.json"
-    event.write_text("{}")
-    status, out, err = _cli(
-        capsys, "local", "invoke", "--event", str(event), "--handler-dir", str(source),
-        "--handler", "app.handler",
-    )  # fmt: skip
+    status, out, err = _local_invoke(capsys, tmp_path, source, "app.handler")
     assert (status, out) == (2, "")
     requirements = source / "requirements.txt"
     # The progress line (pip may take a while), then the error's one line.
@@ -313,12 +311,7 @@ def test_local_invoke_runs_the_handler_with_its_requirements(
     installed: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     stamp = _install_stamp(installed)
-    event = tmp_path / "event.json"
-    event.write_text("{}")
-    status, out, err = _cli(
-        capsys, "local", "invoke", "--event", str(event), "--handler-dir", str(installed),
-        "--handler", "app.handler",
-    )  # fmt: skip
+    status, out, err = _local_invoke(capsys, tmp_path, installed, "app.handler")
     assert status == 0, err
     assert json.loads(out) == {"greeting": "hello from tinydep"}
     assert "installing" not in err and _install_stamp(installed) == stamp  # cached
