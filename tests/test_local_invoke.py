@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import base64
 import inspect
-import io
 import json
-import zipfile
 
 from cdk_streams.local import LocalCloud, moto_patch
+from tests.zip_functions import create_zip_function
 
 CODE = """
 import os
@@ -19,13 +18,6 @@ def handler(event, context):
     print("got", event)
     return {"echo": event, "function": context.function_name, "env": os.environ.get("GREETING")}
 """
-
-
-def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", source)
-    return buffer.getvalue()
 
 
 def test_invoke_still_has_the_signature_the_patch_assumes() -> None:
@@ -42,14 +34,8 @@ def test_invoke_runs_the_code_with_its_environment_and_is_undone_on_stop() -> No
     with LocalCloud() as cloud:
         lam = cloud.client("lambda")  # the first client waits for the patch
         assert LambdaBackend.invoke is not original
-        role = cloud.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
-        lam.create_function(
-            FunctionName="echo",
-            Runtime="python3.12",
-            Role=role["Role"]["Arn"],
-            Handler="index.handler",
-            Code={"ZipFile": _zip(CODE)},
-            Environment={"Variables": {"GREETING": "hello"}},
+        create_zip_function(
+            cloud, "echo", CODE, module="index", Environment={"Variables": {"GREETING": "hello"}}
         )
 
         answer = lam.invoke(FunctionName="echo", Payload=b'{"n": 1}', LogType="Tail")

@@ -4,13 +4,12 @@ when a moto upgrade changes how moto delivers (and drops) stream records."""
 from __future__ import annotations
 
 import inspect
-import io
-import zipfile
 from typing import Any
 
 import pytest
 
 from cdk_streams.local import LocalCloud, LocalCloudError, moto_patch
+from tests.zip_functions import create_zip_function
 
 
 def test_the_patched_method_still_exists_with_the_expected_signature() -> None:
@@ -79,29 +78,13 @@ def _table_with_stream(ddb: Any, view_type: str) -> dict[str, Any]:
     return description
 
 
-def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", source)
-    return buffer.getvalue()
-
-
 def test_records_survive_a_mapping_and_the_patch_is_undone_on_stop() -> None:
     with LocalCloud() as cloud:
         assert moto_patch.is_taken_over()
         ddb, lam = cloud.client("dynamodb"), cloud.client("lambda")
         table = _table_with_stream(ddb, "NEW_IMAGE")
-        role = cloud.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"][
-            "Arn"
-        ]
-        lam.create_function(
-            FunctionName="f",
-            Runtime="python3.12",
-            Role=role,
-            Handler="index.handler",
-            Code={
-                "ZipFile": _zip("def handler(event, context):\n    return len(event['Records'])\n")
-            },
+        create_zip_function(
+            cloud, "f", "def handler(event, context):\n    return len(event['Records'])\n"
         )
         lam.create_event_source_mapping(
             EventSourceArn=table["LatestStreamArn"],

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from cdk_streams.local.host_requirements import (
     install_for_host,
 )
 from cdk_streams.local.invoker import FunctionConfig, FunctionRuntime
+from tests.zip_functions import create_zip_function
 
 APP = "import tinydep\n\ndef handler(event, context):\n    return {'greeting': tinydep.GREETING}\n"
 
@@ -321,17 +321,9 @@ def test_a_reloaded_function_runs_with_its_requirements(installed: Path) -> None
     from cdk_streams.local import LocalCloud
 
     stamp = _install_stamp(installed)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return 'old'\n")
     with LocalCloud() as cloud:
-        role = cloud.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
-        cloud.client("lambda").create_function(
-            FunctionName="f",
-            Runtime="python3.14",
-            Role=role["Role"]["Arn"],
-            Handler="app.handler",
-            Code={"ZipFile": buffer.getvalue()},
+        create_zip_function(
+            cloud, "f", "def handler(event, context):\n    return 'old'\n", Runtime="python3.14"
         )
         assert cloud.invoke("f", {}).payload == "old"
         cloud.reload_function("f", installed)

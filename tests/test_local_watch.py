@@ -10,6 +10,7 @@ import pytest
 
 from cdk_streams.local import LocalCloud, LocalCloudError
 from cdk_streams.local.watch import CodeWatcher, snapshot
+from tests.zip_functions import create_zip_function
 
 
 def _touch(path: Path, seconds: int) -> None:
@@ -64,22 +65,9 @@ def test_a_failed_reload_is_reported_and_watching_goes_on(tmp_path: Path) -> Non
 
 
 def test_reloading_a_function_runs_the_new_code(tmp_path: Path) -> None:
-    import io
-    import zipfile
-
     source = _handler_dir(tmp_path / "src", body="return 'old'")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", (source / "app.py").read_text())
     with LocalCloud() as cloud:
-        role = cloud.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
-        cloud.client("lambda").create_function(
-            FunctionName="f",
-            Runtime="python3.12",
-            Role=role["Role"]["Arn"],
-            Handler="app.handler",
-            Code={"ZipFile": buffer.getvalue()},
-        )
+        create_zip_function(cloud, "f", (source / "app.py").read_text())
         assert cloud.invoke("f", {}).payload == "old"
         (source / "app.py").write_text("def handler(event, context):\n    return 'new'\n")
         code = cloud.reload_function("f", source)
