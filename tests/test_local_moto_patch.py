@@ -80,8 +80,10 @@ def _table_with_stream(ddb: Any, view_type: str) -> dict[str, Any]:
 
 def test_records_survive_a_mapping_and_the_patch_is_undone_on_stop() -> None:
     with LocalCloud() as cloud:
-        assert moto_patch.is_taken_over()
         ddb, lam = cloud.client("dynamodb"), cloud.client("lambda")
+        # After the first client, which waits for the patch: alone in a process
+        # this test used to look before the emulator's start had applied it.
+        assert moto_patch.is_taken_over()
         table = _table_with_stream(ddb, "NEW_IMAGE")
         create_zip_function(
             cloud, "f", "def handler(event, context):\n    return len(event['Records'])\n"
