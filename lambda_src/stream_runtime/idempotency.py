@@ -204,7 +204,7 @@ class IdempotencyGuard:
         :raises IdempotencyError: no usable key, or the store failed.
         """
         key = self.key(record)
-        waited = 0.0
+        started = self.clock()
         while True:
             now, deadline, holder = self._claim(key, context)
             if holder is None:
@@ -214,7 +214,9 @@ class IdempotencyGuard:
             expires = holder.lease_expires if holder.lease_expires is not None else deadline
             # How long this invocation may still wait: max_wait in all, and never
             # into the margin it keeps to run the route once it has the claim.
-            budget = min(self.max_wait_seconds - waited, deadline - _WAIT_MARGIN_SECONDS - now)
+            budget = min(
+                started + self.max_wait_seconds - now, deadline - _WAIT_MARGIN_SECONDS - now
+            )
             if budget <= 0:
                 raise RecordInProgressError(key, expires)
             # Wait the holder's lease out when it ends within the budget, and
@@ -223,9 +225,7 @@ class IdempotencyGuard:
             # retries that failed at once would all be spent while a crashed
             # invocation's claim runs out.
             needed = max(0.0, expires - now)
-            pause = needed + 0.001 if needed <= budget else budget
-            self.sleep(pause)
-            waited += pause
+            self.sleep(needed + 0.001 if needed <= budget else budget)
 
     def complete(self, key: str) -> None:
         """Mark the record COMPLETED (after its route returned)."""
