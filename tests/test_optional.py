@@ -98,11 +98,13 @@ def test_snapshot_fixture_without_syrupy_names_the_testing_extra(tmp_path: Path)
         import sys
         sys.modules["syrupy"] = None
         import pytest
-        sys.exit(pytest.main(["-q", "-p", "no:cacheprovider",
+        sys.exit(pytest.main(["-q", "-rN", "-p", "no:cacheprovider",
                               "-p", "cdk_streams.pytest_plugin", "test_stack.py"]))
         """,
         cwd=tmp_path,
         # Only this plugin: syrupy's own would fail to load with the module blocked.
+        # -rN drops the short summary, whose copy of the message depends on the
+        # terminal's width (COLUMNS), so the count below is the report's alone.
         env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
     assert done.returncode == 1, done.stdout + done.stderr
