@@ -54,7 +54,12 @@ class FakeStreams:
         ShardIteratorType: str,
         SequenceNumber: str | None = None,
     ) -> dict:
+        if ShardId not in self.shards:
+            raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "GetShardIterator")
         seqs = self.shards[ShardId]["seqs"]
+        if ShardIteratorType == "AFTER_SEQUENCE_NUMBER" and int(SequenceNumber or 0) < seqs[0]:
+            # The records up to the checkpoint and some after it were trimmed.
+            raise ClientError({"Error": {"Code": "TrimmedDataAccessException"}}, "GetShardIterator")
         position = {
             "TRIM_HORIZON": 0,
             "LATEST": len(seqs),
@@ -275,3 +280,59 @@ def test_reading_a_closed_shard_to_its_end_says_so() -> None:
     first = reader.read_shard("a")
     assert first.end and reader.shard("a").done and reader.shard("a").closed
     assert reader.read_shard("a").records == []
+
+
+def test_a_trimmed_shard_is_dropped_once_done_or_forgotten() -> None:
+    fake = FakeStreams()
+    fake.add_shard("parent", [1], closed=True)
+    fake.add_shard("child", [2], parent="parent")
+    fake.add_shard("forgotten", [3], closed=True)
+    fake.add_shard("unread", [4], closed=True)
+    reader = StreamReader(fake, ARN, checkpoints={"parent": "0"})
+    reader.start()
+    assert reader.read_shard("parent").end
+    reader.forget("forgotten")
+    # 24 h after they closed, the stream stops listing them.
+    for trimmed in ("parent", "forgotten", "unread"):
+        del fake.shards[trimmed]
+    assert reader.discover() == []
+    # Done and forgotten shards are dropped, with the checkpoint given for one;
+    # the one not read to its end yet stays, to be read until it reports its end.
+    assert reader.shard_ids() == ["child", "unread"]
+    assert "parent" not in reader._checkpoints
+    assert reader.parent_of("child") is None
+    assert [(b.shard_id, b.end) for b in reader.read()] == [("child", False), ("unread", True)]
+    reader.discover()
+    assert reader.shard_ids() == ["child"]
+    with pytest.raises(KeyError):
+        reader.shard("parent")
+    # Seeking a dropped shard finds it gone, as for any trimmed shard.
+    assert reader.seek("forgotten", "3") is False
+
+
+def test_a_listing_that_fails_half_way_drops_nothing() -> None:
+    fake = FakeStreams()
+    for shard_id in ("a", "b", "c"):
+        fake.add_shard(shard_id, [1], closed=True)
+    reader = StreamReader(fake, ARN)
+    reader.start()
+    for shard_id in ("a", "b", "c"):
+        assert reader.read_shard(shard_id).end
+    describe = fake.describe_stream
+
+    def second_page_fails(StreamArn: str, ExclusiveStartShardId: str | None = None) -> dict:
+        if ExclusiveStartShardId:
+            raise ClientError({"Error": {"Code": "LimitExceededException"}}, "DescribeStream")
+        return describe(StreamArn)
+
+    fake.describe_stream = second_page_fails  # type: ignore[method-assign]
+    with pytest.raises(ClientError):
+        reader.discover()
+    assert reader.shard_ids() == ["a", "b", "c"]
+
+
+def test_a_checkpoint_past_the_retention_period_goes_on_from_the_oldest_record() -> None:
+    fake = FakeStreams()
+    fake.add_shard("a", [5, 6])  # 1..4 were trimmed
+    reader = StreamReader(fake, ARN, checkpoints={"a": "2"})
+    assert [seq for _, seq in read_all(reader)] == [5, 6]

@@ -259,10 +259,19 @@ class LineageReader:
     # -- discovery -----------------------------------------------------------
 
     def discover(self) -> list[str]:
-        """Look for shards this reader does not know yet; return their ids."""
+        """Look for shards this reader does not know yet; return their ids.
+
+        A shard the stream no longer lists (trimmed: DynamoDB Streams keeps a
+        closed shard for 24 h, Kinesis for its retention period) is dropped
+        once this reader is done with it or has forgotten it, so a reader that
+        runs for months holds only the shards the stream still has. One still
+        being read stays until reading it reports its end.
+        """
         self._last_discovery = self._clock()
         new: list[str] = []
+        listed: set[str] = set()
         for listing in self._list_shards():
+            listed.add(listing.shard_id)
             known = self._shards.get(listing.shard_id)
             if known is not None:
                 known.ending_sequence_number = listing.ending_sequence_number
@@ -284,6 +293,16 @@ class LineageReader:
                 state.skipped = True
             self._shards[listing.shard_id] = state
             new.append(listing.shard_id)
+        # Only after the whole listing came back: a listing that failed half-way
+        # raised above, and says nothing about the shards it did not reach.
+        gone = [
+            shard_id
+            for shard_id, state in self._shards.items()
+            if shard_id not in listed and (state.done or state.forgotten)
+        ]
+        for shard_id in gone:
+            del self._shards[shard_id]
+            self._checkpoints.pop(shard_id, None)
         return new
 
     def start(self) -> None:
@@ -401,9 +420,11 @@ class LineageReader:
             raise StreamReaderError(f"shard {shard_id} was forgotten; seek it before reading")
         if state.done:
             return ShardRecords(shard_id, end=state.exhausted)
-        if state.iterator is None:
-            state.iterator = self._fresh_iterator(state)
         try:
+            # GetShardIterator inside the try: it answers for a trimmed shard or
+            # position as GetRecords does.
+            if state.iterator is None:
+                state.iterator = self._fresh_iterator(state)
             records, next_iterator = self._get_records(state.iterator)
         except ClientError as error:
             code = error_code(error)
