@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Never
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -59,6 +59,9 @@ DEFAULT_TIMEOUT = Duration.seconds(60)
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 #: Lambda allows 5 layers per function.
 MAX_LAYERS = 5
+#: Id of the synth warning for ``on_failure=SqsDlq(queue)``; acknowledge it with
+#: ``Annotations.of(processor).acknowledge_warning(SQS_DLQ_WARNING)``.
+SQS_DLQ_WARNING = "cdk-streams:onFailureQueueHidden"
 #: Lambda's function-name limit and characters (a name, not an ARN).
 FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]+")
 MAX_FUNCTION_NAME = 64
@@ -625,6 +628,16 @@ class StreamProcessor(Construct):
             return SnsDlq(value), None
         if _has(value, "bucket_arn"):
             return S3OnFailureDestination(value), None
+        if isinstance(value, SqsDlq):
+            # SqsDlq keeps its queue private, so the queue alarms would be left
+            # out without a word; say so at synth, where it can be fixed.
+            Annotations.of(self).add_warning_v2(
+                SQS_DLQ_WARNING,
+                "on_failure=SqsDlq(queue) hides the queue from this construct: there is no "
+                "DeadLetterQueueDepth or DeadLetterQueueAge alarm and no queue on the "
+                "dashboard. Pass the queue itself (on_failure=queue); it is wrapped in SqsDlq "
+                "for you.",
+            )
         if callable(getattr(value, "bind", None)):
             return value, None
         raise t.fail(

@@ -296,6 +296,41 @@ def test_queue_alarms_also_watch_a_queue_passed_as_on_failure():
         )
 
 
+def test_a_queue_wrapped_in_sqs_dlq_is_a_synth_warning_that_can_be_acknowledged():
+    from aws_cdk.assertions import Annotations as Found
+    from aws_cdk.aws_lambda_event_sources import SqsDlq
+
+    from cdk_streams.processor import SQS_DLQ_WARNING
+
+    warnings = {}
+    for case in ("wrapped", "acknowledged", "the queue itself"):
+        stack = new_stack()
+        queue = sqs.Queue(stack, "MyFailures", enforce_ssl=True)
+        processor = StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
+            on_failure=queue if case == "the queue itself" else SqsDlq(queue),
+        )
+        if case == "acknowledged":
+            cdk.Annotations.of(processor).acknowledge_warning(SQS_DLQ_WARNING)
+        found = Found.from_stack(stack).find_warning("*", Match.any_value())
+        warnings[case] = [(w.id, w.entry.data) for w in found]
+        if case == "wrapped":
+            assert processor.on_failure_queue is None
+            assert "DeadLetterQueueDepth" not in processor.alarms.alarms
+    [(path, message)] = warnings["wrapped"]
+    assert path == f"/{stack.stack_name}/Processor"
+    assert message == (
+        "on_failure=SqsDlq(queue) hides the queue from this construct: there is no "
+        "DeadLetterQueueDepth or DeadLetterQueueAge alarm and no queue on the dashboard. "
+        "Pass the queue itself (on_failure=queue); it is wrapped in SqsDlq for you. "
+        f"[ack: {SQS_DLQ_WARNING}]"
+    )
+    assert warnings["acknowledged"] == warnings["the queue itself"] == []
+
+
 def test_alarms_off():
     processor, stack = build(alarms_enabled=False)
     assert processor.alarms is None
