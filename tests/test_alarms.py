@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("CDK_VALIDATION", "false")
 
 import re
+from collections.abc import Callable
 
 import aws_cdk as cdk
 import pytest
@@ -270,7 +271,10 @@ def test_no_queue_alarms_without_an_sqs_queue(props):
     assert processor.alarms.dead_letter_queue_age is None
 
 
-def test_queue_alarms_also_watch_a_queue_passed_as_on_failure():
+def with_own_queue(
+    on_failure: Callable[[sqs.IQueue], object] = lambda queue: queue,
+) -> tuple[cdk.Stack, sqs.Queue, StreamProcessor]:
+    """A processor whose on_failure is built from a queue of the user's own."""
     stack = new_stack()
     queue = sqs.Queue(stack, "MyFailures", enforce_ssl=True)
     processor = StreamProcessor(
@@ -278,8 +282,13 @@ def test_queue_alarms_also_watch_a_queue_passed_as_on_failure():
         "Processor",
         table=orders_table(stack).table,
         code=StreamHandlerCode.sample(),
-        on_failure=queue,
+        on_failure=on_failure(queue),
     )
+    return stack, queue, processor
+
+
+def test_queue_alarms_also_watch_a_queue_passed_as_on_failure():
+    stack, queue, processor = with_own_queue()
     assert processor.dead_letter_queue is None
     assert processor.on_failure_queue is queue
     assert list(processor.alarms.alarms) == list(ALARM_NAMES)
@@ -304,14 +313,8 @@ def test_a_queue_wrapped_in_sqs_dlq_is_a_synth_warning_that_can_be_acknowledged(
 
     warnings = {}
     for case in ("wrapped", "acknowledged", "the queue itself"):
-        stack = new_stack()
-        queue = sqs.Queue(stack, "MyFailures", enforce_ssl=True)
-        processor = StreamProcessor(
-            stack,
-            "Processor",
-            table=orders_table(stack).table,
-            code=StreamHandlerCode.sample(),
-            on_failure=queue if case == "the queue itself" else SqsDlq(queue),
+        stack, _, processor = (
+            with_own_queue() if case == "the queue itself" else with_own_queue(SqsDlq)
         )
         if case == "acknowledged":
             cdk.Annotations.of(processor).acknowledge_warning(SQS_DLQ_WARNING)
