@@ -72,7 +72,11 @@ DROPPED_EVENTS = "DroppedEvents"
 DESTINATION_DELIVERY_FAILURES = "DestinationDeliveryFailures"
 DEAD_LETTER_QUEUE_DEPTH = "DeadLetterQueueDepth"
 DEAD_LETTER_QUEUE_AGE = "DeadLetterQueueAge"
-#: Every alarm's construct id, in the order they are built.
+ON_FAILURE_ARCHIVED = "OnFailureArchived"
+#: Every alarm's construct id, in the order they are built. The default
+#: processor (an on-failure queue) gets the first eight; one whose on-failure
+#: destination is an S3 bucket gets OnFailureArchived instead of the two queue
+#: alarms.
 ALARM_NAMES = (
     ITERATOR_AGE,
     ERRORS,
@@ -82,6 +86,7 @@ ALARM_NAMES = (
     DESTINATION_DELIVERY_FAILURES,
     DEAD_LETTER_QUEUE_DEPTH,
     DEAD_LETTER_QUEUE_AGE,
+    ON_FAILURE_ARCHIVED,
 )
 
 #: DynamoDB Streams keeps a record for 24 h; an iterator older than that has
@@ -428,6 +433,22 @@ class StreamAlarms(Construct):
                 description=(
                     f"A skipped batch has waited over {age_seconds} s in the on-failure "
                     f"queue. The stream drops its records 24 h after they were written."
+                ),
+            )
+        self.on_failure_archived: cloudwatch.Alarm | None = None
+        bucket = processor.on_failure_bucket
+        # The count of records delivered on failure is an EventCount metric:
+        # without event_count_metrics it does not exist, and the alarm could never fire.
+        if bucket is not None and processor.event_count_metrics:
+            self.on_failure_archived = self._alarm(
+                ON_FAILURE_ARCHIVED,
+                processor.metric_on_failure_delivered_events(period=_COUNT_PERIOD),
+                threshold=0,
+                description=(
+                    f"The stream mapping skipped records to the on-failure bucket "
+                    f"{bucket.bucket_name}. Each object holds the whole batch; fix the "
+                    f"handler, then replay with `cdk-streams redrive --from "
+                    f"s3://BUCKET/aws/lambda/`."
                 ),
             )
         self.add_alarm_action(*actions)

@@ -11,18 +11,16 @@ s3://...``) long after the stream dropped it.
 (S3-managed keys), TLS-only, blocks all public access, enforces bucket-owner
 object ownership, and expires objects after :data:`DEFAULT_RETENTION` (a
 lifecycle rule). Because no queue depth exists to alarm on, the mapping
-publishes its EventCount metrics and the ``OnFailureArchived`` alarm fires
-when any batch is delivered to the bucket.
+publishes its EventCount metrics and :class:`~cdk_streams.alarms.StreamAlarms`'
+``OnFailureArchived`` alarm fires when any batch is delivered to the bucket.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Never
 
 import jsii
 from aws_cdk import Duration, RemovalPolicy, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -33,10 +31,6 @@ from .prop_types import reject_unknown
 
 #: How long a skipped batch is kept: a month to notice the alarm and replay it.
 DEFAULT_RETENTION = Duration.days(30)
-#: The alarm's construct id (inside the processor's ``Alarms``).
-ON_FAILURE_ARCHIVED = "OnFailureArchived"
-#: The event-source-mapping metric counting records sent to the on-failure destination.
-DELIVERED_METRIC = "OnFailureDestinationDeliveredEventCount"
 #: The values ``StreamProcessor(failure_destination=...)`` accepts.
 FAILURE_DESTINATIONS = ("sqs", "s3")
 
@@ -123,45 +117,3 @@ class FailureArchive(Construct):
             bucket_resource, [acknowledgements.FAILURE_ARCHIVE_ACCESS_LOGS]
         )
         self.destination: lambda_.IEventSourceDlq = ArchiveDestination(self.bucket)
-
-    def add_alarm(
-        self,
-        scope: Construct,
-        mapping: lambda_.EventSourceMapping,
-        actions: Sequence[cloudwatch.IAlarmAction] = (),
-        ok_actions: Sequence[cloudwatch.IAlarmAction] = (),
-        *,
-        alarm_name: str | None = None,
-    ) -> cloudwatch.Alarm:
-        """The ``OnFailureArchived`` alarm in ``scope``: any record delivered to the bucket.
-
-        Needs the mapping's EventCount metrics (``MetricsConfig``).
-
-        :param alarm_name: @default - a generated name.
-        """
-        alarm = cloudwatch.Alarm(
-            scope,
-            ON_FAILURE_ARCHIVED,
-            alarm_name=alarm_name,
-            metric=cloudwatch.Metric(
-                namespace="AWS/Lambda",
-                metric_name=DELIVERED_METRIC,
-                dimensions_map={"EventSourceMappingUUID": mapping.event_source_mapping_id},
-                statistic="Sum",
-                period=Duration.minutes(5),
-            ),
-            threshold=0,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=(
-                "The stream mapping skipped records to the failure archive bucket "
-                f"{self.bucket.bucket_name}. Each object holds the whole batch; fix the "
-                "handler, then replay with `cdk-streams redrive --from s3://BUCKET/aws/lambda/`."
-            ),
-        )
-        for action in actions:
-            alarm.add_alarm_action(action)
-        for action in ok_actions:
-            alarm.add_ok_action(action)
-        return alarm

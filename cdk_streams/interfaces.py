@@ -20,6 +20,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Node
 
@@ -62,6 +63,11 @@ class IStreamProcessor(Protocol):
     @property
     def on_failure_queue(self) -> sqs.IQueue | None:
         """The on-failure SQS queue, when it is known at synth; else None."""
+        ...
+
+    @property
+    def on_failure_bucket(self) -> s3.IBucket | None:
+        """The on-failure S3 bucket, when it is known at synth; else None."""
         ...
 
     @property

@@ -46,7 +46,7 @@ from .streams.settings import (
 )
 
 __all__ = ["StreamProcessor", "newest_python_runtime"]
-from .failure_archive import FAILURE_DESTINATIONS, ON_FAILURE_ARCHIVED, FailureArchive
+from .failure_archive import FAILURE_DESTINATIONS, FailureArchive
 from .handler_code import HANDLER_DIR_CONTEXT, HANDLER_DIR_METADATA
 from .handler_metrics import namespace_of, processing_lag, record_failures, records
 from .idempotency_table import IdempotencyTable, check_idempotency
@@ -59,9 +59,26 @@ DEFAULT_TIMEOUT = Duration.seconds(60)
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 #: Lambda allows 5 layers per function.
 MAX_LAYERS = 5
-#: Id of the synth warning for ``on_failure=SqsDlq(queue)``; acknowledge it with
+#: Ids of the synth warnings for ``on_failure=SqsDlq(queue)`` and
+#: ``on_failure=S3OnFailureDestination(bucket)``; acknowledge one with
 #: ``Annotations.of(processor).acknowledge_warning(SQS_DLQ_WARNING)``.
 SQS_DLQ_WARNING = "cdk-streams:onFailureQueueHidden"
+S3_DESTINATION_WARNING = "cdk-streams:onFailureBucketHidden"
+#: Wrapper type -> (warning id, wrapper, what it hides, the alarms left out).
+_HIDDEN_DESTINATIONS: dict[type, tuple[str, str, str, str]] = {
+    SqsDlq: (
+        SQS_DLQ_WARNING,
+        "SqsDlq",
+        "queue",
+        "DeadLetterQueueDepth or DeadLetterQueueAge alarm and no queue on the dashboard",
+    ),
+    S3OnFailureDestination: (
+        S3_DESTINATION_WARNING,
+        "S3OnFailureDestination",
+        "bucket",
+        "OnFailureArchived alarm",
+    ),
+}
 #: Lambda's function-name limit and characters (a name, not an ARN).
 FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]+")
 MAX_FUNCTION_NAME = 64
@@ -220,7 +237,8 @@ class StreamProcessor(Construct):
     Exposes ``function``, ``event_source_mapping``, ``dead_letter_queue`` (the
     queue this construct made; None when you pass ``on_failure`` or turn it
     off), ``on_failure_queue`` (that queue, or the queue you passed as
-    ``on_failure``), ``log_group`` and ``role`` (None with ``function=``),
+    ``on_failure``), ``on_failure_bucket`` (the failure archive's bucket, or
+    the bucket you passed as ``on_failure``), ``log_group`` and ``role`` (None with ``function=``),
     ``idempotency_table`` (an :class:`IdempotencyTable`, None unless turned
     on), ``table``, ``max_record_age`` (as given; None for no limit), ``alarms``
     (None when turned off), ``dashboard`` (None unless turned on) and the
@@ -330,7 +348,7 @@ class StreamProcessor(Construct):
         ):
             t.check_bool(self, prop, flag)
         check_idempotency(self, idempotency, function)
-        on_failure_destination, given_queue = self._on_failure(on_failure)
+        on_failure_destination, given_queue, given_bucket = self._on_failure(on_failure)
         self._validate_alarms(
             alarms_enabled=alarms_enabled,
             alarm_thresholds=alarm_thresholds,
@@ -389,8 +407,10 @@ class StreamProcessor(Construct):
         self.failure_archive = self._failure_archive(
             failure_destination, on_failure, dead_letter_queue_enabled, event_count_metrics
         )
+        self.on_failure_bucket: s3.IBucket | None = given_bucket
         if self.failure_archive is not None:
             on_failure_destination = self.failure_archive.destination
+            self.on_failure_bucket = self.failure_archive.bucket
 
         self.dead_letter_queue: sqs.Queue | None = None
         self.on_failure_queue: sqs.IQueue | None = given_queue
@@ -462,15 +482,6 @@ class StreamProcessor(Construct):
                 alarm_topic=alarm_topic,
                 alarm_actions=alarm_actions,
                 alarm_name_prefix=alarm_name_prefix,
-            )
-        if self.alarms is not None and self.failure_archive is not None:
-            actions = check_actions(self, alarm_topic=alarm_topic, alarm_actions=alarm_actions)
-            self.alarms.alarms[ON_FAILURE_ARCHIVED] = self.failure_archive.add_alarm(
-                self.alarms,
-                self.event_source_mapping,
-                actions,
-                actions[:1] if alarm_topic is not None else [],
-                alarm_name=self.alarms.alarm_name(ON_FAILURE_ARCHIVED),
             )
         self.dashboard: StreamDashboard | None = None
         if dashboard_enabled:
@@ -618,28 +629,31 @@ class StreamProcessor(Construct):
 
     # -- parts -------------------------------------------------------------
 
-    def _on_failure(self, value: Any) -> tuple[lambda_.IEventSourceDlq | None, sqs.IQueue | None]:
-        """The destination to give the mapping, and the queue behind it when known."""
+    def _on_failure(
+        self, value: Any
+    ) -> tuple[lambda_.IEventSourceDlq | None, sqs.IQueue | None, s3.IBucket | None]:
+        """The destination to give the mapping, and the queue or bucket behind it when known."""
         if value is None:
-            return None, None
+            return None, None, None
         if _has(value, "queue_arn"):
-            return SqsDlq(value), value
+            return SqsDlq(value), value, None
         if _has(value, "topic_arn"):
-            return SnsDlq(value), None
+            return SnsDlq(value), None, None
         if _has(value, "bucket_arn"):
-            return S3OnFailureDestination(value), None
-        if isinstance(value, SqsDlq):
-            # SqsDlq keeps its queue private, so the queue alarms would be left
-            # out without a word; say so at synth, where it can be fixed.
+            return S3OnFailureDestination(value), None, value
+        hidden = _HIDDEN_DESTINATIONS.get(type(value))
+        if hidden is not None:
+            # These wrappers keep their queue or bucket private, so its alarms
+            # would be left out without a word; say so at synth, where it can be fixed.
+            warning_id, wrapper, target, missing = hidden
             Annotations.of(self).add_warning_v2(
-                SQS_DLQ_WARNING,
-                "on_failure=SqsDlq(queue) hides the queue from this construct: there is no "
-                "DeadLetterQueueDepth or DeadLetterQueueAge alarm and no queue on the "
-                "dashboard. Pass the queue itself (on_failure=queue); it is wrapped in SqsDlq "
-                "for you.",
+                warning_id,
+                f"on_failure={wrapper}({target}) hides the {target} from this construct: "
+                f"there is no {missing}. Pass the {target} itself (on_failure={target}); it "
+                f"is wrapped in {wrapper} for you.",
             )
         if callable(getattr(value, "bind", None)):
-            return value, None
+            return value, None, None
         raise t.fail(
             self,
             "on_failure",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 os.environ.setdefault("CDK_VALIDATION", "false")
@@ -31,6 +32,10 @@ from cdk_streams import (
 from tests.stacks import new_stack, orders_table, processor_error
 
 ALARM = "AWS::CloudWatch::Alarm"
+
+
+#: The alarms of a processor with an on-failure queue (the default).
+QUEUE_ALARM_NAMES = tuple(name for name in ALARM_NAMES if name != "OnFailureArchived")
 
 
 def build(**props) -> tuple[StreamProcessor, cdk.Stack]:
@@ -68,9 +73,10 @@ def test_eight_alarms_with_stable_ids(defaults):
     processor, template = defaults
     template.resource_count_is(ALARM, 8)
     assert processor.alarms is not None
-    assert list(processor.alarms.alarms) == list(ALARM_NAMES)
+    # Every alarm but the one for an on-failure bucket.
+    assert list(processor.alarms.alarms) == list(QUEUE_ALARM_NAMES)
     assert [a.node.path for a in processor.alarms.alarms.values()] == [
-        f"Test/Processor/Alarms/{name}" for name in ALARM_NAMES
+        f"Test/Processor/Alarms/{name}" for name in QUEUE_ALARM_NAMES
     ]
 
 
@@ -175,7 +181,7 @@ def test_a_skipped_batch_left_six_hours_alarms(defaults):
 def test_no_actions_by_default(defaults):
     _, template = defaults
     alarms = template.find_resources(ALARM).values()
-    assert len(alarms) == len(ALARM_NAMES) == 8  # every alarm is created by default
+    assert len(alarms) == len(QUEUE_ALARM_NAMES) == 8  # every alarm for a queue, by default
     for alarm in alarms:
         assert "AlarmActions" not in alarm["Properties"]
         assert "OKActions" not in alarm["Properties"]
@@ -291,7 +297,7 @@ def test_queue_alarms_also_watch_a_queue_passed_as_on_failure():
     stack, queue, processor = with_own_queue()
     assert processor.dead_letter_queue is None
     assert processor.on_failure_queue is queue
-    assert list(processor.alarms.alarms) == list(ALARM_NAMES)
+    assert list(processor.alarms.alarms) == list(QUEUE_ALARM_NAMES)
     dimension = [
         {
             "Name": "QueueName",
@@ -371,6 +377,85 @@ def _bare_processor(stack: cdk.Stack, **props) -> StreamProcessor:
         alarms_enabled=False,
         **props,
     )
+
+
+def test_standalone_alarms_on_an_s3_destination_alarm_on_archived_batches():
+    # The ops-stack pattern: the processor without alarms, StreamAlarms next to it.
+    stack = new_stack()
+    processor = _bare_processor(stack, failure_destination="s3")
+    alarms = StreamAlarms(stack, "Alarms", processor=processor)
+    built_in, _ = build(failure_destination="s3")
+    assert (
+        list(alarms.alarms)
+        == list(built_in.alarms.alarms)
+        == [
+            *(name for name in QUEUE_ALARM_NAMES if not name.startswith("DeadLetterQueue")),
+            "OnFailureArchived",
+        ]
+    )
+    assert alarms.on_failure_archived is alarms.alarms["OnFailureArchived"]
+    assert processor.on_failure_bucket is processor.failure_archive.bucket
+    Template.from_stack(stack).has_resource_properties(
+        ALARM,
+        {
+            "Namespace": "AWS/Lambda",
+            "MetricName": "OnFailureDestinationDeliveredEventCount",
+            "Statistic": "Sum",
+            "Period": 300,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+        },
+    )
+    # The description names the bucket (a token) and the way to replay.
+    cfn_alarm = alarms.on_failure_archived.node.default_child
+    description = json.dumps(stack.resolve(cfn_alarm.alarm_description))
+    assert "redrive --from s3://BUCKET/aws/lambda/" in description
+    assert "FailureArchiveBucket" in description
+    omitted = StreamAlarms(
+        stack, "Fewer", processor=processor, thresholds=AlarmThresholds(omit={"OnFailureArchived"})
+    )
+    assert "OnFailureArchived" not in omitted.alarms and omitted.on_failure_archived is None
+
+
+def test_a_bucket_passed_as_on_failure_gets_the_archive_alarm_and_a_wrapped_one_a_warning():
+    from aws_cdk import aws_s3 as s3
+    from aws_cdk.assertions import Annotations as Found
+    from aws_cdk.aws_lambda_event_sources import S3OnFailureDestination
+
+    from cdk_streams.processor import S3_DESTINATION_WARNING
+
+    def processor_on(wrap, **props):
+        stack = new_stack()
+        bucket = s3.Bucket(stack, "Failures", enforce_ssl=True)
+        processor = StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            code=StreamHandlerCode.sample(),
+            on_failure=wrap(bucket),
+            **props,
+        )
+        warnings = Found.from_stack(stack).find_warning("*", Match.any_value())
+        return bucket, processor, [(w.id, w.entry.data) for w in warnings]
+
+    bucket, processor, warnings = processor_on(lambda bucket: bucket)
+    assert processor.on_failure_bucket is bucket and warnings == []
+    assert "OnFailureArchived" in processor.alarms.alarms
+    # Without the mapping's event-count metrics the count does not exist: no alarm.
+    _, processor, _ = processor_on(lambda bucket: bucket, event_count_metrics=False)
+    assert "OnFailureArchived" not in processor.alarms.alarms
+    _, processor, warnings = processor_on(S3OnFailureDestination)
+    assert processor.on_failure_bucket is None
+    assert "OnFailureArchived" not in processor.alarms.alarms
+    assert warnings == [
+        (
+            f"/{cdk.Stack.of(processor).stack_name}/Processor",
+            "on_failure=S3OnFailureDestination(bucket) hides the bucket from this construct: "
+            "there is no OnFailureArchived alarm. Pass the bucket itself (on_failure=bucket); "
+            f"it is wrapped in S3OnFailureDestination for you. [ack: {S3_DESTINATION_WARNING}]",
+        )
+    ]
 
 
 def test_stream_alarms_standalone():
@@ -513,7 +598,7 @@ ERRORS = {
         {"alarm_thresholds": AlarmThresholds(omit={"Lag", "Errors"})},
         "Test/Processor: alarm_thresholds.omit must be alarm ids from IteratorAge, Errors, "
         "RecordFailures, Throttles, DroppedEvents, DestinationDeliveryFailures, "
-        "DeadLetterQueueDepth, DeadLetterQueueAge, got Lag",
+        "DeadLetterQueueDepth, DeadLetterQueueAge, OnFailureArchived, got Lag",
     ),
     "omit a string": (
         {"alarm_thresholds": AlarmThresholds(omit="Errors")},

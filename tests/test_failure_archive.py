@@ -8,7 +8,6 @@ from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from cdk_streams import StreamHandlerCode, StreamProcessor
-from cdk_streams.failure_archive import DELIVERED_METRIC
 from tests.stacks import new_stack, only, orders_table, processor_error
 
 
@@ -90,7 +89,7 @@ def test_alarm_fires_on_any_archived_record(archived) -> None:
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
         {
-            "MetricName": DELIVERED_METRIC,
+            "MetricName": "OnFailureDestinationDeliveredEventCount",
             "Namespace": "AWS/Lambda",
             "Statistic": "Sum",
             "Threshold": 0,
@@ -165,7 +164,7 @@ def test_alarm_tells_the_topic_and_the_dashboard_still_builds() -> None:
     (alarm,) = [
         r["Properties"]
         for r in template.find_resources("AWS::CloudWatch::Alarm").values()
-        if r["Properties"]["MetricName"] == DELIVERED_METRIC
+        if r["Properties"]["MetricName"] == "OnFailureDestinationDeliveredEventCount"
     ]
     assert alarm["AlarmActions"] == [topic_ref] and alarm["OKActions"] == [topic_ref]
     assert len(template.find_resources("AWS::CloudWatch::Dashboard")) == 1
