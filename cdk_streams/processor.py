@@ -434,6 +434,14 @@ class StreamProcessor(Construct):
 
         if kinesis_stream is None:
             table.grant_stream_read(self.function)
+            if isinstance(table, dynamodb.TableBaseV2):
+                # TableV2's grant puts dynamodb:ListStreams on the stream ARN, and
+                # that action takes no resource-level permission, so IAM never
+                # allows it (aws-cdk#34575). Lambda's stream poller needs it:
+                # grant it on "*", as Table's grant_stream_read does.
+                self.function.add_to_role_policy(
+                    iam.PolicyStatement(actions=["dynamodb:ListStreams"], resources=["*"])
+                )
         else:
             kinesis_stream.grant_read(self.function)
         self.event_count_metrics = event_count_metrics

@@ -107,6 +107,34 @@ def test_iam_is_least_privilege(defaults):
     assert not [a for a in actions if a.startswith("dynamodb:") and "Item" in a]
 
 
+@pytest.mark.parametrize("imported", [False, True], ids=["TableV2", "imported TableV2"])
+def test_a_table_v2_gets_list_streams_on_star(imported: bool):
+    # TableV2's grant_stream_read scopes ListStreams to the stream ARN, which IAM
+    # never matches for that action (aws-cdk#34575); Lambda's poller needs it.
+    stack = new_stack()
+    if imported:
+        table = dynamodb.TableV2.from_table_attributes(
+            stack,
+            "Orders",
+            table_arn="arn:aws:dynamodb:eu-west-1:123456789012:table/Orders",
+            table_stream_arn=(
+                "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2026-01-01T00:00:00.000"
+            ),
+        )
+    else:
+        table = dynamodb.TableV2(
+            stack,
+            "Orders",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            dynamo_stream=dynamodb.StreamViewType.NEW_IMAGE,
+        )
+    StreamProcessor(stack, "Processor", table=table, code=StreamHandlerCode.sample())
+    policy = only(Template.from_stack(stack), "AWS::IAM::Policy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    on_star = [s for s in statements if s["Resource"] == "*"]
+    assert any("dynamodb:ListStreams" in (s["Action"], *s["Action"]) for s in on_star), statements
+
+
 def test_seed_values_and_every_mapping_prop_reach_the_template():
     stack = new_stack()
     table = orders_table(stack)
