@@ -331,7 +331,8 @@ class StreamAlarms(Construct):
         if not isinstance(processor, IStreamProcessor):
             raise v.StreamsValidationError(
                 f"{self.node.path}: processor must be a StreamProcessor (or an "
-                f"IStreamProcessor), got {processor!r}{lacking(processor, IStreamProcessor)}"
+                f"IStreamProcessor), got {v.described(processor)}"
+                f"{lacking(processor, IStreamProcessor)}"
             )
         if max_record_age is None:
             # The age at which the processor's mapping skips records.

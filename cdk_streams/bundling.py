@@ -141,8 +141,16 @@ class StreamHandlerCode:
     ) -> StreamHandlerCode:
         """:meth:`from_directory` with errors under the path ``where`` (a construct's)."""
         if not isinstance(directory, (str, os.PathLike)) or not Path(directory).is_dir():
+            # A relative path is looked up from the current directory, which is not
+            # the app's when pytest or cdk runs from a parent: show where it looked.
+            looked = (
+                f" (looked for {str(Path(directory).absolute())!r})"
+                if isinstance(directory, (str, os.PathLike)) and not Path(directory).is_absolute()
+                else ""
+            )
             raise StreamsValidationError(
-                f"{where}: handler_dir must be an existing directory, got {_shown(directory)}"
+                f"{where}: handler_dir must be an existing directory, got "
+                f"{_shown(directory)}{looked}"
             )
         path = Path(directory).resolve()
         problem = check_handler(path, handler)

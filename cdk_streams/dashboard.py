@@ -275,12 +275,12 @@ def _check(scope: Construct, processor: Any, table: Any, alarms: Any, dashboard_
     if not isinstance(processor, IStreamProcessor):
         raise v.StreamsValidationError(
             f"{path}: processor must be a StreamProcessor (or an IStreamProcessor), "
-            f"got {processor!r}{lacking(processor, IStreamProcessor)}"
+            f"got {v.described(processor)}{lacking(processor, IStreamProcessor)}"
         )
     if alarms is not None and not isinstance(alarms, IStreamAlarms):
         raise v.StreamsValidationError(
             f"{path}: alarms must be a StreamAlarms (or an IStreamAlarms), got "
-            f"{alarms!r}{lacking(alarms, IStreamAlarms)}"
+            f"{v.described(alarms)}{lacking(alarms, IStreamAlarms)}"
         )
     if table is not None and not hasattr(table, "table_name"):
         raise v.StreamsValidationError(

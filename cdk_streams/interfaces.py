@@ -129,4 +129,12 @@ def lacking(value: object, protocol: type) -> str:
     missing = [name for name in members if not hasattr(value, name)]
     if not missing or len(missing) == len(members):
         return ""
+    if len(missing) > _LACKING_SHOWN:
+        # Lacking most members, it is some other kind of object: a full list is noise.
+        shown = ", ".join(missing[:_LACKING_SHOWN])
+        return f" (it lacks {shown} and {len(missing) - _LACKING_SHOWN} more)"
     return f" (it lacks {', '.join(missing)})"
+
+
+#: Members a lacking() message names before it says "and N more".
+_LACKING_SHOWN = 3

@@ -348,6 +348,13 @@ class StreamProcessor(Construct):
         ):
             t.check_bool(self, prop, flag)
         check_idempotency(self, idempotency, function)
+        if on_failure is not None and dead_letter_queue_enabled is False:
+            # One of the two would be silently ignored.
+            raise v.StreamsValidationError(
+                f"{self.node.path}: dead_letter_queue_enabled=False turns the on-failure "
+                "destination off, so it must not be combined with on_failure; got both "
+                "(keep on_failure for a destination of your own, or drop it for none)"
+            )
         on_failure_destination, given_queue, given_bucket = self._on_failure(on_failure)
         self._validate_alarms(
             alarms_enabled=alarms_enabled,
@@ -730,6 +737,8 @@ class StreamProcessor(Construct):
                     "alarm_topic": alarm_topic,
                 },
                 "with alarms_enabled=False",
+                "; to build the alarms yourself, pass these to StreamAlarms(scope, id, "
+                "processor=...) instead (alarm_thresholds as thresholds)",
             )
             return
         check_thresholds(self, "alarm_thresholds", alarm_thresholds, max_record_age)
@@ -793,12 +802,13 @@ class StreamProcessor(Construct):
                 check_filters_view_type(self, filters, view_type)
 
     def _refuse_with_function(self, **given: Any) -> None:
-        clash = sorted(name for name, value in given.items() if value is not None)
-        if clash:
-            raise v.StreamsValidationError(
-                f"{self.node.path}: {', '.join(clash)} must be left unset with function=, "
-                "because they configure the function this construct would create"
-            )
+        v.check_unset(
+            self,
+            dict(sorted(given.items())),
+            "with function=",
+            "; they configure the function this construct would create: set them on your "
+            "function instead",
+        )
 
     def _handler_code(
         self, code: Any, handler_dir: str | Path | None, handler: str | None

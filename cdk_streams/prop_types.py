@@ -13,7 +13,6 @@ interface is recognised by an attribute every implementation has.
 from __future__ import annotations
 
 import difflib
-import enum
 import inspect
 import re
 from collections.abc import Mapping, Sequence
@@ -21,7 +20,7 @@ from typing import Any
 
 from constructs import Construct
 
-from .validation import StreamsValidationError
+from .validation import StreamsValidationError, described
 
 _ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
@@ -33,7 +32,7 @@ def fail(
 
     ``got`` is shown as its repr unless ``shown`` is given.
     """
-    text = _shown(got) if shown is None else shown
+    text = described(got) if shown is None else shown
     return StreamsValidationError(f"{scope.node.path}: {prop} must be {allowed}, got {text}")
 
 
@@ -58,15 +57,8 @@ def reject_unknown(scope: Construct, unknown: Mapping[str, Any]) -> None:
         name,
         f"one of {cls.__name__}'s keyword arguments{hint}",
         unknown[name],
-        shown=f"{name}={_shown(unknown[name])}",
+        shown=f"{name}={described(unknown[name])}",
     )
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, enum.Enum):
-        return f"{type(value).__name__}.{value.name}"
-    text = repr(value)
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def check_bool(scope: Construct, prop: str, value: Any) -> None:

@@ -8,6 +8,8 @@ still CDK tokens at construction time are not checked: the service checks them.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -31,6 +33,39 @@ class StreamsValidationError(ValueError):
     """
 
 
+def described(value: Any) -> str:
+    """How an error message shows a value the user gave: its repr, except for
+    enums, Durations, constructs (their path) and objects whose repr is an address."""
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__name__}.{value.name}"
+    if isinstance(value, Duration):
+        # "Duration.seconds(5)", as it was written; jsii's repr is an address.
+        return value.to_string()
+    if isinstance(value, Construct):
+        return f"the {type(value).__name__} at {value.node.path}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # The fields given, not every default (AlarmThresholds has nine).
+        given = [
+            f"{field.name}={described(getattr(value, field.name))}"
+            for field in dataclasses.fields(value)
+            if field.init and not _is_default(field, getattr(value, field.name))
+        ]
+        return f"{type(value).__name__}({', '.join(given)})"
+    text = repr(value)
+    if text.startswith("<") and " object at 0x" in text:
+        # A default repr says nothing but the type; the address only adds noise.
+        return f"a {type(value).__name__}"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _is_default(field: dataclasses.Field[Any], value: Any) -> bool:
+    if field.default is not dataclasses.MISSING:
+        return bool(value == field.default)
+    if field.default_factory is not dataclasses.MISSING:
+        return bool(value == field.default_factory())
+    return False
+
+
 def _fail(scope: Construct, prop: str, allowed: str, got: str) -> StreamsValidationError:
     return StreamsValidationError(f"{scope.node.path}: {prop} must be {allowed}, got {got}")
 
@@ -41,10 +76,11 @@ def check_unset(scope: Construct, props: Mapping[str, Any], when: str, hint: str
     :param when: the condition that makes them meaningless, e.g. "without vpc".
     :param hint: appended to the message, e.g. what to pass instead.
     """
-    given = ", ".join(name for name, value in props.items() if value is not None)
+    given = {name: value for name, value in props.items() if value is not None}
     if given:
+        got = ", ".join(f"{name}={described(value)}" for name, value in given.items())
         raise StreamsValidationError(
-            f"{scope.node.path}: {given} must be left unset {when}, got {given} set{hint}"
+            f"{scope.node.path}: {', '.join(given)} must be left unset {when}, got {got}{hint}"
         )
 
 

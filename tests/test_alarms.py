@@ -620,9 +620,15 @@ ERRORS = {
         "(e.g. aws_cloudwatch_actions.SnsAction), got 42",
     ),
     "alarm props with alarms off": (
-        {"alarms_enabled": False, "alarm_thresholds": AlarmThresholds(), "alarm_actions": []},
+        {
+            "alarms_enabled": False,
+            "alarm_thresholds": AlarmThresholds(errors=5, iterator_age=Duration.minutes(5)),
+            "alarm_actions": [],
+        },
         "Test/Processor: alarm_actions, alarm_thresholds must be left unset with "
-        "alarms_enabled=False, got alarm_actions, alarm_thresholds set",
+        "alarms_enabled=False, got alarm_actions=[], alarm_thresholds=AlarmThresholds("
+        "iterator_age=Duration.minutes(5), errors=5); to build the alarms yourself, pass these "
+        "to StreamAlarms(scope, id, processor=...) instead (alarm_thresholds as thresholds)",
     ),
     "alarms_enabled not a bool": (
         {"alarms_enabled": "yes"},

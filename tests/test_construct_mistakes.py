@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -330,7 +331,7 @@ TYPE_ERRORS = {
     "security groups without a vpc": (
         {"security_groups": []},
         "Test/Processor: security_groups must be left unset without vpc, got "
-        "security_groups set; pass vpc= as well",
+        "security_groups=[]; pass vpc= as well",
     ),
     "reserved concurrency zero": (
         {"reserved_concurrent_executions": 0},
@@ -463,7 +464,34 @@ def _unknown_prop_cases():
             ),
             "Test/Claims: ttl must be one of IdempotencyTable's keyword arguments, got ttl=True",
         ),
+        (
+            # A Duration shows as it was written, not as jsii's object address.
+            lambda stack: _processor(stack, **SAMPLE, max_batching_windows=Duration.seconds(5)),
+            "Test/Processor: max_batching_windows must be one of StreamProcessor's keyword "
+            "arguments (did you mean max_batching_window?), got "
+            "max_batching_windows=Duration.seconds(5)",
+        ),
     ]
+
+
+def test_a_construct_given_for_the_processor_is_named_by_its_path():
+    from cdk_streams import StreamAlarms, StreamDashboard
+
+    def build(stack, construct):
+        table = dynamodb.TableV2(
+            stack, "Orders", partition_key=KEY, dynamo_stream=dynamodb.StreamViewType.NEW_IMAGE
+        )
+        construct(stack, "Ops", processor=table)
+
+    for construct in (StreamAlarms, StreamDashboard):
+        message = _error(lambda stack, construct=construct: build(stack, construct))
+        assert message.startswith("Test/Ops: processor must be a StreamProcessor (or an ")
+        # The table's path, not "<aws_cdk.aws_dynamodb.TableV2 object at 0x7f...>", and not
+        # the two dozen members a table lacks.
+        assert message.endswith(
+            "got the TableV2 at Test/Orders (it lacks alarms, event_count_metrics, function "
+            "and 21 more)"
+        ), message
 
 
 @pytest.mark.parametrize(("build", "expected"), _unknown_prop_cases())

@@ -154,6 +154,18 @@ def test_from_directory_errors(tmp_path, directory, handler, message):
     assert str(caught.value) == message
 
 
+def test_a_relative_handler_dir_says_where_it_was_looked_for(tmp_path, monkeypatch):
+    # pytest or cdk run from a parent directory resolve "handlers" there, not in the app.
+    (tmp_path / "app" / "handlers").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StreamsValidationError) as caught:
+        StreamHandlerCode.from_directory("handlers", handler="app.handler")
+    assert str(caught.value) == (
+        "StreamHandlerCode.from_directory: handler_dir must be an existing directory, "
+        f"got 'handlers' (looked for {str(tmp_path / 'handlers')!r})"
+    )
+
+
 def test_pip_options_must_be_strings(tmp_path):
     (tmp_path / "app.py").write_text("def handler(event, context): ...\n")
     with pytest.raises(StreamsValidationError) as caught:

@@ -15,7 +15,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 from aws_cdk.aws_lambda_event_sources import SnsDlq
 
-from cdk_streams import IStreamProcessor, StreamHandlerCode, StreamProcessor
+from cdk_streams import (
+    IStreamProcessor,
+    StreamHandlerCode,
+    StreamProcessor,
+    StreamsValidationError,
+)
 from cdk_streams.processor import newest_python_runtime
 from tests.stacks import new_stack, only, orders_table
 
@@ -191,6 +196,24 @@ def test_no_on_failure_destination_when_turned_off():
     template.resource_count_is("AWS::SQS::Queue", 0)
     assert (
         "DestinationConfig" not in only(template, "AWS::Lambda::EventSourceMapping")["Properties"]
+    )
+
+
+def test_an_on_failure_destination_with_the_destination_turned_off_is_refused():
+    stack = new_stack()
+    with pytest.raises(StreamsValidationError) as error:
+        StreamProcessor(
+            stack,
+            "Processor",
+            table=orders_table(stack).table,
+            on_failure=sns.Topic(stack, "Failures"),
+            dead_letter_queue_enabled=False,
+            code=StreamHandlerCode.sample(),
+        )
+    assert str(error.value) == (
+        "Test/Processor: dead_letter_queue_enabled=False turns the on-failure destination off, "
+        "so it must not be combined with on_failure; got both (keep on_failure for a "
+        "destination of your own, or drop it for none)"
     )
 
 

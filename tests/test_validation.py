@@ -282,8 +282,8 @@ def test_function_props_are_refused_with_an_existing_function():
     with pytest.raises(StreamsValidationError) as error:
         StreamProcessor(stack, "Processor", table=table, function=existing, memory_size=512)
     assert str(error.value) == (
-        f"{PATH}: memory_size must be left unset with function=, "
-        "because they configure the function this construct would create"
+        f"{PATH}: memory_size must be left unset with function=, got memory_size=512; they "
+        "configure the function this construct would create: set them on your function instead"
     )
 
 
