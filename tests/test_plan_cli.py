@@ -242,8 +242,11 @@ def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-def _assembly(root: Path, mappings: dict[str, dict[str, Any]]) -> Path:
-    """A cloud assembly shaped like `cdk synth` output of the sample app."""
+def _assembly(
+    root: Path, mappings: dict[str, dict[str, Any]], stacks: tuple[str, ...] = ("OrdersStack",)
+) -> Path:
+    """A cloud assembly shaped like `cdk synth` output of the sample app, with a
+    copy of its stack under each name in ``stacks``."""
     resources: dict[str, Any] = {
         "OrdersTable1F8332C7": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
         "ProcessOrderChangesDeadLetterQueueAE29EFC1": {"Type": "AWS::SQS::Queue"},
@@ -279,21 +282,14 @@ def _assembly(root: Path, mappings: dict[str, dict[str, Any]]) -> Path:
         }
     out = root / "cdk.out"
     out.mkdir(parents=True)
-    (out / "OrdersStack.template.json").write_text(json.dumps({"Resources": resources}))
-    (out / "manifest.json").write_text(
-        json.dumps(
-            {
-                "version": "48.0.0",
-                "artifacts": {
-                    "OrdersStack": {
-                        "type": "aws:cloudformation:stack",
-                        "properties": {"templateFile": "OrdersStack.template.json"},
-                    },
-                    "Tree": {"type": "cdk:tree"},
-                },
-            }
-        )
-    )
+    artifacts: dict[str, Any] = {"Tree": {"type": "cdk:tree"}}
+    for stack in stacks:
+        (out / f"{stack}.template.json").write_text(json.dumps({"Resources": resources}))
+        artifacts[stack] = {
+            "type": "aws:cloudformation:stack",
+            "properties": {"templateFile": f"{stack}.template.json"},
+        }
+    (out / "manifest.json").write_text(json.dumps({"version": "48.0.0", "artifacts": artifacts}))
     return root
 
 
@@ -369,8 +365,97 @@ def test_app_dir_with_several_mappings_asks_which(
     )
     assert (code, err) == (
         2,
-        "cdk-streams plan: --mapping MappingC: no stream mapping has that logical id\n",
+        "cdk-streams plan: --mapping MappingC: no stream mapping has that logical id; "
+        "pick one of MappingA, MappingB\n",
     )
+
+
+def test_app_dir_leaves_out_queue_mappings(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    queue = {"Fn::GetAtt": ["ProcessOrderChangesDeadLetterQueueAE29EFC1", "Arn"]}
+    app = _assembly(tmp_path, {"Stream": {"BatchSize": 7}, "Queue": {"EventSourceArn": queue}})
+    code, out, err = plan(
+        capsys, "--app-dir", str(app), "--writes-per-second", "50", "--duration", "1m", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["settings"]["batch_size"] == 7
+    code, _, err = plan(
+        capsys, "--app-dir", str(app), "--mapping", "Queue", "--writes-per-second", "50"
+    )
+    assert (code, err) == (
+        2,
+        "cdk-streams plan: --mapping Queue: no stream mapping has that logical id; "
+        "pick one of Stream\n",
+    )
+    only_queue = _assembly(tmp_path / "queue", {"Queue": {"EventSourceArn": queue}})
+    code, _, err = plan(capsys, "--app-dir", str(only_queue), "--writes-per-second", "50")
+    assert (code, err) == (
+        2,
+        f"cdk-streams plan: --app-dir {only_queue}: the app has no stream event-source mapping; "
+        "pass the app with your StreamProcessor, or leave out --app-dir to plan its defaults\n",
+    )
+
+
+def test_the_same_logical_id_in_two_stacks_is_picked_by_its_stack(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    app = _assembly(tmp_path, {"Shipping": {}}, stacks=("Dev", "Prod"))
+    for mapping in ([], ["--mapping", "Shipping"]):
+        code, _, err = plan(capsys, "--app-dir", str(app), "--writes-per-second", "50", *mapping)
+        assert (code, err) == (
+            2,
+            "cdk-streams plan: the app has 2 stream mappings (Dev/Shipping, Prod/Shipping); "
+            "pick one with --mapping\n",
+        )
+    code, out, err = plan(
+        capsys,
+        *("--app-dir", str(app), "--mapping", "Prod/Shipping"),
+        *("--writes-per-second", "50", "--duration", "1m", "--json"),
+    )
+    assert code == 0, err
+    assert json.loads(out)["settings"]["source"] == f"mapping from {app}"
+
+
+ELSEWHERE = {"Fn::ImportValue": "OtherApp:OrdersStreamArn"}
+
+
+def test_a_mapping_that_cannot_be_read_stops_only_its_own_plan(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    app = _assembly(tmp_path, {"Readable": {}, "Shipping1A2B3C4D": {"EventSourceArn": ELSEWHERE}})
+    code, out, err = plan(
+        capsys,
+        *("--app-dir", str(app), "--mapping", "Readable"),
+        *("--writes-per-second", "50", "--duration", "1m", "--json"),
+    )
+    assert code == 0, err
+    assert json.loads(out)["settings"]["window_seconds"] == 5.0
+    code, out, err = plan(
+        capsys, "--app-dir", str(app), "--mapping", "Shipping1A2B3C4D", "--writes-per-second", "50"
+    )
+    assert (code, out) == (2, "")
+    assert err == (
+        'cdk-streams plan: Shipping1A2B3C4D: cannot tell what {"Fn::ImportValue": '
+        '"OtherApp:OrdersStreamArn"} refers to (no stack of the app exports '
+        "OtherApp:OrdersStreamArn); leave out --app-dir and give the mapping's settings as "
+        "flags (--batch-size, --parallelization, --window-seconds ...: see cdk-streams plan "
+        "--help)\n"
+    )
+    # docs/capacity-planning.md quotes it, wrapped.
+    doc = (Path(__file__).parent.parent / "docs" / "capacity-planning.md").read_text()
+    assert err.strip() in " ".join(doc.split())
+    # The way out it names is there.
+    with pytest.raises(SystemExit):
+        main(["plan", "--help"])
+    help_text = capsys.readouterr().out
+    for flag in ("--batch-size", "--parallelization", "--window-seconds"):
+        assert flag in help_text
+    # With the flags and without --app-dir, the same mapping plans.
+    code, _, err = plan(
+        capsys, "--writes-per-second", "50", "--duration", "1m", "--window-seconds", "5"
+    )
+    assert code == 0, err
 
 
 def test_app_dir_without_an_app(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -3,22 +3,29 @@
 ``cdk-streams plan --app-dir`` takes its mapping settings from here.
 
 A template names the function, the stream and the on-failure destination with
-intrinsics (``Ref``, ``Fn::GetAtt``); :func:`app_mappings` resolves them
-against the template's own resources to placeholder ARNs of the right kind, so
-:meth:`MappingConfig.from_cloudformation` reads the settings exactly as it
-reads a deployed mapping's. The function's memory and architecture come along,
-since they price its duration.
+intrinsics (``Ref``, ``Fn::GetAtt``, and ``Fn::ImportValue`` when they are in
+another stack); :meth:`AppMapping.settings` resolves them through
+:class:`~cdk_streams.template_references.TemplateReferences` to placeholder
+ARNs of the right kind, so :meth:`MappingConfig.from_cloudformation` reads the
+settings exactly as it reads a deployed mapping's. The function's memory and
+architecture come along, since they price its duration.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..local.assembly import AssemblyError, CloudAssembly
 from ..streams.settings import MappingConfig
+from ..template_references import (
+    TABLE_TYPES,
+    TemplateReferences,
+    imported_export,
+    resource_path,
+)
 
 _ACCOUNT = "arn:aws:{service}:us-east-1:123456789012:{resource}"
 #: Lambda's defaults when a template leaves them out.
@@ -27,84 +34,103 @@ DEFAULT_ARCHITECTURE = "x86_64"
 
 
 @dataclass(frozen=True)
-class AppMapping:
-    """One ``AWS::Lambda::EventSourceMapping`` of a synthesized stack."""
+class MappingSettings:
+    """What ``plan`` simulates of a mapping: its settings and its function's size."""
 
-    stack: str
-    logical_id: str
     config: MappingConfig
     memory_mb: int
     architecture: str
 
 
-def _referenced(value: Any) -> str | None:
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return str(value["Ref"])
-        if "Fn::GetAtt" in value:
-            return str(value["Fn::GetAtt"][0])
-    return None
+@dataclass(frozen=True)
+class AppMapping:
+    """One stream ``AWS::Lambda::EventSourceMapping`` of a synthesized app.
 
+    Its references are resolved only by :meth:`settings`: a mapping whose source
+    cannot be told must not stop ``plan --mapping`` from reading another one.
+    """
 
-def _placeholder_arn(value: Any, resources: dict[str, Any], name: str) -> str:
-    """An ARN for a template value: itself when a string, else one of the referenced kind."""
-    if isinstance(value, str):
-        return value
-    target = _referenced(value)
-    kind = resources.get(target or "", {}).get("Type", "")
-    if kind == "AWS::SQS::Queue":
-        return _ACCOUNT.format(service="sqs", resource=target)
-    if kind == "AWS::SNS::Topic":
-        return _ACCOUNT.format(service="sns", resource=target)
-    if kind == "AWS::S3::Bucket":
-        return f"arn:aws:s3:::{target}"
-    if kind == "AWS::Kinesis::Stream":
-        return _ACCOUNT.format(service="kinesis", resource=f"stream/{target}")
-    if kind in ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable"):
-        return _ACCOUNT.format(service="dynamodb", resource=f"table/{target}/stream/synth")
-    raise AssemblyError(f"{name}: cannot tell what {json.dumps(value)} refers to")
+    stack: str
+    logical_id: str
+    properties: dict[str, Any] = field(repr=False)
+    references: TemplateReferences = field(repr=False, compare=False)
 
+    @property
+    def path(self) -> str:
+        """``Stack/LogicalId``: the mapping when another stack has one of the same id."""
+        return resource_path(self.stack, self.logical_id)
 
-def mappings_in_template(stack: str, template: dict[str, Any]) -> list[AppMapping]:
-    """The stream mappings of one CloudFormation template."""
-    resources: dict[str, Any] = template.get("Resources", {})
-    found = []
-    for logical_id, resource in resources.items():
-        if resource.get("Type") != "AWS::Lambda::EventSourceMapping":
-            continue
-        props = dict(resource.get("Properties", {}))
-        source = _placeholder_arn(props.get("EventSourceArn"), resources, logical_id)
-        if ":sqs:" in source:
-            continue  # a queue mapping, not a stream
+    def settings(self) -> MappingSettings:
+        """The mapping's settings, with placeholder ARNs for what it names.
+
+        :raises AssemblyError: a reference is to nothing this app deploys.
+        """
+        props = dict(self.properties)
+        source = self._placeholder_arn(props.get("EventSourceArn"))
         destination = (props.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
         if destination is not None:
             props["DestinationConfig"] = {
-                "OnFailure": {"Destination": _placeholder_arn(destination, resources, logical_id)}
+                "OnFailure": {"Destination": self._placeholder_arn(destination)}
             }
-        function_id = _referenced(props.get("FunctionName")) or str(props.get("FunctionName"))
-        function = resources.get(function_id, {}).get("Properties", {})
+        function = self.references.target(self.stack, props.get("FunctionName"))
+        function_id = function.logical_id if function else str(props.get("FunctionName"))
+        function_props = function.properties if function else {}
         config = MappingConfig.from_cloudformation(
             props,
-            uuid=logical_id,
+            uuid=self.logical_id,
             function_arn=_ACCOUNT.format(service="lambda", resource=f"function:{function_id}"),
             event_source_arn=source,
         )
-        architectures = function.get("Architectures") or [DEFAULT_ARCHITECTURE]
-        found.append(
-            AppMapping(
-                stack=stack,
-                logical_id=logical_id,
-                config=config,
-                memory_mb=int(function.get("MemorySize", DEFAULT_MEMORY_MB)),
-                architecture=str(architectures[0]),
-            )
+        architectures = function_props.get("Architectures") or [DEFAULT_ARCHITECTURE]
+        return MappingSettings(
+            config=config,
+            memory_mb=int(function_props.get("MemorySize", DEFAULT_MEMORY_MB)),
+            architecture=str(architectures[0]),
         )
-    return found
+
+    def reads_a_queue(self) -> bool:
+        """Whether the source is an SQS queue: a queue mapping, not a stream's.
+
+        False when the source cannot be told: it may be a stream, which
+        :meth:`settings` then says it cannot read.
+        """
+        try:
+            return ":sqs:" in self._placeholder_arn(self.properties.get("EventSourceArn"))
+        except AssemblyError:
+            return False
+
+    def _placeholder_arn(self, value: Any) -> str:
+        """An ARN for a template value: itself (or what it imports) when a string, else one
+        of the referenced kind."""
+        _, plain = self.references.resolved(self.stack, value)
+        if isinstance(plain, str):
+            return plain
+        target = self.references.target(self.stack, value)
+        kind, name = (target.kind, target.logical_id) if target else ("", "")
+        if kind == "AWS::SQS::Queue":
+            return _ACCOUNT.format(service="sqs", resource=name)
+        if kind == "AWS::SNS::Topic":
+            return _ACCOUNT.format(service="sns", resource=name)
+        if kind == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{name}"
+        if kind == "AWS::Kinesis::Stream":
+            return _ACCOUNT.format(service="kinesis", resource=f"stream/{name}")
+        if kind in TABLE_TYPES:
+            return _ACCOUNT.format(service="dynamodb", resource=f"table/{name}/stream/synth")
+        export = imported_export(plain)
+        unknown = f" (no stack of the app exports {export})" if export else ""
+        raise AssemblyError(
+            f"{self.logical_id}: cannot tell what {json.dumps(value)} refers to{unknown}"
+        )
 
 
 def app_mappings(assembly_dir: str | Path) -> list[AppMapping]:
     """The stream mappings of every stack in a cloud assembly directory (``cdk.out``)."""
-    found: list[AppMapping] = []
-    for stack in CloudAssembly.read(assembly_dir).stacks:
-        found.extend(mappings_in_template(stack.name, stack.template))
-    return found
+    stacks = CloudAssembly.read(assembly_dir).stacks
+    references = TemplateReferences({stack.name: stack.template for stack in stacks})
+    found = (
+        AppMapping(stack.name, logical_id, dict(resource.get("Properties") or {}), references)
+        for stack in stacks
+        for logical_id, resource in stack.resources_of("AWS::Lambda::EventSourceMapping")
+    )
+    return [mapping for mapping in found if not mapping.reads_a_queue()]

@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -140,7 +141,10 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
         "mapping settings (default: from --app-dir, else StreamProcessor's defaults)"
     )
     mapping.add_argument("--app-dir", help="read the mapping from this CDK app (cdk.out or synth)")
-    mapping.add_argument("--mapping", help="the mapping's logical id when the app has several")
+    mapping.add_argument(
+        "--mapping",
+        help="the mapping's logical id when the app has several (STACK/ID when two stacks use it)",
+    )
     mapping.add_argument("--batch-size", metavar="N", help="1..10000 (default: 100)")
     mapping.add_argument(
         "--window-seconds", metavar="S", help="batching window 0..300 (default: 0)"
@@ -181,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _mapping_from_app(args: argparse.Namespace) -> tuple[Any, int, str]:
-    from .app_mappings import app_mappings
+    from ..local.assembly import AssemblyError
+    from .app_mappings import AppMapping, app_mappings
 
     app_dir = Path(args.app_dir).resolve()
     if not app_dir.is_dir():
@@ -197,16 +202,38 @@ def _mapping_from_app(args: argparse.Namespace) -> tuple[Any, int, str]:
         with tempfile.TemporaryDirectory(prefix="cdk-streams-plan-") as out:
             synthesize(app_dir, out, stdout=sys.stderr)
             found = app_mappings(out)
-    if args.mapping:
-        found = [m for m in found if m.logical_id == args.mapping]
-        if not found:
-            raise CliError(f"--mapping {args.mapping}: no stream mapping has that logical id")
     if not found:
-        raise CliError(f"--app-dir {args.app_dir}: the app has no stream event-source mapping")
+        raise CliError(
+            f"--app-dir {args.app_dir}: the app has no stream event-source mapping; pass the "
+            "app with your StreamProcessor, or leave out --app-dir to plan its defaults"
+        )
+    # Two stacks (one per environment, say) may each hold a mapping of the same id.
+    same_id = Counter(m.logical_id for m in found)
+
+    def label(mapping: AppMapping) -> str:
+        unique = same_id[mapping.logical_id] == 1
+        return mapping.logical_id if unique else mapping.path
+
+    if args.mapping:
+        wanted = [m for m in found if args.mapping in (m.logical_id, m.path)]
+        if not wanted:
+            raise CliError(
+                f"--mapping {args.mapping}: no stream mapping has that logical id; "
+                f"pick one of {', '.join(map(label, found))}"
+            )
+        found = wanted
     if len(found) > 1:
-        ids = ", ".join(m.logical_id for m in found)
-        raise CliError(f"the app has {len(found)} stream mappings ({ids}); pick one with --mapping")
-    chosen = found[0]
+        shown = ", ".join(map(label, found))
+        raise CliError(
+            f"the app has {len(found)} stream mappings ({shown}); pick one with --mapping"
+        )
+    try:
+        chosen = found[0].settings()
+    except AssemblyError as error:
+        raise CliError(
+            f"{error}; leave out --app-dir and give the mapping's settings as flags "
+            "(--batch-size, --parallelization, --window-seconds ...: see cdk-streams plan --help)"
+        ) from None
     return chosen.config, chosen.memory_mb, chosen.architecture
 
 

@@ -14,9 +14,6 @@ from typing import Any
 
 from ..handler_code import HANDLER_DIR_METADATA
 
-#: Resource types that hold a DynamoDB table.
-TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable")
-
 
 class AssemblyError(RuntimeError):
     """The cloud assembly is missing or does not say what the local cloud needs."""

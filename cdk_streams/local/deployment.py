@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .assembly import TABLE_TYPES
+from ..template_references import TABLE_TYPES
 
 
 class LocalCloudError(RuntimeError):
