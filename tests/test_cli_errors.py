@@ -357,3 +357,52 @@ def test_invoke_accepts_both_handler_forms(
         "cdk-streams local invoke: --handler: handler must be module.function (or module:function), "
         "e.g. orders.handler; got 'mod'\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["redrive", "--from", "q", "--form", "x"],
+            "cdk-streams redrive: unrecognized arguments: --form x "
+            "(see cdk-streams redrive --help)",
+        ),
+        (
+            ["local", "invoke", "--event", "e.json", "--tiemout", "3"],
+            "cdk-streams local invoke: unrecognized arguments: --tiemout 3 "
+            "(see cdk-streams local invoke --help)",
+        ),
+        (
+            ["backfill", "--table", "t", "--batch-size", "many"],
+            "cdk-streams backfill: argument --batch-size: invalid int value: 'many' "
+            "(see cdk-streams backfill --help)",
+        ),
+        (
+            ["redrive", "--function", "f"],
+            "cdk-streams redrive: the following arguments are required: --from "
+            "(see cdk-streams redrive --help)",
+        ),
+        (
+            ["--verbose", "summary"],
+            "cdk-streams: unrecognized arguments: --verbose (see cdk-streams --help)",
+        ),
+    ],
+)
+def test_a_command_line_that_does_not_parse_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], line: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    assert exited.value.code == 2
+    assert capsys.readouterr() == ("", line + "\n")
+
+
+def test_help_still_prints_the_whole_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["redrive", "--help"])
+    assert exited.value.code == 0
+    out, err = capsys.readouterr()
+    # argparse wraps help at the terminal's width (COLUMNS); compare the words.
+    words = " ".join(out.split())
+    assert words.startswith("usage: cdk-streams redrive [-h] [--debug] --from SOURCE")
+    assert "--dry-run list the batches" in words and err == ""

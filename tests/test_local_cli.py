@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,9 +112,11 @@ def test_invoke_runs_the_bundled_handler_on_a_generated_event(
     assert "START RequestId:" in err and "o-7" in err  # the handler's log, on stderr
 
 
-def test_invoke_a_handler_dir_reports_a_crash_as_a_function_error(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def invoke_recorder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, action: str
+) -> tuple[int, Any, dict[str, Any]]:
+    """`local invoke` of the recorder handler on one INSERT whose ``action`` is given:
+    the exit status, the response printed and the event's record."""
     _, out, _ = run(
         capsys,
         "generate-event",
@@ -121,10 +124,11 @@ def test_invoke_a_handler_dir_reports_a_crash_as_a_function_error(
         "--keys",
         "pk",
         "--item",
-        '{"pk": "p", "action": "exit"}',
+        json.dumps({"pk": "p", "action": action}),
     )
     event = tmp_path / "event.json"
     event.write_text(out)
+    (record,) = json.loads(out)["Records"]
     code, out, _ = run(
         capsys,
         "local",
@@ -140,9 +144,26 @@ def test_invoke_a_handler_dir_reports_a_crash_as_a_function_error(
         "--env",
         "ROLE=cli",
     )
+    return code, json.loads(out), record
+
+
+def test_invoke_a_handler_dir_reports_a_crash_as_a_function_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, response, _ = invoke_recorder(capsys, tmp_path, "exit")
     assert code == 1
-    assert json.loads(out)["errorType"] == "Runtime.ExitError"
+    assert response["errorType"] == "Runtime.ExitError"
     assert (tmp_path / "cli.jsonl").is_file()  # it ran, with the given environment
+
+
+def test_invoke_exits_1_when_the_response_reports_failed_records(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, response, record = invoke_recorder(capsys, tmp_path, "poison")
+    assert code == 1
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]
+    }
 
 
 def test_invoke_flags_are_checked(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

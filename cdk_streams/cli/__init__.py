@@ -26,7 +26,9 @@ first):
   context managers run, so no temporary directory or process is left):
   ``interrupted; stopped cleanly``, exit status 130.
 
-A command that cannot be parsed gets argparse's usage message and exit status 2.
+A command line that cannot be parsed (an unknown flag, a missing argument) is an
+expected error too, pointing to the command's ``--help``
+(:class:`errors.UsageErrorParser`).
 ``consume`` keeps its own exit statuses once it reaches AWS (0 on Ctrl-C, 1, 3
 and 4; see :func:`consume.run`) and prints their lines itself, in the same form;
 its usage errors follow this policy.
@@ -53,7 +55,7 @@ from . import (
     redrive,
     summary,
 )
-from .errors import CliError, error_line, expected_message, one_line
+from .errors import CliError, UsageErrorParser, error_line, expected_message, one_line
 
 __all__ = ["CliError", "build_parser", "main"]
 
@@ -63,25 +65,25 @@ INTERRUPTED = 130
 
 def build_parser() -> argparse.ArgumentParser:
     # --debug is accepted before or after the command name.
-    debug = argparse.ArgumentParser(add_help=False)
+    debug = UsageErrorParser(add_help=False)
     debug.add_argument(
         "--debug",
         action="store_true",
         default=argparse.SUPPRESS,
         help="show the traceback of an error",
     )
-    parser = argparse.ArgumentParser(
+    parser = UsageErrorParser(
         prog="cdk-streams",
         description="DynamoDB Streams change data capture with the AWS CDK.",
         epilog="`cdk-streams local up` runs your app locally: no AWS account, no Docker.",
     )
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    parents = [debug]
+    parents: list[argparse.ArgumentParser] = [debug]
     summary.add_parser(commands, parents)
     local = commands.add_parser(
         "local",
-        parents=parents,
+        parents=[debug],
         help="run your app locally: an embedded AWS emulator, no AWS, no Docker",
     )
     local_commands = local.add_subparsers(dest="local_command", required=True, metavar="COMMAND")

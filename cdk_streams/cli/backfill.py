@@ -16,10 +16,10 @@ the CLI's error policy, in :mod:`cdk_streams.cli`).
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from .operations import add_aws_arguments, add_target_arguments, make_target
+from .operations import add_aws_arguments, add_target_arguments, aws_clients, parse_target
+from .output import out, progress
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -69,15 +69,21 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..operations.aws import AwsClients
-    from ..operations.backfill import Backfill
+    from ..operations.backfill import Backfill, check_settings
 
-    clients = AwsClients(endpoint_url=args.endpoint_url, region=args.region)
-    target = make_target(args, clients)
+    check_settings(
+        segments=args.segments,
+        concurrency=args.concurrency,
+        batch_size=args.batch_size,
+        retry_attempts=args.retry_attempts,
+        from_export=args.from_export,
+    )
+    make_target = parse_target(args)
+    clients = aws_clients(args)
     backfill = Backfill(
         clients,
         args.table,
-        target,
+        make_target(clients),
         segments=args.segments,
         concurrency=args.concurrency,
         batch_size=args.batch_size,
@@ -85,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         retry_attempts=args.retry_attempts,
         fail_fast=args.fail_fast,
-        progress=lambda line: print(line, file=sys.stderr, flush=True),
+        progress=progress,
         from_export=args.from_export,
     )
     try:
@@ -93,13 +99,11 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         # run() let the batches in flight finish, so the checkpoint holds them; the
         # user needs to know where it is before main() reports the interruption.
-        print(
-            f"backfill {args.table}: resume with --resume (checkpoint {backfill.checkpoint_path})",
-            file=sys.stderr,
-            flush=True,
+        progress(
+            f"backfill {args.table}: resume with --resume (checkpoint {backfill.checkpoint_path})"
         )
         raise
     for failure in report.failed:
-        print(f"  failed item {failure['keys']}: {failure['error']}")
-    print(report)
+        out(f"  failed item {failure['keys']}: {failure['error']}")
+    out(str(report))
     return 0 if not report.failed and not report.stopped else 1

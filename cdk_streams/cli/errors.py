@@ -4,8 +4,11 @@ one line. :func:`cdk_streams.cli.main` prints it."""
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
+from collections.abc import Iterable
+from typing import Any, NoReturn
 
 from ..colour_codes import strip_colour
 
@@ -98,8 +101,37 @@ def missing_extra(error: BaseException) -> str | None:
 
 
 def error_line(command: str, message: str) -> None:
-    """Print an error's one line, naming the command: ``cdk-streams <command>: <message>``."""
-    print(f"cdk-streams {command}: {message}", file=sys.stderr, flush=True)
+    """Print an error's one line, naming the command: ``cdk-streams <command>: <message>``
+    (``cdk-streams: <message>`` when no command was recognised)."""
+    program = f"cdk-streams {command}".rstrip()
+    print(f"{program}: {message}", file=sys.stderr, flush=True)
+
+
+class UsageErrorParser(argparse.ArgumentParser):
+    """argparse under the error policy: a command line it cannot parse is one error
+    line naming the command, pointing to its ``--help``; exit status 2. ``--help``
+    itself still prints the whole help.
+
+    Subcommands' parsers are of the class of the parser they are added to, so
+    giving it to the top-level parser covers every command.
+    """
+
+    def parse_known_args(
+        self, args: Iterable[str] | None = None, namespace: Any = None
+    ) -> tuple[Any, list[str]]:
+        parsed, extra = super().parse_known_args(args, namespace)
+        # Otherwise a subcommand's parser hands what it does not know up to the
+        # top-level one, whose error would name no command.
+        if extra:
+            self.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed, extra
+
+    def error(self, message: str) -> NoReturn:
+        error_line(
+            self.prog.removeprefix("cdk-streams").strip(),
+            f"{message} (see {self.prog} --help)",
+        )
+        self.exit(2)
 
 
 #: The last line of a Python traceback: ``package.module.SomeError: what went wrong``.

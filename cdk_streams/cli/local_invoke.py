@@ -1,5 +1,10 @@
 """``cdk-streams local invoke``: run a handler on a saved event in a separate process,
-as Lambda would, and print its response."""
+as Lambda would, and print its response.
+
+Exit status: 0 when the handler succeeded, 1 when it failed (raised, crashed or
+timed out) or its response reports failed records (a non-empty
+``batchItemFailures``), 2 on a usage error.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from ..handler_code import SAMPLE_HANDLER, bundled_code_dir
-from ..handler_entry import check_handler
 from ..handler_spec import HandlerSpecError, parse_handler
 from .errors import CliError
 from .output import progress
@@ -72,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     """Run a handler on a saved event in a worker process, as Lambda would; print the response."""
     from ..local.code_copy import copy_handler_code
     from ..local.invoker import FunctionConfig, FunctionRuntime
+    from ..operations.targets import check_local_handler
+    from ..streams.partial_batch import first_failed_index
 
     event = _read_json_file(args.event, "--event")
     if (args.handler_dir is None) != (args.handler is None):
@@ -95,11 +101,7 @@ def run(args: argparse.Namespace) -> int:
                 raise CliError(f"--handler-dir {args.handler_dir} is not a directory")
             # The construct's check, so a typo is one line here as at synth, not a
             # Runtime.HandlerNotFound from the worker; and before any pip run.
-            problem = check_handler(source, args.handler)
-            if problem is not None:
-                raise CliError(
-                    f"--handler: {problem.prop} must be {problem.allowed}, got {problem.got}"
-                )
+            check_local_handler(source, args.handler)
             # As the local cloud runs a deployed function: the directory, the runtime,
             # and requirements.txt installed for this Python (cached).
             code_dir = copy_handler_code(source, Path(tmp) / "code", progress=progress)
@@ -114,8 +116,10 @@ def run(args: argparse.Namespace) -> int:
         )
         with FunctionRuntime(config, log_sink=lambda name, line: progress(line)) as runtime:
             result = runtime.invoke(event)
-    if result.ok:
-        print(json.dumps(result.payload, indent=2))
-        return 0
-    print(json.dumps(result.error, indent=2))
-    return 1
+    if not result.ok:
+        print(json.dumps(result.error, indent=2))
+        return 1
+    print(json.dumps(result.payload, indent=2))
+    # Lambda's rule: any reported failure fails the batch, even one that names no
+    # record of the event, so whether it failed needs no sequence numbers.
+    return 0 if first_failed_index([], result.payload) is None else 1

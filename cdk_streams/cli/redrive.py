@@ -4,7 +4,9 @@
         (--function NAME | --handler-dir DIR --handler module.function)
         [--dry-run] [--archive DIR] [--batch-size N] [--endpoint-url URL] [--region R]
 
-A thin layer over :class:`cdk_streams.operations.redrive.Redrive`. Exit status:
+A thin layer over :class:`cdk_streams.operations.redrive.Redrive`. The listing
+and each range's outcome are progress (stderr, once each, as they happen); the
+archived files and the report are the result (stdout). Exit status:
 0 when everything was replayed (or nothing was left), 1 when records still fail
 or are lost, 2 on a usage error or a failed AWS call, 130 when interrupted (the
 CLI's error policy, in :mod:`cdk_streams.cli`).
@@ -13,10 +15,10 @@ CLI's error policy, in :mod:`cdk_streams.cli`).
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from .operations import add_aws_arguments, add_target_arguments, make_target
+from .operations import add_aws_arguments, add_target_arguments, aws_clients, parse_target
+from .output import out, progress
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -56,28 +58,26 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..operations.aws import AwsClients
     from ..operations.errors import OperationError
-    from ..operations.on_failure_source import open_source
+    from ..operations.on_failure_source import parse_source
     from ..operations.redrive import Redrive
 
     if args.batch_size is not None and not 1 <= args.batch_size <= 10_000:
         raise OperationError(f"--batch-size must be 1..10000, got {args.batch_size}")
-    clients = AwsClients(endpoint_url=args.endpoint_url, region=args.region)
-    target = make_target(args, clients, optional=args.dry_run)
-    source = open_source(clients, args.source)
+    open_source = parse_source(args.source)
+    make_target = parse_target(args, optional=args.dry_run)
+    clients = aws_clients(args)
+    target = make_target(clients)
     report = Redrive(
-        source,
+        open_source(clients),
         target,
         clients,
         batch_size=args.batch_size,
         dry_run=args.dry_run,
         archive_dir=args.archive,
-        progress=lambda line: print(line, file=sys.stderr, flush=True),
+        progress=progress,
     ).run()
-    for problem in report.problems:
-        print(f"  {problem}")
     for path in report.archived:
-        print(f"  archived {path}")
-    print(report)
+        out(f"  archived {path}")
+    out(str(report))
     return 0 if report.clean or args.dry_run else 1

@@ -43,7 +43,7 @@ from ..streams.records import DYNAMODB
 from .backfill_records import backfill_record, item_keys
 from .checkpoint import Checkpoints, SegmentState
 from .errors import OperationError
-from .item_pages import ExportPages, ItemPages, ScanPages
+from .item_pages import ExportPages, ItemPages, ScanPages, export_location
 from .progress import ProgressMeter
 from .targets import FunctionTarget, Target, first_failure
 
@@ -58,6 +58,35 @@ DEFAULT_CONCURRENCY = 8
 def default_segments(table_size_bytes: int) -> int:
     """One segment per GB of table, at least one."""
     return max(1, min(MAX_SEGMENTS, math.ceil(table_size_bytes / BYTES_PER_SEGMENT)))
+
+
+def check_settings(
+    *,
+    segments: int | None = None,
+    concurrency: int | None = None,
+    batch_size: int = 100,
+    retry_attempts: int = 2,
+    from_export: str | None = None,
+) -> None:
+    """Refuse settings :class:`Backfill` cannot run with (its parameters of the same
+    names), without any AWS call: the CLI checks them before the region.
+
+    :raises OperationError: what is wrong, naming the CLI's option.
+    """
+    if not 1 <= batch_size <= 10_000:
+        raise OperationError(f"--batch-size must be 1..10000, got {batch_size}")
+    if segments is not None and not 1 <= segments <= MAX_SEGMENTS:
+        raise OperationError(f"--segments must be 1..{MAX_SEGMENTS}, got {segments}")
+    if concurrency is not None and concurrency < 1:
+        raise OperationError(f"--concurrency must be at least 1, got {concurrency}")
+    if from_export is not None:
+        if segments is not None:
+            raise OperationError(
+                "--segments does not apply with --from-export: each export data file is a segment"
+            )
+        export_location(from_export)
+    if retry_attempts < 0:
+        raise OperationError(f"--retry-attempts must be 0 or more, got {retry_attempts}")
 
 
 class _FailFast(Exception):
@@ -151,18 +180,13 @@ class Backfill:
         stop: threading.Event | None = None,
         from_export: str | None = None,
     ) -> None:
-        if not 1 <= batch_size <= 10_000:
-            raise OperationError(f"--batch-size must be 1..10000, got {batch_size}")
-        if segments is not None and not 1 <= segments <= MAX_SEGMENTS:
-            raise OperationError(f"--segments must be 1..{MAX_SEGMENTS}, got {segments}")
-        if concurrency is not None and concurrency < 1:
-            raise OperationError(f"--concurrency must be at least 1, got {concurrency}")
-        if from_export is not None and segments is not None:
-            raise OperationError(
-                "--segments does not apply with --from-export: each export data file is a segment"
-            )
-        if retry_attempts < 0:
-            raise OperationError(f"--retry-attempts must be 0 or more, got {retry_attempts}")
+        check_settings(
+            segments=segments,
+            concurrency=concurrency,
+            batch_size=batch_size,
+            retry_attempts=retry_attempts,
+            from_export=from_export,
+        )
         self._dynamodb = clients("dynamodb")
         self.table_name = table_name
         self.target = target

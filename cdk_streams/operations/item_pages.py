@@ -52,6 +52,17 @@ class ScanPages:
         return answer.get("Items", []), answer.get("LastEvaluatedKey")
 
 
+def export_location(location: str) -> tuple[str, str]:
+    """The bucket and prefix of an export's ``s3://bucket/prefix``.
+
+    :raises OperationError: ``location`` is not an S3 URL.
+    """
+    if not location.startswith("s3://"):
+        raise OperationError(f"--from-export must be s3://bucket/prefix, got {location!r}")
+    bucket, _, prefix = location[len("s3://") :].partition("/")
+    return bucket, prefix
+
+
 class ExportPages:
     """The data files of a DynamoDB export in DynamoDB JSON: one segment per file.
 
@@ -63,9 +74,7 @@ class ExportPages:
     """
 
     def __init__(self, s3: Any, location: str) -> None:
-        if not location.startswith("s3://"):
-            raise OperationError(f"--from-export must be s3://bucket/prefix, got {location!r}")
-        self.bucket, _, self.prefix = location[len("s3://") :].partition("/")
+        self.bucket, self.prefix = export_location(location)
         self._s3 = s3
         keys: list[str] = []
         paginator = s3.get_paginator("list_objects_v2")

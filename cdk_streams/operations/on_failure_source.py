@@ -14,7 +14,7 @@ a later run: an SQS message becomes visible again at once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -231,22 +231,41 @@ class S3Source:
         return None  # an object stays where it is
 
 
-def open_source(clients: Any, location: str, *, wait_seconds: int = 1) -> FailureSource:
-    """The source ``--from`` names: a queue URL, a queue ARN, or ``s3://bucket/prefix``.
+def parse_source(location: str, *, wait_seconds: int = 1) -> Callable[[Any], FailureSource]:
+    """Check what ``--from`` names (a queue URL, a queue ARN, or ``s3://bucket/prefix``)
+    without any AWS call; return what opens it, given the clients.
 
-    :param clients: returns a boto3 client for a service name.
+    Apart so that a mistyped ``--from`` is the error reported, before the
+    region or the credentials are looked at.
     """
     if location.startswith("s3://"):
         bucket, _, prefix = location[len("s3://") :].partition("/")
         if not bucket:
             raise OperationError(f"--from s3://BUCKET/PREFIX needs a bucket, got {location!r}")
-        return S3Source(clients("s3"), bucket, prefix)
+        return lambda clients: S3Source(clients("s3"), bucket, prefix)
     if location.startswith(("https://", "http://")):
-        return SqsSource(clients("sqs"), location, wait_seconds=wait_seconds)
+        return lambda clients: SqsSource(clients("sqs"), location, wait_seconds=wait_seconds)
     if location.startswith("arn:") and location.split(":")[2:3] == ["sqs"]:
         parts = location.split(":")
-        url = clients("sqs").get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])
-        return SqsSource(clients("sqs"), url["QueueUrl"], wait_seconds=wait_seconds)
+        if len(parts) != 6 or not all(parts[3:]):
+            raise OperationError(
+                "--from as a queue ARN must be arn:aws:sqs:REGION:ACCOUNT:QUEUE, "
+                f"got {location!r}"
+            )
+
+        def by_arn(clients: Any) -> FailureSource:
+            url = clients("sqs").get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])
+            return SqsSource(clients("sqs"), url["QueueUrl"], wait_seconds=wait_seconds)
+
+        return by_arn
     raise OperationError(
         f"--from must be an SQS queue URL, a queue ARN or s3://bucket/prefix, got {location!r}"
     )
+
+
+def open_source(clients: Any, location: str, *, wait_seconds: int = 1) -> FailureSource:
+    """The source ``--from`` names (:func:`parse_source`), opened.
+
+    :param clients: returns a boto3 client for a service name.
+    """
+    return parse_source(location, wait_seconds=wait_seconds)(clients)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..handler_code import RUNTIME_PACKAGE, bundled_code_dir
+from ..handler_entry import check_handler
 from ..streams.delivery import Invocation, InvokeOutcome
 from ..streams.partial_batch import invocation_failed_index
 from ..streams.records import RecordShape
@@ -164,6 +165,21 @@ def parse_handler_spec(spec: str) -> tuple[str, str]:
     return module, function
 
 
+def check_local_handler(directory: Path, handler: str) -> None:
+    """Refuse a ``--handler`` that ``directory`` does not define, with the construct's
+    own check: the same line as at synth (with the closest name it does define),
+    and before any of the user's code runs.
+
+    :raises OperationError: the module is not in ``directory`` or does not define
+        the function.
+    """
+    problem = check_handler(directory, handler)
+    if problem is not None:
+        raise OperationError(
+            f"--handler: {problem.prop} must be {problem.allowed}, got {problem.got}"
+        )
+
+
 _import_lock = threading.Lock()
 
 
@@ -177,7 +193,8 @@ class LocalHandlerTarget:
         @default 60000.
 
     A module of the same name imported earlier from another directory is
-    replaced, so a fixed copy of a handler loads fresh.
+    replaced, so a fixed copy of a handler loads fresh. A handler the directory
+    does not define is refused first (:func:`check_local_handler`).
     """
 
     def __init__(self, handler_dir: str | Path, handler: str, *, timeout_ms: int = 60_000) -> None:
@@ -185,6 +202,7 @@ class LocalHandlerTarget:
         if not directory.is_dir():
             raise OperationError(f"--handler-dir {handler_dir} is not a directory")
         module_name, function_name = parse_handler_spec(handler)
+        check_local_handler(directory, handler)
         self.name = f"{directory.name}/{module_name}.{function_name}"
         self._timeout_ms = timeout_ms
         self._function = self._load(directory, module_name, function_name)
