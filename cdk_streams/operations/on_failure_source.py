@@ -249,8 +249,7 @@ def parse_source(location: str, *, wait_seconds: int = 1) -> Callable[[Any], Fai
         parts = location.split(":")
         if len(parts) != 6 or not all(parts[3:]):
             raise OperationError(
-                "--from as a queue ARN must be arn:aws:sqs:REGION:ACCOUNT:QUEUE, "
-                f"got {location!r}"
+                f"--from as a queue ARN must be arn:aws:sqs:REGION:ACCOUNT:QUEUE, got {location!r}"
             )
 
         def by_arn(clients: Any) -> FailureSource:
