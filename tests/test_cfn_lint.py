@@ -25,7 +25,6 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 from aws_cdk.aws_cloudwatch_actions import SnsAction
 from aws_cdk.aws_lambda_event_sources import SnsDlq, SqsDlq
-from cfnlint.api import ManualArgs, lint
 
 from app import OrdersStack
 from cdk_streams import (
@@ -152,6 +151,10 @@ def _variants(stack: cdk.Stack) -> None:
 
 
 def _lint(template: dict) -> list:
+    # Imported here: cfn-lint costs 0.4 s to import, in every pytest worker that
+    # collects this module, and only the one that runs it needs it.
+    from cfnlint.api import ManualArgs, lint
+
     return lint(
         json.dumps(template),
         regions=REGIONS,
