@@ -94,8 +94,9 @@ def local(handler: str = "ops.handler", handler_dir: object = HANDLER_DIR) -> li
         ),
         (
             ["redrive", "--from", "s3://b/p", *local("ops")],
-            "cdk-streams redrive: --handler must be module.function or module:function, "
-            "e.g. orders.handler; got 'ops'",
+            # The same words as at synth and in local invoke.
+            "cdk-streams redrive: --handler: handler must be 'module.function' (or "
+            "'module:function') inside handler_dir, got 'ops'",
         ),
         (
             ["redrive", "--from", "s3://b/p", *local("ops:missing")],

@@ -24,7 +24,6 @@ from cdk_streams.operations.on_failure_source import (
 from cdk_streams.operations.progress import ProgressMeter
 from cdk_streams.operations.redrive import Redrive
 from cdk_streams.operations.stream_range import fetch_range
-from cdk_streams.operations.targets import parse_handler_spec
 from cdk_streams.streams.delivery import InvokeOutcome
 from cdk_streams.streams.on_failure import FailedBatch, destination_record
 
@@ -320,14 +319,6 @@ def test_a_resumed_run_counts_the_earlier_runs_items_toward_the_total() -> None:
     assert lines == [
         "850 items of ~1000 (85%) (600 by an earlier run), 50 items/s, ETA 3 s, 4 failed"
     ]
-
-
-@pytest.mark.parametrize(
-    ("spec", "parsed"),
-    [("orders.handler", ("orders", "handler")), ("pkg.mod:run", ("pkg.mod", "run"))],
-)
-def test_handler_spec(spec: str, parsed: tuple[str, str]) -> None:
-    assert parse_handler_spec(spec) == parsed
 
 
 def test_redrive_uses_the_mappings_batch_size_and_response_types() -> None:

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from ..handler_code import RUNTIME_PACKAGE, bundled_code_dir
 from ..handler_entry import check_handler
+from ..handler_spec import parse_handler
 from ..streams.delivery import Invocation, InvokeOutcome
 from ..streams.partial_batch import invocation_failed_index
 from ..streams.records import RecordShape
@@ -152,19 +153,6 @@ class LambdaContext:
         return self._timeout_ms
 
 
-def parse_handler_spec(spec: str) -> tuple[str, str]:
-    """``module.function`` or ``module:function`` -> (module, function)."""
-    module, sep, function = spec.partition(":")
-    if not sep:
-        module, _, function = spec.rpartition(".")
-    if not module or not function or not function.isidentifier():
-        raise OperationError(
-            f"--handler must be module.function or module:function, e.g. orders.handler; "
-            f"got {spec!r}"
-        )
-    return module, function
-
-
 def check_local_handler(directory: Path, handler: str) -> None:
     """Refuse a ``--handler`` that ``directory`` does not define, with the construct's
     own check: the same line as at synth (with the closest name it does define),
@@ -201,8 +189,11 @@ class LocalHandlerTarget:
         directory = Path(handler_dir).resolve()
         if not directory.is_dir():
             raise OperationError(f"--handler-dir {handler_dir} is not a directory")
-        module_name, function_name = parse_handler_spec(handler)
+        # The construct's own check first: a malformed or mistyped handler is the
+        # same line as at synth; parse_handler cannot fail after it.
         check_local_handler(directory, handler)
+        spec = parse_handler(handler)
+        module_name, function_name = spec.module, spec.function
         self.name = f"{directory.name}/{module_name}.{function_name}"
         self._timeout_ms = timeout_ms
         self._function = self._load(directory, module_name, function_name)
