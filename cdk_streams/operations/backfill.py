@@ -40,6 +40,7 @@ from typing import Any
 from ..streams.delivery import halves
 from ..streams.partial_batch import split_at_failure
 from ..streams.records import DYNAMODB
+from ..streams.settings import BATCH_SIZE
 from .backfill_records import backfill_record, item_keys
 from .checkpoint import Checkpoints, SegmentState
 from .errors import OperationError
@@ -73,8 +74,9 @@ def check_settings(
 
     :raises OperationError: what is wrong, naming the CLI's option.
     """
-    if not 1 <= batch_size <= 10_000:
-        raise OperationError(f"--batch-size must be 1..10000, got {batch_size}")
+    low, high = BATCH_SIZE
+    if not low <= batch_size <= high:
+        raise OperationError(f"--batch-size must be {low}..{high}, got {batch_size}")
     if segments is not None and not 1 <= segments <= MAX_SEGMENTS:
         raise OperationError(f"--segments must be 1..{MAX_SEGMENTS}, got {segments}")
     if concurrency is not None and concurrency < 1:
