@@ -246,6 +246,11 @@ def test_load_handler_finds_the_bundled_sample_in_either_form(spec: str) -> None
         ("a:b:c", "got 'a:b:c'"),
         ("no_such_module_xyz:handler", "cannot import module 'no_such_module_xyz'"),
         ("process_order_changes:nope", "has no attribute 'nope'"),
+        (
+            "process_order_changes:handlr",
+            "has no attribute 'handlr' (handler 'process_order_changes:handlr'); did you mean "
+            "process_order_changes.handler?",
+        ),
         ("process_order_changes:logger", "not a function taking (event, context)"),
     ],
 )

@@ -12,6 +12,7 @@ no aws-cdk-lib: a consumer has no use for the CDK or jsii's Node process.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import os
@@ -111,9 +112,12 @@ def load_handler(spec: str, *, handler_dir: str | Path | None = None) -> LambdaH
         ) from error
     function = getattr(module, function_name, None)
     if function is None:
+        defined = [name for name, value in vars(module).items() if callable(value)]
+        close = difflib.get_close_matches(function_name, defined, n=1)
+        hint = f"; did you mean {module_name}.{close[0]}?" if close else ""
         raise HandlerSpecError(
             f"module {module_name!r} ({getattr(module, '__file__', '?')}) has no attribute "
-            f"{function_name!r} (handler {spec!r})"
+            f"{function_name!r} (handler {spec!r}){hint}"
         )
     if not callable(function):
         raise HandlerSpecError(
