@@ -12,6 +12,7 @@ read-only, as it does to every client of one session.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -46,4 +47,23 @@ def new_session(**kwargs: Any) -> boto3.session.Session:
     return session
 
 
-__all__ = ["new_session"]
+def command_session(*, endpoint_url: str | None, region: str | None) -> boto3.session.Session:
+    """The session a command line tool talks to AWS with.
+
+    :param endpoint_url: the endpoint the command was given, if any. With one and
+        no credentials configured, the session carries dummy ones: an emulator
+        accepts any, and real AWS never sees them (the endpoint is not AWS).
+    :param region: @default - ``AWS_REGION``, else boto3's configuration
+        (``AWS_DEFAULT_REGION``, the profile). The session's ``region_name`` is
+        None when none of them gives one; the caller says so in its own words.
+    """
+    region = region or os.environ.get("AWS_REGION") or None
+    session = new_session(region_name=region)
+    if endpoint_url and session.get_credentials() is None:
+        session = new_session(
+            region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+    return session
+
+
+__all__ = ["command_session", "new_session"]

@@ -74,7 +74,7 @@ class ArchiveDestination:
 
 
 class FailureArchive(Construct):
-    """The S3 bucket a mapping's skipped batches go to, and its alarm.
+    """The S3 bucket a mapping's skipped batches go to; ``StreamAlarms`` alarms on it.
 
     :param retention: how long objects are kept (lifecycle expiration).
         @default 30 days.

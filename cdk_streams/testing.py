@@ -35,7 +35,6 @@ from .streams.records import (
 ASSET_HASH_MASK = "<asset-hash>"
 
 _HASH = re.compile(r"\b[0-9a-f]{64}\b")
-_HASHED_KEYS = ("S3Key", "aws:asset:path")
 
 
 def mask_asset_hashes(template: Any) -> Any:

@@ -55,3 +55,25 @@ def test_another_data_path_gets_its_own_loader(
     custom = loader_of(new_session())
     assert custom is not default
     assert str(tmp_path) in custom.search_paths
+
+
+def test_a_command_session_reads_aws_region_and_gives_an_emulator_dummy_credentials(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from cdk_streams.boto_sessions import command_session
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ACCESS_KEY_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    assert command_session(endpoint_url=None, region=None).region_name is None
+    # AWS_REGION, which boto3 alone does not read, then the argument over it.
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    assert command_session(endpoint_url=None, region=None).region_name == "eu-west-1"
+    assert command_session(endpoint_url=None, region="us-east-1").region_name == "us-east-1"
+    # No credentials anywhere: dummy ones only for an endpoint of its own.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert command_session(endpoint_url=None, region=None).get_credentials() is None
+    emulator = command_session(endpoint_url="http://localhost:4566", region=None)
+    assert emulator.get_credentials().access_key == "testing"

@@ -241,6 +241,9 @@ class _CrashAfter:
         self._target, self._left, self.name = target, n, "crashing"
         self._lock = threading.Lock()
 
+    def check(self) -> None:
+        self._target.check()
+
     def invoke(self, event: dict[str, Any]) -> Any:
         with self._lock:
             if self._left == 0:

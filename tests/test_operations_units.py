@@ -169,6 +169,10 @@ class FailingAt:
     def __init__(self, bad: int | None) -> None:
         self.bad = bad
         self.batches: list[list[int]] = []
+        self.checked = False
+
+    def check(self) -> None:
+        self.checked = True
 
     def invoke(self, event: dict[str, Any]) -> InvokeOutcome:
         numbers = [int(r["dynamodb"]["SequenceNumber"]) - BASE for r in event["Records"]]
@@ -236,6 +240,19 @@ def test_dry_run_lists_and_delivers_nothing() -> None:
         "dry run: 1 message(s), 3 batch(es), 7 record(s) to replay; expired 0; "
         "oldest record 90 s old; nothing delivered or removed"
     )
+
+
+def test_a_redrive_checks_its_target_and_batch_size_before_reading_anything() -> None:
+    source = ListSource([s3_message("a", 0, 6)])
+    target = FailingAt(None)
+    Redrive(source, target, no_mappings, batch_size=3)
+    assert target.checked and source.released == [] and source.removed == []
+    from cdk_streams.operations.errors import OperationError
+
+    # As a library call too, not only through the CLI's --batch-size.
+    with pytest.raises(OperationError) as caught:
+        Redrive(source, FailingAt(None), no_mappings, batch_size=0)
+    assert str(caught.value) == "--batch-size must be 1..10000, got 0"
 
 
 def test_a_report_without_records_says_so() -> None:

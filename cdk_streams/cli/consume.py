@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from ..boto_sessions import new_session
+    from ..boto_sessions import command_session
     from ..consumer import (
         AwsRetry,
         AwsUnreachableError,
@@ -150,8 +150,10 @@ def run(args: argparse.Namespace) -> int:
         handler = load_handler(args.handler, handler_dir=handler_dir)
     except HandlerSpecError as error:
         raise CliError(f"--handler: {error}") from error
-    if not 1 <= args.batch_size <= 1000:
-        raise CliError(f"--batch-size must be 1..1000, got {args.batch_size}")
+    from ..streams.dynamodb_reader import MAX_LIMIT
+
+    if not 1 <= args.batch_size <= MAX_LIMIT:
+        raise CliError(f"--batch-size must be 1..{MAX_LIMIT}, got {args.batch_size}")
     if not MIN_LEASE_SECONDS <= args.lease_duration <= MAX_LEASE_SECONDS:
         raise CliError(
             f"--lease-duration must be {MIN_LEASE_SECONDS:g}..{MAX_LEASE_SECONDS:g} seconds, "
@@ -174,12 +176,7 @@ def run(args: argparse.Namespace) -> int:
     )
     for noisy in ("botocore", "urllib3", "boto3"):  # "Found credentials ..." is not the user's
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    session = new_session(region_name=args.region)
-    if args.endpoint_url and session.get_credentials() is None:
-        # An emulator accepts any credentials; real AWS never sees these (endpoint given).
-        session = new_session(
-            region_name=args.region, aws_access_key_id="testing", aws_secret_access_key="testing"
-        )
+    session = command_session(endpoint_url=args.endpoint_url, region=args.region)
     if session.region_name is None:
         raise CliError("no region: pass --region or set AWS_REGION")
     # botocore gives up on a refused connection within a second; the consumer's

@@ -58,14 +58,12 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..operations.errors import OperationError
     from ..operations.on_failure_source import parse_source
     from ..operations.redrive import Redrive
-    from ..streams.settings import BATCH_SIZE
+    from ..operations.targets import check_batch_size
 
-    low, high = BATCH_SIZE
-    if args.batch_size is not None and not low <= args.batch_size <= high:
-        raise OperationError(f"--batch-size must be {low}..{high}, got {args.batch_size}")
+    if args.batch_size is not None:
+        check_batch_size(args.batch_size)
     open_source = parse_source(args.source)
     make_target = parse_target(args, optional=args.dry_run)
     clients = aws_clients(args)

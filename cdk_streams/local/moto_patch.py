@@ -137,11 +137,6 @@ def _import_moto(what: str) -> Any:
         ) from error
 
 
-def _lambda_backend_class() -> type:
-    backend: type = _import_moto("lambda")
-    return backend
-
-
 def _keep_records(self: Any, function_arn: str, items: list[Any], source: str) -> None:
     """The replacement: deliver nothing and return None.
 

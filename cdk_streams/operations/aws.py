@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.config import Config
 
-from ..boto_sessions import new_session
+from ..boto_sessions import command_session
 from .errors import OperationError
 
 
@@ -38,12 +38,7 @@ class AwsClients:
         max_attempts: int = 4,
     ) -> None:
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-        region = region or os.environ.get("AWS_REGION") or None
-        session = new_session(region_name=region)
-        if self.endpoint_url and session.get_credentials() is None:
-            session = new_session(
-                region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
-            )
+        session = command_session(endpoint_url=self.endpoint_url, region=region)
         if session.region_name is None:
             raise OperationError("no AWS region: pass --region or set AWS_REGION")
         self.region: str = session.region_name

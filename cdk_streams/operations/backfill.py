@@ -40,13 +40,12 @@ from typing import Any
 from ..streams.delivery import halves
 from ..streams.partial_batch import split_at_failure
 from ..streams.records import DYNAMODB
-from ..streams.settings import BATCH_SIZE
 from .backfill_records import backfill_record, item_keys
 from .checkpoint import Checkpoints, SegmentState
 from .errors import OperationError
 from .item_pages import ExportPages, ItemPages, ScanPages, export_location
 from .progress import ProgressMeter
-from .targets import FunctionTarget, Target, first_failure
+from .targets import Target, check_batch_size, first_failure
 
 #: Bytes of table per scan segment when the segment count is left to the table's size.
 BYTES_PER_SEGMENT = 1024**3
@@ -63,20 +62,18 @@ def default_segments(table_size_bytes: int) -> int:
 
 def check_settings(
     *,
-    segments: int | None = None,
-    concurrency: int | None = None,
-    batch_size: int = 100,
-    retry_attempts: int = 2,
-    from_export: str | None = None,
+    segments: int | None,
+    concurrency: int | None,
+    batch_size: int,
+    retry_attempts: int,
+    from_export: str | None,
 ) -> None:
     """Refuse settings :class:`Backfill` cannot run with (its parameters of the same
     names), without any AWS call: the CLI checks them before the region.
 
     :raises OperationError: what is wrong, naming the CLI's option.
     """
-    low, high = BATCH_SIZE
-    if not low <= batch_size <= high:
-        raise OperationError(f"--batch-size must be {low}..{high}, got {batch_size}")
+    check_batch_size(batch_size)
     if segments is not None and not 1 <= segments <= MAX_SEGMENTS:
         raise OperationError(f"--segments must be 1..{MAX_SEGMENTS}, got {segments}")
     if concurrency is not None and concurrency < 1:
@@ -221,8 +218,7 @@ class Backfill:
         # surface only at the first Invoke, after the scan's first pages have cost
         # read units, and leave an unfinished checkpoint behind. Asked of the
         # target's own client: the one that will invoke it.
-        if isinstance(target, FunctionTarget):
-            target.check()
+        target.check()
         self.view_type = str(spec.get("StreamViewType") or "NEW_AND_OLD_IMAGES")
         self.expected_items = int(table.get("ItemCount") or 0) or None
         export = ExportPages(clients("s3"), from_export) if from_export is not None else None

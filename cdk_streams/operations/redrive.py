@@ -33,7 +33,7 @@ from ..streams.settings import MappingConfig
 from .errors import OperationError
 from .on_failure_source import BatchInfo, FailureMessage, FailureSource
 from .stream_range import fetch_range
-from .targets import FunctionTarget, Target, first_failure
+from .targets import Target, check_batch_size, first_failure
 
 #: Lambda's default batch size, used when the mapping cannot be looked up.
 DEFAULT_BATCH_SIZE = 100
@@ -117,7 +117,7 @@ class _Planned:
 class Redrive:
     """One replay run from a source of on-failure records to a target.
 
-    :param source: the SQS queue or S3 objects (:func:`.on_failure_source.open_source`).
+    :param source: the SQS queue or S3 objects (:func:`.on_failure_source.parse_source`).
     :param target: a deployed function or a local handler; None only for a dry run.
     :param clients: returns a boto3 client for a service name (the streams, and
         ``lambda`` to look the mapping's batch size up).
@@ -147,8 +147,10 @@ class Redrive:
             raise OperationError("a redrive needs a target (a function or a local handler)")
         # Before any message is received: a wrong --function would otherwise
         # surface at the first Invoke, with the first batch already in flight.
-        if isinstance(target, FunctionTarget):
+        if target is not None:
             target.check()
+        if batch_size is not None:
+            check_batch_size(batch_size)
         self.source = source
         self.target = target
         self._clients = clients

@@ -31,6 +31,7 @@ from ..handler_spec import parse_handler
 from ..streams.delivery import Invocation, InvokeOutcome
 from ..streams.partial_batch import invocation_failed_index
 from ..streams.records import RecordShape
+from ..streams.settings import BATCH_SIZE
 from .errors import OperationError
 
 
@@ -45,6 +46,23 @@ class Target(Protocol):
     def invoke(self, event: dict[str, Any]) -> Invocation:
         """Run on one event; never raises for a failing handler (``ok`` is False)."""
         ...
+
+    def check(self) -> None:
+        """Refuse a target that cannot be invoked, before any record is read.
+
+        :raises OperationError: what is wrong with it, in one line.
+        """
+        ...
+
+
+def check_batch_size(batch_size: int) -> None:
+    """Refuse a batch size Lambda's event-source mappings would not take.
+
+    :raises OperationError: outside 1..10000, naming the ``--batch-size`` option.
+    """
+    low, high = BATCH_SIZE
+    if not low <= batch_size <= high:
+        raise OperationError(f"--batch-size must be {low}..{high}, got {batch_size}")
 
 
 def first_failure(
@@ -228,6 +246,9 @@ class LocalHandlerTarget:
                 f"{function_name!r}"
             )
         return function
+
+    def check(self) -> None:
+        """Nothing left to check: the constructor loaded the handler."""
 
     def invoke(self, event: dict[str, Any]) -> Invocation:
         request_id = str(uuid.uuid4())
