@@ -21,7 +21,7 @@ from stream_runtime.idempotency import TABLE_ENV
 from stream_runtime.idempotency_dynamodb import KEY_ATTRIBUTE, TTL_ATTRIBUTE
 
 from . import validation as v
-from .prop_types import reject_unknown
+from .prop_types import check_bool, reject_unknown
 
 #: What DynamoDBIdempotencyStore calls: claim and complete (put), read a
 #: holder (get), release (delete).
@@ -80,10 +80,7 @@ def check_idempotency(scope: Construct, idempotency: Any, function: Any) -> None
     :param function: the ``function=`` prop given to the construct (None when
         it creates its own).
     """
-    if not isinstance(idempotency, bool):
-        raise v.StreamsValidationError(
-            f"{scope.node.path}: idempotency must be True or False, got {idempotency!r}"
-        )
+    check_bool(scope, "idempotency", idempotency)
     if idempotency and function is not None:
         raise v.StreamsValidationError(
             f"{scope.node.path}: idempotency must be False with function=, got True: the "

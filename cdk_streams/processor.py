@@ -27,6 +27,9 @@ from . import acknowledgements, table_stream
 from . import prop_types as t
 from . import validation as v
 from .alarms import (
+    DEAD_LETTER_QUEUE_AGE,
+    DEAD_LETTER_QUEUE_DEPTH,
+    ON_FAILURE_ARCHIVED,
     AlarmThresholds,
     StreamAlarms,
     check_actions,
@@ -70,13 +73,13 @@ _HIDDEN_DESTINATIONS: dict[type, tuple[str, str, str, str]] = {
         SQS_DLQ_WARNING,
         "SqsDlq",
         "queue",
-        "DeadLetterQueueDepth or DeadLetterQueueAge alarm and no queue on the dashboard",
+        f"{DEAD_LETTER_QUEUE_DEPTH} or {DEAD_LETTER_QUEUE_AGE} alarm and no queue on the dashboard",
     ),
     S3OnFailureDestination: (
         S3_DESTINATION_WARNING,
         "S3OnFailureDestination",
         "bucket",
-        "OnFailureArchived alarm",
+        f"{ON_FAILURE_ARCHIVED} alarm",
     ),
 }
 #: Lambda's function-name limit and characters (a name, not an ARN).
@@ -717,14 +720,8 @@ class StreamProcessor(Construct):
         dashboard_enabled: Any,
         max_record_age: Duration | None,
     ) -> None:
-        for prop, value in (
-            ("alarms_enabled", alarms_enabled),
-            ("dashboard_enabled", dashboard_enabled),
-        ):
-            if not isinstance(value, bool):
-                raise v.StreamsValidationError(
-                    f"{self.node.path}: {prop} must be True or False, got {value!r}"
-                )
+        t.check_bool(self, "alarms_enabled", alarms_enabled)
+        t.check_bool(self, "dashboard_enabled", dashboard_enabled)
         if not alarms_enabled:
             # Thresholds or targets for alarms that are not built would be
             # silently ignored; say so instead.

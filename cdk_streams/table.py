@@ -140,10 +140,7 @@ class StreamTable(Construct):
         acknowledge_table(self.table)
 
     def _kinesis_stream(self, given: kinesis.IStream | None, create: Any) -> kinesis.IStream | None:
-        if not isinstance(create, bool):
-            raise StreamsValidationError(
-                f"{self.node.path}: create_kinesis_stream must be True or False, got {create!r}"
-            )
+        t.check_bool(self, "create_kinesis_stream", create)
         if given is not None and create:
             raise StreamsValidationError(
                 f"{self.node.path}: kinesis_stream must be unset with create_kinesis_stream=True, "

@@ -35,6 +35,7 @@ from stream_runtime.windows import MAX_STATE_BYTES, check_state
 from stream_runtime.windows import WindowStateError as _StateCheckFailed
 
 from .on_failure import iso_timestamp
+from .settings import TUMBLING_WINDOW_SECONDS
 
 __all__ = ["MAX_STATE_BYTES", "ShardWindows", "StateTooLarge", "Window", "WindowStateError"]
 
@@ -71,10 +72,16 @@ def iso(epoch: float) -> str:
     return iso_timestamp(epoch, millis=False)
 
 
+def _check_seconds(seconds: float) -> None:
+    # The mapping's 0 means no window at all: a window itself is never 0 s long.
+    high = TUMBLING_WINDOW_SECONDS[1]
+    if not 0 < seconds <= high:
+        raise ValueError(f"a tumbling window must be 1..{high} seconds, got {seconds}")
+
+
 def window_of(arrival: float, seconds: float) -> Window:
     """The window a record that arrived at ``arrival`` (epoch seconds) belongs to."""
-    if seconds <= 0:
-        raise ValueError(f"a tumbling window must be 1..900 seconds, got {seconds}")
+    _check_seconds(seconds)
     start = math.floor(arrival / seconds) * seconds
     return Window(float(start), float(start + seconds))
 
@@ -141,8 +148,7 @@ class ShardWindows:
     """
 
     def __init__(self, seconds: float, shard_id: str, event_source_arn: str) -> None:
-        if not 0 < seconds <= 900:
-            raise ValueError(f"a tumbling window must be 1..900 seconds, got {seconds}")
+        _check_seconds(seconds)
         self.seconds = seconds
         self.shard_id = shard_id
         self.event_source_arn = event_source_arn
