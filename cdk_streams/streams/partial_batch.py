@@ -24,12 +24,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
-R = TypeVar("R")
+# The keys are the runtime's, which writes the responses this module reads.
+from stream_runtime.router import FAILURES_KEY, IDENTIFIER_KEY
 
-#: The response key that lists the failed records.
-FAILURES_KEY = "batchItemFailures"
-#: The key of one failed record's sequence number.
-IDENTIFIER_KEY = "itemIdentifier"
+R = TypeVar("R")
 
 
 def first_failed_index(sequence_numbers: Sequence[str], response: object) -> int | None:

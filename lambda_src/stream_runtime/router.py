@@ -18,6 +18,12 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     Fold = Callable[[dict[str, Any], ChangeRecord], dict[str, Any]]
     Finaliser = Callable[[Window, dict[str, Any]], Any]
 
+#: The partial batch response's key that lists the failed records
+#: (``FunctionResponseTypes: [ReportBatchItemFailures]``).
+FAILURES_KEY = "batchItemFailures"
+#: The key of one failed record's sequence number in that list.
+IDENTIFIER_KEY = "itemIdentifier"
+
 
 class NoRouteError(LookupError):
     """A record's event name has no route and the router has no catch-all.
@@ -222,10 +228,10 @@ class StreamRouter:
             # Records before failed_at were processed and released (their slots
             # are None now); the failed one and every later one are still here.
             failed_records = records[failed_at:]
-            response = {"batchItemFailures": _failures([r.sequence_number for r in failed_records])}
+            response = {FAILURES_KEY: _failures([r.sequence_number for r in failed_records])}
             if window is not None:
                 response["state"] = window.state
-        failed = len(response["batchItemFailures"])
+        failed = len(response[FAILURES_KEY])
         if window is not None and window.ends and not failed:
             self._finalise(window, response["state"])
         if summary is not None:
@@ -320,9 +326,9 @@ class StreamRouter:
             logs.log_state_rejected(exc, reported=len(sequence_numbers))
             return {
                 "state": _restore(handed_in),
-                "batchItemFailures": _failures(sequence_numbers),
+                FAILURES_KEY: _failures(sequence_numbers),
             }
-        return {"state": state, "batchItemFailures": _failures(sequence_numbers[failed_at:])}
+        return {"state": state, FAILURES_KEY: _failures(sequence_numbers[failed_at:])}
 
     def _finalise(self, window: Window, state: dict[str, Any]) -> None:
         """Hand a closed window's state to the finaliser; log and re-raise its error."""
@@ -341,7 +347,7 @@ class StreamRouter:
 
 def _failures(sequence_numbers: list[str]) -> list[dict[str, str]]:
     """``batchItemFailures`` for these records: the first failed one and all after it."""
-    return [{"itemIdentifier": number} for number in sequence_numbers]
+    return [{IDENTIFIER_KEY: number} for number in sequence_numbers]
 
 
 def _snapshot(state: dict[str, Any]) -> str:
