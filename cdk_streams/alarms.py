@@ -208,14 +208,14 @@ def check_thresholds(
     record_age = v.duration_seconds(scope, "max_record_age", max_record_age)
     if record_age is not None:
         limit, why = record_age - 1, "below max_record_age: older records are skipped"
-    _check_seconds(scope, f"{prop}.iterator_age", iterator_age, (1, limit), why)
+    v.check_duration_range(scope, f"{prop}.iterator_age", iterator_age, (1, limit), why)
 
     if thresholds.dead_letter_queue_age is None:
         raise v.StreamsValidationError(
             f"{scope.node.path}: {prop}.dead_letter_queue_age must be an aws_cdk.Duration "
             f"(leave it out with omit={{'{DEAD_LETTER_QUEUE_AGE}'}}), got None"
         )
-    _check_seconds(
+    v.check_duration_range(
         scope,
         f"{prop}.dead_letter_queue_age",
         thresholds.dead_letter_queue_age,
@@ -543,20 +543,6 @@ def _check_count(scope: Construct, prop: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise v.StreamsValidationError(
             f"{scope.node.path}: {prop} must be a whole number >= 0, got {value!r}"
-        )
-
-
-def _check_seconds(
-    scope: Construct, prop: str, value: Any, bounds: tuple[int, int], why: str
-) -> None:
-    seconds = v.duration_seconds(scope, prop, value)
-    if seconds is None:
-        return
-    low, high = bounds
-    if not low <= seconds <= high:
-        raise v.StreamsValidationError(
-            f"{scope.node.path}: {prop} must be {low}..{high} seconds ({why}), "
-            f"got {seconds} seconds"
         )
 
 

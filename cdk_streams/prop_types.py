@@ -20,7 +20,7 @@ from typing import Any
 
 from constructs import Construct
 
-from .validation import StreamsValidationError, described
+from .validation import StreamsValidationError, described, fail_with
 
 _ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
@@ -32,8 +32,7 @@ def fail(
 
     ``got`` is shown as its repr unless ``shown`` is given.
     """
-    text = described(got) if shown is None else shown
-    return StreamsValidationError(f"{scope.node.path}: {prop} must be {allowed}, got {text}")
+    return fail_with(scope, prop, allowed, described(got) if shown is None else shown)
 
 
 def reject_unknown(scope: Construct, unknown: Mapping[str, Any]) -> None:

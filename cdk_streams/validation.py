@@ -66,7 +66,8 @@ def _is_default(field: dataclasses.Field[Any], value: Any) -> bool:
     return False
 
 
-def _fail(scope: Construct, prop: str, allowed: str, got: str) -> StreamsValidationError:
+def fail_with(scope: Construct, prop: str, allowed: str, got: str) -> StreamsValidationError:
+    """The one message shape: ``<construct path>: <prop> must be <allowed>, got <got>``."""
     return StreamsValidationError(f"{scope.node.path}: {prop} must be {allowed}, got {got}")
 
 
@@ -95,9 +96,9 @@ def check_int_range(
     allowed = f"{low}..{high}{suffix}"
     # bool is an int in Python, but True as a batch size is a mistake.
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(scope, prop, f"a whole number {allowed}", f"{value!r}")
+        raise fail_with(scope, prop, f"a whole number {allowed}", f"{value!r}")
     if not low <= value <= high:
-        raise _fail(scope, prop, allowed, f"{value}{suffix}")
+        raise fail_with(scope, prop, allowed, f"{value}{suffix}")
 
 
 def check_retry_attempts(scope: Construct, value: Any) -> None:
@@ -110,12 +111,12 @@ def duration_seconds(scope: Construct, prop: str, value: Any) -> int | None:
     if value is None:
         return None
     if not isinstance(value, Duration):
-        raise _fail(scope, prop, "an aws_cdk.Duration", f"{value!r}")
+        raise fail_with(scope, prop, "an aws_cdk.Duration", f"{value!r}")
     if value.is_unresolved():
         # A token's amount cannot be converted: aws-cdk-lib reads it in seconds only.
         unit = value.unit_label()
         if unit != "seconds":
-            raise _fail(
+            raise fail_with(
                 scope,
                 prop,
                 "Duration.seconds(...) when the amount is a CDK token (a token cannot "
@@ -125,18 +126,24 @@ def duration_seconds(scope: Construct, prop: str, value: Any) -> int | None:
         return None
     millis = value.to_milliseconds()
     if millis % 1000:
-        raise _fail(scope, prop, "a whole number of seconds", f"{millis / 1000:g} seconds")
+        raise fail_with(scope, prop, "a whole number of seconds", f"{millis / 1000:g} seconds")
     return int(millis // 1000)
 
 
-def check_duration_range(scope: Construct, prop: str, value: Any, bounds: tuple[int, int]) -> None:
-    """Check a Duration against whole-second ``bounds`` (inclusive); None passes."""
+def check_duration_range(
+    scope: Construct, prop: str, value: Any, bounds: tuple[int, int], why: str = ""
+) -> None:
+    """Check a Duration against whole-second ``bounds`` (inclusive); None passes.
+
+    :param why: the reason for the bounds, shown after them. @default - none.
+    """
     seconds = duration_seconds(scope, prop, value)
     if seconds is None:
         return
     low, high = bounds
     if not low <= seconds <= high:
-        raise _fail(scope, prop, f"{low}..{high} seconds", f"{seconds} seconds")
+        reason = f" ({why})" if why else ""
+        raise fail_with(scope, prop, f"{low}..{high} seconds{reason}", f"{seconds} seconds")
 
 
 def check_max_record_age(scope: Construct, value: Any) -> None:
@@ -155,9 +162,9 @@ def check_filters(scope: Construct, filters: Any, source: Source = "dynamodb") -
     if filters is None:
         return
     if isinstance(filters, (str, bytes, Mapping)) or not isinstance(filters, Sequence):
-        raise _fail(scope, "filters", "a list of filter dicts", f"{type(filters).__name__}")
+        raise fail_with(scope, "filters", "a list of filter dicts", f"{type(filters).__name__}")
     if len(filters) > MAX_FILTERS:
-        raise _fail(
+        raise fail_with(
             scope,
             "filters",
             f"at most {MAX_FILTERS} patterns (Lambda's default quota)",
@@ -166,7 +173,7 @@ def check_filters(scope: Construct, filters: Any, source: Source = "dynamodb") -
     for index, entry in enumerate(filters):
         prop = f"filters[{index}]"
         if not isinstance(entry, Mapping) or set(entry) != {"pattern"}:
-            raise _fail(
+            raise fail_with(
                 scope,
                 prop,
                 'a dict with one key, "pattern" (use FilterCriteria.filter)',
@@ -176,11 +183,11 @@ def check_filters(scope: Construct, filters: Any, source: Source = "dynamodb") -
         if _is_token(pattern):
             continue
         if not isinstance(pattern, str):
-            raise _fail(scope, f"{prop}.pattern", "a JSON string", repr(pattern))
+            raise fail_with(scope, f"{prop}.pattern", "a JSON string", repr(pattern))
         try:
             check_fields(compile_pattern(pattern), source)
         except FilterPatternError as error:
-            raise _fail(scope, f"{prop}.{error.where}", error.allowed, error.got) from None
+            raise fail_with(scope, f"{prop}.{error.where}", error.allowed, error.got) from None
 
 
 def _is_token(value: Any) -> bool:
