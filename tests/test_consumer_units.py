@@ -326,8 +326,13 @@ def test_cli_consume_lease_duration_out_of_range_is_one_line_and_status_2(
 
 
 def test_context_counts_down_like_lambdas() -> None:
-    context = ConsumerContext("worker-1", timeout_ms=60_000)
+    now = [100.0]
+    context = ConsumerContext("worker-1", timeout_ms=60_000, clock=lambda: now[0])
     assert context.function_name == "worker-1"
-    assert 59_000 < context.get_remaining_time_in_millis() <= 60_000
+    assert context.get_remaining_time_in_millis() == 60_000
+    now[0] += 45.5
+    assert context.get_remaining_time_in_millis() == 14_500
+    now[0] += 60
+    assert context.get_remaining_time_in_millis() == 0  # never below
     assert context.aws_request_id != ConsumerContext("worker-1").aws_request_id
     assert "worker-1" in repr(context)

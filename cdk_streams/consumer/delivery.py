@@ -155,7 +155,9 @@ class BatchDelivery:
             if self.callback_timeout is None:
                 context = ConsumerContext(self.worker_id)
             else:  # get_remaining_time_in_millis() counts down to the timeout, as in Lambda
-                context = ConsumerContext(self.worker_id, int(self.callback_timeout * 1000))
+                context = ConsumerContext(
+                    self.worker_id, timeout_ms=int(self.callback_timeout * 1000)
+                )
             return self._handler({"Records": batch}, context)
         assert self._callback is not None and self._change_record is not None
         return self._callback([self._change_record(record) for record in batch])

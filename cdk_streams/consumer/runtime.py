@@ -17,14 +17,13 @@ import importlib
 import importlib.util
 import os
 import sys
-import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..handler_code import RUNTIME_PACKAGE, bundled_code_dir
 from ..handler_spec import HandlerSpecError, parse_handler
+from ..streams.lambda_context import LambdaContext
 
 #: A Lambda-style handler: ``handler(event, context)``.
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
@@ -126,38 +125,6 @@ def load_handler(spec: str, *, handler_dir: str | Path | None = None) -> LambdaH
     return function
 
 
-class ConsumerContext:
-    """What a Lambda-style handler receives as ``context`` when a consumer runs it.
-
-    The attributes of Lambda's Python context object, so handlers (and the
-    runtime's batch log line) that read them keep working. There is no
-    invocation deadline outside Lambda:
-    :meth:`get_remaining_time_in_millis` counts down from ``timeout_ms``.
-
-    :param function_name: reported as ``function_name``; the consumer passes
-        its worker id.
-    :param timeout_ms: the budget the remaining time counts down from.
-        @default 900000 (Lambda's 15-minute maximum).
-    """
-
-    def __init__(self, function_name: str, timeout_ms: int = 900_000) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = ""
-        self.memory_limit_in_mb = "0"
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = ""
-        self.log_stream_name = ""
-        self.identity = None
-        self.client_context = None
-        self.tenant_id = None
-        self._deadline = time.monotonic() + timeout_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-    def __repr__(self) -> str:
-        return (
-            f"ConsumerContext(function_name={self.function_name!r}, "
-            f"aws_request_id={self.aws_request_id!r})"
-        )
+#: What a Lambda-style handler receives as ``context`` when a consumer runs it;
+#: the consumer passes its worker id as the function name.
+ConsumerContext = LambdaContext

@@ -29,6 +29,7 @@ from ..handler_code import RUNTIME_PACKAGE, bundled_code_dir
 from ..handler_entry import check_handler
 from ..handler_spec import parse_handler
 from ..streams.delivery import Invocation, InvokeOutcome
+from ..streams.lambda_context import LambdaContext
 from ..streams.partial_batch import invocation_failed_index
 from ..streams.records import RecordShape
 from ..streams.settings import BATCH_SIZE
@@ -153,24 +154,6 @@ class FunctionTarget:
         return InvokeOutcome(request_id, True, payload)
 
 
-class LambdaContext:
-    """The context a handler receives from :class:`LocalHandlerTarget`."""
-
-    def __init__(self, function_name: str, request_id: str, timeout_ms: int) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{function_name}"
-        self.memory_limit_in_mb = "128"
-        self.aws_request_id = request_id
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "local"
-        self._timeout_ms = timeout_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        # No deadline is enforced in-process; the full timeout is always left.
-        return self._timeout_ms
-
-
 def check_local_handler(directory: Path, handler: str) -> None:
     """Refuse a ``--handler`` that ``directory`` does not define, with the construct's
     own check: the same line as at synth (with the closest name it does define),
@@ -252,7 +235,15 @@ class LocalHandlerTarget:
 
     def invoke(self, event: dict[str, Any]) -> Invocation:
         request_id = str(uuid.uuid4())
-        context = LambdaContext(self.name, request_id, self._timeout_ms)
+        context = LambdaContext(
+            self.name,
+            timeout_ms=self._timeout_ms,
+            request_id=request_id,
+            invoked_function_arn=f"arn:aws:lambda:local:000000000000:function:{self.name}",
+            memory_limit_in_mb="128",
+            log_group_name=f"/aws/lambda/{self.name}",
+            log_stream_name="local",
+        )
         try:
             # A round trip through JSON, as Lambda's: the handler gets plain JSON
             # values and may not hand back anything else.
