@@ -38,10 +38,15 @@ from .alarms import (
 )
 from .bundling import DEFAULT_ARCHITECTURE, StreamHandlerCode, newest_python_runtime
 from .dashboard import StreamDashboard
+from .failure_archive import FAILURE_DESTINATIONS, FailureArchive
 from .filter_view_type import check_filters_view_type
+from .handler_code import HANDLER_DIR_CONTEXT, HANDLER_DIR_METADATA
+from .handler_metrics import namespace_of, processing_lag, record_failures, records
+from .idempotency_table import IdempotencyTable, check_idempotency
 from .log_encryption import table_key_for_logs
 from .streams import settings as limits
 from .streams.settings import (
+    ARCHITECTURES,
     PROCESSOR_BATCH_SIZE,
     PROCESSOR_MAX_RECORD_AGE_SECONDS,
     PROCESSOR_MEMORY_MB,
@@ -49,10 +54,6 @@ from .streams.settings import (
 )
 
 __all__ = ["StreamProcessor", "newest_python_runtime"]
-from .failure_archive import FAILURE_DESTINATIONS, FailureArchive
-from .handler_code import HANDLER_DIR_CONTEXT, HANDLER_DIR_METADATA
-from .handler_metrics import namespace_of, processing_lag, record_failures, records
-from .idempotency_table import IdempotencyTable, check_idempotency
 
 DEFAULT_BATCH_SIZE = PROCESSOR_BATCH_SIZE
 DEFAULT_RETRY_ATTEMPTS = PROCESSOR_RETRY_ATTEMPTS
@@ -88,7 +89,6 @@ MAX_FUNCTION_NAME = 64
 MAX_DESCRIPTION = 256
 
 _STREAM_POSITIONS = (lambda_.StartingPosition.TRIM_HORIZON, lambda_.StartingPosition.LATEST)
-_ARCHITECTURES = ("arm64", "x86_64")
 _METRIC_PERIOD = Duration.minutes(1)
 _COUNT_PERIOD = Duration.minutes(5)
 
@@ -867,7 +867,7 @@ class StreamProcessor(Construct):
                 getattr(runtime, "name", runtime),
             )
         if architecture is not None and not (
-            isinstance(architecture, lambda_.Architecture) and architecture.name in _ARCHITECTURES
+            isinstance(architecture, lambda_.Architecture) and architecture.name in ARCHITECTURES
         ):
             raise t.fail(
                 self, "architecture", "Architecture.ARM_64 or Architecture.X86_64", architecture

@@ -8,6 +8,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .streams.settings import (
+    API_NAMES,
+    LAMBDA_BATCH_SIZE,
+    LAMBDA_MAX_BATCHING_WINDOW_SECONDS,
+    LAMBDA_MEMORY_MB,
+    LAMBDA_PARALLELIZATION_FACTOR,
+    UNLIMITED,
+    filter_patterns,
+    on_failure_destination,
+    reports_batch_item_failures,
+)
 from .template_references import TABLE_TYPES, TemplateReferences, imported_export
 
 
@@ -39,7 +50,8 @@ def summarize_template(
         elif kind == "AWS::Lambda::Function":
             lines.append(
                 f"  function {logical_id}: {props.get('Runtime')} {props.get('Handler')}, "
-                f"{props.get('MemorySize', 128)} MB, timeout {props.get('Timeout', 3)} s"
+                f"{props.get('MemorySize', LAMBDA_MEMORY_MB)} MB, "
+                f"timeout {props.get('Timeout', 3)} s"
             )
         elif kind == "AWS::Lambda::EventSourceMapping":
             lines.append(f"  mapping  {logical_id}: {_mapping_settings(props, name)}")
@@ -49,24 +61,31 @@ def summarize_template(
 
 
 def _mapping_settings(props: dict[str, Any], name: Callable[[Any], str]) -> str:
-    failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-    destination = name(failure) if failure else "none"
+    # The template's own values, not MappingConfig's: a CDK token (a Ref to a
+    # parameter, say) is shown as written where MappingConfig wants a number.
+    def setting(prop: str, default: Any = None) -> Any:
+        return props.get(API_NAMES[prop], default)
+
+    def on_off(value: Any) -> str:
+        return "on" if value else "off"
+
+    failure = on_failure_destination(setting("on_failure"))
+    partial = reports_batch_item_failures(setting("report_batch_item_failures"))
     parts = [
-        f"from {name(props.get('EventSourceArn'))}",
-        f"start {props.get('StartingPosition')}",
-        f"batch {props.get('BatchSize', 100)}",
-        f"window {props.get('MaximumBatchingWindowInSeconds', 0)} s",
-        f"retries {props.get('MaximumRetryAttempts', -1)}",
-        f"max age {props.get('MaximumRecordAgeInSeconds', -1)} s",
-        f"bisect {'on' if props.get('BisectBatchOnFunctionError') else 'off'}",
-        f"parallel {props.get('ParallelizationFactor', 1)}",
-        "partial batch "
-        + ("on" if "ReportBatchItemFailures" in props.get("FunctionResponseTypes", []) else "off"),
-        f"filters {len(props.get('FilterCriteria', {}).get('Filters', []))}",
-        f"on failure -> {destination}",
+        f"from {name(setting('event_source_arn'))}",
+        f"start {setting('starting_position')}",
+        f"batch {setting('batch_size', LAMBDA_BATCH_SIZE)}",
+        f"window {setting('max_batching_window', LAMBDA_MAX_BATCHING_WINDOW_SECONDS)} s",
+        f"retries {setting('retry_attempts', UNLIMITED)}",
+        f"max age {setting('max_record_age', UNLIMITED)} s",
+        f"bisect {on_off(setting('bisect_batch_on_error'))}",
+        f"parallel {setting('parallelization_factor', LAMBDA_PARALLELIZATION_FACTOR)}",
+        f"partial batch {on_off(partial)}",
+        f"filters {len(filter_patterns(setting('filters')))}",
+        f"on failure -> {name(failure) if failure else 'none'}",
     ]
-    if props.get("TumblingWindowInSeconds"):
-        parts.append(f"tumbling window {props['TumblingWindowInSeconds']} s")
+    if setting("tumbling_window"):
+        parts.append(f"tumbling window {setting('tumbling_window')} s")
     return ", ".join(parts)
 
 

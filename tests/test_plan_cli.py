@@ -72,8 +72,7 @@ def test_the_table_shows_the_outcome_and_the_advice(capsys: pytest.CaptureFixtur
 
 
 def test_the_help_gives_the_constructs_defaults(capsys: pytest.CaptureFixture[str]) -> None:
-    # The parser is built without the stream package (every command would pay for
-    # its import), so its help states the defaults as text: they must be these.
+    # The help is written from streams.settings; the construct must deploy what it says.
     from cdk_streams import processor
     from cdk_streams.streams import settings
 

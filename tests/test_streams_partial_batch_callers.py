@@ -206,6 +206,9 @@ class Handler:
         self.raises, self.reports = raises, reports
         self.calls: list[list[str]] = []
 
+    def check(self) -> None:
+        """Always invocable."""
+
     def invoke(self, event: dict[str, Any]) -> Invocation:
         keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]]
         self.calls.append(keys)

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from cdk_streams.streams.records import DYNAMODB, KINESIS
-from cdk_streams.streams.settings import API_NAMES, MappingConfig, filter_patterns
+from cdk_streams.streams.settings import (
+    API_NAMES,
+    MappingConfig,
+    filter_patterns,
+    on_failure_destination,
+    reports_batch_item_failures,
+)
 
 STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/2026-01-01T00:00:00.000"
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:f"
@@ -134,3 +140,28 @@ def test_every_setting_has_one_api_name() -> None:
 def test_filter_patterns_skip_filters_without_a_pattern() -> None:
     assert filter_patterns(None) == ()
     assert filter_patterns({"Filters": [{"Pattern": PATTERN}, {}]}) == (PATTERN,)
+
+
+def test_on_failure_and_partial_batch_fields_read_as_lambda_writes_them() -> None:
+    assert on_failure_destination(SETTINGS["DestinationConfig"]) == QUEUE
+    assert on_failure_destination(None) is None
+    assert on_failure_destination({"OnFailure": {}}) is None
+    assert reports_batch_item_failures(["ReportBatchItemFailures"])
+    assert not reports_batch_item_failures(None)
+
+
+def test_the_limits_load_without_the_filter_grammar() -> None:
+    # `cdk-streams plan` builds its help from them, so every command imports this module.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import cdk_streams.streams.settings; "
+        "print(sorted(m for m in sys.modules if m.startswith(('cdk_streams.', 'stream_runtime'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == (
+        "['cdk_streams.streams', 'cdk_streams.streams.arns', 'cdk_streams.streams.settings']"
+    )

@@ -19,18 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from ..local.assembly import AssemblyError, CloudAssembly
-from ..streams.settings import MappingConfig
+from ..streams.arns import placeholder_arn
+from ..streams.settings import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_MEMORY_MB,
+    MappingConfig,
+    on_failure_destination,
+)
 from ..template_references import (
     TABLE_TYPES,
     TemplateReferences,
     imported_export,
     resource_path,
 )
-
-_ACCOUNT = "arn:aws:{service}:us-east-1:123456789012:{resource}"
-#: Lambda's defaults when a template leaves them out.
-DEFAULT_MEMORY_MB = 128
-DEFAULT_ARCHITECTURE = "x86_64"
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class AppMapping:
         """
         props = dict(self.properties)
         source = self._placeholder_arn(props.get("EventSourceArn"))
-        destination = (props.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
+        destination = on_failure_destination(props.get("DestinationConfig"))
         if destination is not None:
             props["DestinationConfig"] = {
                 "OnFailure": {"Destination": self._placeholder_arn(destination)}
@@ -78,13 +79,13 @@ class AppMapping:
         config = MappingConfig.from_cloudformation(
             props,
             uuid=self.logical_id,
-            function_arn=_ACCOUNT.format(service="lambda", resource=f"function:{function_id}"),
+            function_arn=placeholder_arn("lambda", f"function:{function_id}"),
             event_source_arn=source,
         )
-        architectures = function_props.get("Architectures") or [DEFAULT_ARCHITECTURE]
+        architectures = function_props.get("Architectures") or [LAMBDA_ARCHITECTURE]
         return MappingSettings(
             config=config,
-            memory_mb=int(function_props.get("MemorySize", DEFAULT_MEMORY_MB)),
+            memory_mb=int(function_props.get("MemorySize", LAMBDA_MEMORY_MB)),
             architecture=str(architectures[0]),
         )
 
@@ -108,15 +109,15 @@ class AppMapping:
         target = self.references.target(self.stack, value)
         kind, name = (target.kind, target.logical_id) if target else ("", "")
         if kind == "AWS::SQS::Queue":
-            return _ACCOUNT.format(service="sqs", resource=name)
+            return placeholder_arn("sqs", name)
         if kind == "AWS::SNS::Topic":
-            return _ACCOUNT.format(service="sns", resource=name)
+            return placeholder_arn("sns", name)
         if kind == "AWS::S3::Bucket":
-            return f"arn:aws:s3:::{name}"
+            return placeholder_arn("s3", name)
         if kind == "AWS::Kinesis::Stream":
-            return _ACCOUNT.format(service="kinesis", resource=f"stream/{name}")
+            return placeholder_arn("kinesis", f"stream/{name}")
         if kind in TABLE_TYPES:
-            return _ACCOUNT.format(service="dynamodb", resource=f"table/{name}/stream/synth")
+            return placeholder_arn("dynamodb", f"table/{name}/stream/synth")
         export = imported_export(plain)
         unknown = f" (no stack of the app exports {export})" if export else ""
         raise AssemblyError(

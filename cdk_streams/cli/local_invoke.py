@@ -77,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     from ..local.code_copy import copy_handler_code
     from ..local.invoker import FunctionConfig, FunctionRuntime
     from ..operations.targets import check_local_handler
+    from ..streams.arns import placeholder_arn
     from ..streams.partial_batch import first_failed_index
+    from ..streams.settings import PROCESSOR_MEMORY_MB
 
     event = _read_json_file(args.event, "--event")
     if (args.handler_dir is None) != (args.handler is None):
@@ -107,11 +109,11 @@ def run(args: argparse.Namespace) -> int:
             code_dir = copy_handler_code(source, Path(tmp) / "code", progress=progress)
         config = FunctionConfig(
             name=args.function_name,
-            arn=f"arn:aws:lambda:us-east-1:123456789012:function:{args.function_name}",
+            arn=placeholder_arn("lambda", f"function:{args.function_name}"),
             handler=handler,
             code_dir=code_dir,
             timeout=args.timeout,
-            memory_size=256,
+            memory_size=PROCESSOR_MEMORY_MB,
             environment=environment,
         )
         with FunctionRuntime(config, log_sink=lambda name, line: progress(line)) as runtime:

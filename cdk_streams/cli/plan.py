@@ -23,8 +23,33 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..simulation.costs import DESTINATIONS, destination_kind
+from ..streams.arns import placeholder_arn
+from ..streams.settings import (
+    ARCHITECTURES,
+    BATCH_SIZE,
+    LAMBDA_MAX_BATCHING_WINDOW_SECONDS,
+    LAMBDA_PARALLELIZATION_FACTOR,
+    MAX_BATCHING_WINDOW_SECONDS,
+    MAX_RECORD_AGE_SECONDS,
+    MEMORY_SIZE_MB,
+    PARALLELIZATION_FACTOR,
+    PROCESSOR_ARCHITECTURE,
+    PROCESSOR_BATCH_SIZE,
+    PROCESSOR_MAX_RECORD_AGE_SECONDS,
+    PROCESSOR_MEMORY_MB,
+    PROCESSOR_RETRY_ATTEMPTS,
+    RETRY_ATTEMPTS,
+    UNLIMITED,
+    MappingConfig,
+)
 from .app_dir import synthesize
 from .errors import CliError
+
+#: StreamProcessor's on-failure destination when it is given none: an SQS queue.
+_PROCESSOR_ON_FAILURE = "sqs"
+_ON_FAILURE_CHOICES = f"{', '.join(DESTINATIONS)} or none"
+_ARCHITECTURE_CHOICES = " or ".join(ARCHITECTURES)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)([smhd]))+$")
@@ -79,6 +104,10 @@ def _number(
         extra = "".join(f" or {a:g}" for a in also)
         raise CliError(f"{flag} must be {allowed}{extra}, got {raw}")
     return value
+
+
+def _span(limits: tuple[int, int]) -> str:
+    return f"{limits[0]}..{limits[1]}"
 
 
 def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -145,22 +174,49 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--mapping",
         help="the mapping's logical id when the app has several (STACK/ID when two stacks use it)",
     )
-    mapping.add_argument("--batch-size", metavar="N", help="1..10000 (default: 100)")
     mapping.add_argument(
-        "--window-seconds", metavar="S", help="batching window 0..300 (default: 0)"
+        "--batch-size",
+        metavar="N",
+        help=f"{_span(BATCH_SIZE)} (default: {PROCESSOR_BATCH_SIZE})",
+    )
+    mapping.add_argument(
+        "--window-seconds",
+        metavar="S",
+        help=f"batching window {_span(MAX_BATCHING_WINDOW_SECONDS)} "
+        f"(default: {LAMBDA_MAX_BATCHING_WINDOW_SECONDS})",
     )
     mapping.add_argument(
         "--parallelization",
         metavar="N",
-        help="concurrent batches per shard (ParallelizationFactor) 1..10 (default: 1)",
+        help="concurrent batches per shard (ParallelizationFactor) "
+        f"{_span(PARALLELIZATION_FACTOR)} (default: {LAMBDA_PARALLELIZATION_FACTOR})",
     )
-    mapping.add_argument("--memory-mb", metavar="MB", help="128..10240 (default: 256)")
-    mapping.add_argument("--architecture", metavar="ARCH", help="x86_64 or arm64 (default: arm64)")
-    mapping.add_argument("--retry-attempts", metavar="N", help="-1 or 0..10000 (default: 10)")
     mapping.add_argument(
-        "--max-record-age", metavar="S", help="-1 or 60..604800 seconds (default: 3600)"
+        "--memory-mb",
+        metavar="MB",
+        help=f"{_span(MEMORY_SIZE_MB)} (default: {PROCESSOR_MEMORY_MB})",
     )
-    mapping.add_argument("--on-failure", metavar="KIND", help="sqs, sns, s3 or none (default: sqs)")
+    mapping.add_argument(
+        "--architecture",
+        metavar="ARCH",
+        help=f"{_ARCHITECTURE_CHOICES} (default: {PROCESSOR_ARCHITECTURE})",
+    )
+    mapping.add_argument(
+        "--retry-attempts",
+        metavar="N",
+        help=f"{UNLIMITED} or 0..{RETRY_ATTEMPTS[1]} (default: {PROCESSOR_RETRY_ATTEMPTS})",
+    )
+    mapping.add_argument(
+        "--max-record-age",
+        metavar="S",
+        help=f"{UNLIMITED} or {_span(MAX_RECORD_AGE_SECONDS)} seconds "
+        f"(default: {PROCESSOR_MAX_RECORD_AGE_SECONDS})",
+    )
+    mapping.add_argument(
+        "--on-failure",
+        metavar="KIND",
+        help=f"{_ON_FAILURE_CHOICES} (default: {_PROCESSOR_ON_FAILURE})",
+    )
     out = plan.add_argument_group("output")
     out.add_argument(
         "--target-age",
@@ -245,20 +301,6 @@ def _plan(args: argparse.Namespace) -> int:
     from ..simulation.shards import ShardModel
     from ..simulation.simulator import STREAM_ARN
     from ..simulation.traffic import DailyCurve, Spike, Steady, Traffic
-    from ..streams.settings import (
-        BATCH_SIZE,
-        MAX_BATCHING_WINDOW_SECONDS,
-        MAX_RECORD_AGE_SECONDS,
-        MEMORY_SIZE_MB,
-        PARALLELIZATION_FACTOR,
-        PROCESSOR_ARCHITECTURE,
-        PROCESSOR_BATCH_SIZE,
-        PROCESSOR_MAX_RECORD_AGE_SECONDS,
-        PROCESSOR_MEMORY_MB,
-        PROCESSOR_RETRY_ATTEMPTS,
-        RETRY_ATTEMPTS,
-        MappingConfig,
-    )
 
     rate = _number(args, "writes_per_second", low=0, above=True)
     item_kb = _number(args, "item_kb", low=0, high=400, above=True)
@@ -302,17 +344,17 @@ def _plan(args: argparse.Namespace) -> int:
             raise CliError("--mapping goes with --app-dir")
         config = MappingConfig(
             uuid="plan",
-            function_arn="arn:aws:lambda:us-east-1:123456789012:function:planned",
+            function_arn=placeholder_arn("lambda", "function:planned"),
             event_source_arn=STREAM_ARN,
-            # StreamProcessor's defaults: no batching window, bisect on, partial
-            # batch responses on, an SQS on-failure queue.
+            # StreamProcessor's defaults: bisect on, partial batch responses on, an
+            # SQS on-failure queue; no batching window and a parallelization
+            # factor of 1, Lambda's (MappingConfig's).
             batch_size=PROCESSOR_BATCH_SIZE,
-            max_batching_window=0.0,
             retry_attempts=PROCESSOR_RETRY_ATTEMPTS,
             max_record_age=float(PROCESSOR_MAX_RECORD_AGE_SECONDS),
             bisect_batch_on_error=True,
             report_batch_item_failures=True,
-            on_failure=_destination("sqs"),
+            on_failure=_destination(_PROCESSOR_ON_FAILURE),
         )
         memory_mb, architecture = PROCESSOR_MEMORY_MB, PROCESSOR_ARCHITECTURE
         source = "StreamProcessor defaults"
@@ -320,14 +362,25 @@ def _plan(args: argparse.Namespace) -> int:
     batch = _number(args, "batch_size", low=BATCH_SIZE[0], high=BATCH_SIZE[1], integer=True)
     if batch is not None:
         changes["batch_size"] = int(batch)
-    window = _number(args, "window_seconds", low=0, high=MAX_BATCHING_WINDOW_SECONDS[1])
+    window = _number(
+        args,
+        "window_seconds",
+        low=MAX_BATCHING_WINDOW_SECONDS[0],
+        high=MAX_BATCHING_WINDOW_SECONDS[1],
+    )
     if window is not None:
         changes["max_batching_window"] = window
-    factor = _number(args, "parallelization", low=1, high=PARALLELIZATION_FACTOR[1], integer=True)
+    factor = _number(
+        args,
+        "parallelization",
+        low=PARALLELIZATION_FACTOR[0],
+        high=PARALLELIZATION_FACTOR[1],
+        integer=True,
+    )
     if factor is not None:
         changes["parallelization_factor"] = int(factor)
     retries = _number(
-        args, "retry_attempts", low=0, high=RETRY_ATTEMPTS[1], integer=True, also=(-1,)
+        args, "retry_attempts", low=0, high=RETRY_ATTEMPTS[1], integer=True, also=(UNLIMITED,)
     )
     if retries is not None:
         changes["retry_attempts"] = int(retries)
@@ -336,10 +389,10 @@ def _plan(args: argparse.Namespace) -> int:
         "max_record_age",
         low=MAX_RECORD_AGE_SECONDS[0],
         high=MAX_RECORD_AGE_SECONDS[1],
-        also=(-1,),
+        also=(UNLIMITED,),
     )
     if age is not None:
-        changes["max_record_age"] = None if age == -1 else age
+        changes["max_record_age"] = None if age == UNLIMITED else age
     if args.on_failure is not None:
         changes["on_failure"] = _destination(args.on_failure)
     config = replace(config, **changes)
@@ -348,8 +401,8 @@ def _plan(args: argparse.Namespace) -> int:
         memory_mb = int(memory)
     if args.architecture is not None:
         architecture = args.architecture.strip().lower()
-    if architecture not in ("x86_64", "arm64"):
-        raise CliError(f"--architecture must be x86_64 or arm64, got {architecture!r}")
+    if architecture not in ARCHITECTURES:
+        raise CliError(f"--architecture must be {_ARCHITECTURE_CHOICES}, got {architecture!r}")
 
     plan = Plan(
         traffic=traffic,
@@ -457,23 +510,14 @@ def _settings_line(config: Any) -> str:
     return (
         f"batch {config.batch_size}, window {config.max_batching_window:g} s, "
         f"parallelization {config.parallelization_factor}, retries {config.retry_attempts}, "
-        f"max age {age}, on-failure {_kind(config.on_failure)}"
+        f"max age {age}, on-failure {destination_kind(config.on_failure) or 'none'}"
     )
-
-
-def _kind(arn: str | None) -> str:
-    return "none" if not arn else arn.split(":")[2]
 
 
 def _destination(kind: str) -> str | None:
     value = kind.strip().lower()
     if value == "none":
         return None
-    arns = {
-        "sqs": "arn:aws:sqs:us-east-1:123456789012:planned-dlq",
-        "sns": "arn:aws:sns:us-east-1:123456789012:planned-dlq",
-        "s3": "arn:aws:s3:::planned-dlq",
-    }
-    if value not in arns:
-        raise CliError(f"--on-failure must be sqs, sns, s3 or none, got {kind!r}")
-    return arns[value]
+    if value not in DESTINATIONS:
+        raise CliError(f"--on-failure must be {_ON_FAILURE_CHOICES}, got {kind!r}")
+    return placeholder_arn(value, "planned-dlq")

@@ -15,22 +15,30 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..streams.arns import resource_name
+from ..streams.settings import (
+    API_NAMES,
+    MappingConfig,
+    filter_patterns,
+    on_failure_destination,
+    reports_batch_item_failures,
+)
 from .cloud import CREDENTIALS, Deployment, LocalCloud
 from .watch import CodeWatcher
 
 #: Receives one line of output.
 Out = Callable[[str], None]
 
-#: Lambda API mapping field -> the StreamProcessor prop it comes from (one vocabulary).
+#: The settings shown as they are set (the StreamProcessor prop) and their unit.
 _SETTINGS = (
-    ("BatchSize", "batch_size", ""),
-    ("MaximumBatchingWindowInSeconds", "max_batching_window", " s"),
-    ("StartingPosition", "starting_position", ""),
-    ("MaximumRetryAttempts", "retry_attempts", ""),
-    ("MaximumRecordAgeInSeconds", "max_record_age", " s"),
-    ("BisectBatchOnFunctionError", "bisect_batch_on_error", ""),
-    ("ParallelizationFactor", "parallelization_factor", ""),
-    ("TumblingWindowInSeconds", "tumbling_window", " s"),
+    ("batch_size", ""),
+    ("max_batching_window", " s"),
+    ("starting_position", ""),
+    ("retry_attempts", ""),
+    ("max_record_age", " s"),
+    ("bisect_batch_on_error", ""),
+    ("parallelization_factor", ""),
+    ("tumbling_window", " s"),
 )
 
 #: Log lines of the runtime itself, not of the function: left out.
@@ -77,8 +85,8 @@ def describe(cloud: LocalCloud, deployment: Deployment) -> Iterator[str]:
         yield "mappings:"
     for resource in mappings:
         mapping = lam.get_event_source_mapping(UUID=resource.physical_id)
-        function = mapping["FunctionArn"].split(":")[6]
-        yield f"  {_source_name(mapping['EventSourceArn'])} -> {function}"
+        config = MappingConfig.from_api(mapping)
+        yield f"  {config.table_name} -> {config.function_name}"
         yield f"    {mapping_settings(mapping)}"
     queues = [r for r in deployment.resources if r.type == "AWS::SQS::Queue"]
     if queues:
@@ -98,37 +106,31 @@ def describe(cloud: LocalCloud, deployment: Deployment) -> Iterator[str]:
 
 
 def mapping_settings(mapping: Mapping[str, Any]) -> str:
-    """A mapping's settings, named as the StreamProcessor props that set them."""
+    """A mapping's settings, named as the StreamProcessor props that set them.
+
+    The values are Lambda's, as it returns them (``max_record_age -1 s``): what
+    the mapping was given, not what the stream rules make of it; a setting
+    Lambda leaves out is left out.
+    """
+
+    def setting(prop: str) -> Any:
+        return mapping.get(API_NAMES[prop])
+
     parts = [
-        f"{prop} {_value(mapping[field])}{unit}"
-        for field, prop, unit in _SETTINGS
-        if mapping.get(field) is not None
+        f"{prop} {_value(setting(prop))}{unit}"
+        for prop, unit in _SETTINGS
+        if setting(prop) is not None
     ]
-    parts.append(
-        "report_batch_item_failures "
-        + str("ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or [])).lower()
-    )
-    filters = (mapping.get("FilterCriteria") or {}).get("Filters") or []
-    parts.append(f"filters {len(filters)}")
-    destination = ((mapping.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
-        "Destination"
-    )
-    parts.append(f"on_failure {_source_name(destination) if destination else 'none'}")
+    reports = reports_batch_item_failures(setting("report_batch_item_failures"))
+    parts.append(f"report_batch_item_failures {_value(reports)}")
+    parts.append(f"filters {len(filter_patterns(setting('filters')))}")
+    destination = on_failure_destination(setting("on_failure"))
+    parts.append(f"on_failure {resource_name(destination) if destination else 'none'}")
     return ", ".join(parts)
 
 
 def _value(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _source_name(arn: str) -> str:
-    """The table, stream or queue an ARN names."""
-    resource = arn.split(":", 5)[-1]
-    if resource.startswith("table/"):
-        return resource.split("/")[1]
-    if resource.startswith("stream/"):
-        return resource.split("/")[1]
-    return resource
 
 
 class LocalUp:

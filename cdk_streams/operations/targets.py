@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from ..handler_code import RUNTIME_PACKAGE, bundled_code_dir
 from ..handler_entry import check_handler
 from ..handler_spec import parse_handler
+from ..streams.arns import placeholder_arn
 from ..streams.delivery import Invocation, InvokeOutcome
 from ..streams.lambda_context import LambdaContext
 from ..streams.partial_batch import invocation_failed_index
@@ -239,7 +240,7 @@ class LocalHandlerTarget:
             self.name,
             timeout_ms=self._timeout_ms,
             request_id=request_id,
-            invoked_function_arn=f"arn:aws:lambda:local:000000000000:function:{self.name}",
+            invoked_function_arn=placeholder_arn("lambda", f"function:{self.name}"),
             memory_limit_in_mb="128",
             log_group_name=f"/aws/lambda/{self.name}",
             log_stream_name="local",

@@ -25,9 +25,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ..streams.settings import ARCHITECTURES
+
 #: Hours in a month, as AWS's pricing examples count them.
 HOURS_PER_MONTH = 730
-ARCHITECTURES = ("x86_64", "arm64")
 DESTINATIONS = ("sqs", "sns", "s3")
 
 
@@ -101,7 +102,7 @@ def monthly_cost(
 ) -> MonthlyCost:
     """Scale a simulated window's usage to a month and price it."""
     if architecture not in ARCHITECTURES:
-        raise ValueError(f"architecture must be x86_64 or arm64, got {architecture!r}")
+        raise ValueError(f"architecture must be {' or '.join(ARCHITECTURES)}, got {architecture!r}")
     if simulated_seconds <= 0:
         raise ValueError(f"simulated_seconds must be more than 0, got {simulated_seconds}")
     scale = HOURS_PER_MONTH * 3600 / simulated_seconds

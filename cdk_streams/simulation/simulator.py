@@ -28,6 +28,7 @@ import random
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from ..streams.arns import placeholder_arn
 from ..streams.counts import MappingCounts
 from ..streams.on_failure import FailedBatch
 from ..streams.records import lambda_record, record_size
@@ -45,9 +46,7 @@ from .workload import key_of, lane_of, stream_record
 #: Above this many records, "auto" takes the aggregate path.
 EXACT_LIMIT = 2_000
 #: The stream the simulated records come from (the planner models DynamoDB streams).
-STREAM_ARN = (
-    "arn:aws:dynamodb:us-east-1:123456789012:table/Simulated/stream/2027-01-01T00:00:00.000"
-)
+STREAM_ARN = placeholder_arn("dynamodb", "table/Simulated/stream/2027-01-01T00:00:00.000")
 
 
 @dataclass
@@ -108,7 +107,7 @@ def _scaled(counts: MappingCounts, weight: int) -> MappingCounts:
 
 #: The on-failure destination of a simulated mapping that has none: the simulator
 #: still learns why each batch was skipped, and reports no on-failure records.
-NO_DESTINATION = "arn:aws:sqs:us-east-1:123456789012:simulated-no-destination"
+NO_DESTINATION = placeholder_arn("sqs", "simulated-no-destination")
 
 
 def simulation_config(config: MappingConfig) -> MappingConfig:

@@ -17,10 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .filter_grammar import compile_pattern
-from .records import RecordShape, shape_of
+from .arns import resource_name
+
+# The filter grammar and the record shapes are imported where they are used: the
+# CLI builds its help from the limits here, and every command would load them.
+if TYPE_CHECKING:
+    from .records import RecordShape
 
 #: Lambda's limits for DynamoDB and Kinesis stream mappings (AWS Lambda developer
 #: guide, "Event source mappings"), as (low, high). Written here, with no CDK, so
@@ -33,10 +37,20 @@ PARALLELIZATION_FACTOR = (1, 10)
 TUMBLING_WINDOW_SECONDS = (0, 900)
 #: The mapped function's memory in MB (a function limit, priced by the planner).
 MEMORY_SIZE_MB = (128, 10_240)
+#: The mapped function's instruction set, in Lambda's names.
+ARCHITECTURES = ("x86_64", "arm64")
+#: Lambda's value meaning "no limit" for MaximumRetryAttempts and MaximumRecordAgeInSeconds.
+UNLIMITED = -1
+#: Lambda's defaults for a setting a stream mapping or its function leaves out,
+#: in its API's form: retries and record age default to :data:`UNLIMITED`.
+LAMBDA_BATCH_SIZE = 100
+LAMBDA_MAX_BATCHING_WINDOW_SECONDS = 0
+LAMBDA_PARALLELIZATION_FACTOR = 1
+LAMBDA_MEMORY_MB = 128
+LAMBDA_ARCHITECTURE = "x86_64"
 #: StreamProcessor's defaults (its safer ones, not Lambda's), written here with
 #: no CDK so that the capacity planner prices and simulates what the construct
-#: deploys. Lambda's own defaults: batch 100, infinite retries and record age,
-#: 128 MB, x86_64. The architecture is in Lambda's name.
+#: deploys.
 PROCESSOR_BATCH_SIZE = 100
 PROCESSOR_RETRY_ATTEMPTS = 10
 PROCESSOR_MAX_RECORD_AGE_SECONDS = 3600
@@ -61,9 +75,6 @@ API_NAMES: Mapping[str, str] = {
     "on_failure": "DestinationConfig",
     "enabled": "State",
 }
-
-#: Lambda's value meaning "no limit" for MaximumRetryAttempts and MaximumRecordAgeInSeconds.
-UNLIMITED = -1
 
 
 @dataclass(frozen=True)
@@ -98,13 +109,13 @@ class MappingConfig:
     function_arn: str
     event_source_arn: str
     starting_position: str = "TRIM_HORIZON"
-    batch_size: int = 100
-    max_batching_window: float = 0.0
+    batch_size: int = LAMBDA_BATCH_SIZE
+    max_batching_window: float = float(LAMBDA_MAX_BATCHING_WINDOW_SECONDS)
     retry_attempts: int = UNLIMITED
     max_record_age: float | None = None
     bisect_batch_on_error: bool = False
     report_batch_item_failures: bool = False
-    parallelization_factor: int = 1
+    parallelization_factor: int = LAMBDA_PARALLELIZATION_FACTOR
     tumbling_window: float | None = None
     filters: tuple[str, ...] = ()
     on_failure: str | None = None
@@ -113,22 +124,26 @@ class MappingConfig:
     def __post_init__(self) -> None:
         # Lambda refuses a mapping whose pattern it cannot parse at create time, so a
         # mapping read back here never runs with a filter of its own invention.
+        from .filter_grammar import compile_pattern
+
         for pattern in self.filters:
             compile_pattern(pattern)
 
     @property
     def function_name(self) -> str:
-        return self.function_arn.split(":")[6]
+        return resource_name(self.function_arn)
 
     @property
     def shape(self) -> RecordShape:
         """The kind of records the event source holds: DynamoDB stream or Kinesis."""
+        from .records import shape_of
+
         return shape_of(self.event_source_arn)
 
     @property
     def table_name(self) -> str:
         """The table (DynamoDB stream) or stream name (Kinesis) the mapping reads."""
-        return self.event_source_arn.split(":")[5].split("/")[1]
+        return resource_name(self.event_source_arn)
 
     @classmethod
     def from_api(cls, mapping: Mapping[str, Any]) -> MappingConfig:
@@ -185,8 +200,10 @@ class MappingConfig:
             function_arn=function_arn,
             event_source_arn=event_source_arn,
             starting_position=get("starting_position") or "TRIM_HORIZON",
-            batch_size=int(get("batch_size") or 100),
-            max_batching_window=float(get("max_batching_window") or 0),
+            batch_size=int(get("batch_size") or LAMBDA_BATCH_SIZE),
+            max_batching_window=float(
+                get("max_batching_window") or LAMBDA_MAX_BATCHING_WINDOW_SECONDS
+            ),
             retry_attempts=UNLIMITED if retry_attempts is None else int(retry_attempts),
             max_record_age=(
                 None
@@ -194,12 +211,15 @@ class MappingConfig:
                 else float(max_record_age)
             ),
             bisect_batch_on_error=bool(get("bisect_batch_on_error")),
-            report_batch_item_failures="ReportBatchItemFailures"
-            in (get("report_batch_item_failures") or ()),
-            parallelization_factor=int(get("parallelization_factor") or 1),
+            report_batch_item_failures=reports_batch_item_failures(
+                get("report_batch_item_failures")
+            ),
+            parallelization_factor=int(
+                get("parallelization_factor") or LAMBDA_PARALLELIZATION_FACTOR
+            ),
             tumbling_window=float(tumbling_window) if tumbling_window else None,
             filters=filter_patterns(get("filters")),
-            on_failure=((get("on_failure") or {}).get("OnFailure") or {}).get("Destination"),
+            on_failure=on_failure_destination(get("on_failure")),
             enabled=enabled,
         )
 
@@ -208,3 +228,13 @@ def filter_patterns(criteria: Mapping[str, Any] | None) -> tuple[str, ...]:
     """The pattern strings of a ``FilterCriteria`` object (None or empty: none)."""
     filters: Sequence[Mapping[str, Any]] = (criteria or {}).get("Filters") or ()
     return tuple(f["Pattern"] for f in filters if f.get("Pattern") is not None)
+
+
+def reports_batch_item_failures(response_types: Sequence[str] | None) -> bool:
+    """Whether ``FunctionResponseTypes`` asks for partial batch responses."""
+    return "ReportBatchItemFailures" in (response_types or ())
+
+
+def on_failure_destination(destination_config: Mapping[str, Any] | None) -> str | None:
+    """The ARN in a ``DestinationConfig`` object (None, or no ``OnFailure``: none)."""
+    return ((destination_config or {}).get("OnFailure") or {}).get("Destination")
