@@ -9,6 +9,7 @@ os.environ.setdefault("CDK_VALIDATION", "false")
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -277,24 +278,31 @@ def test_no_queue_alarms_without_an_sqs_queue(props):
     assert processor.alarms.dead_letter_queue_age is None
 
 
-def with_own_queue(
-    on_failure: Callable[[sqs.IQueue], object] = lambda queue: queue,
-) -> tuple[cdk.Stack, sqs.Queue, StreamProcessor]:
-    """A processor whose on_failure is built from a queue of the user's own."""
+def with_own(
+    make: Callable[[cdk.Stack], Any],
+    on_failure: Callable[[Any], object] = lambda given: given,
+    **props: Any,
+) -> tuple[cdk.Stack, Any, StreamProcessor]:
+    """A processor whose on_failure is built from a destination of the user's own."""
     stack = new_stack()
-    queue = sqs.Queue(stack, "MyFailures", enforce_ssl=True)
+    destination = make(stack)
     processor = StreamProcessor(
         stack,
         "Processor",
         table=orders_table(stack).table,
         code=StreamHandlerCode.sample(),
-        on_failure=on_failure(queue),
+        on_failure=on_failure(destination),
+        **props,
     )
-    return stack, queue, processor
+    return stack, destination, processor
+
+
+def own_queue(stack: cdk.Stack) -> sqs.Queue:
+    return sqs.Queue(stack, "MyFailures", enforce_ssl=True)
 
 
 def test_queue_alarms_also_watch_a_queue_passed_as_on_failure():
-    stack, queue, processor = with_own_queue()
+    stack, queue, processor = with_own(own_queue)
     assert processor.dead_letter_queue is None
     assert processor.on_failure_queue is queue
     assert list(processor.alarms.alarms) == list(QUEUE_ALARM_NAMES)
@@ -320,7 +328,7 @@ def test_a_queue_wrapped_in_sqs_dlq_is_a_synth_warning_that_can_be_acknowledged(
     warnings = {}
     for case in ("wrapped", "acknowledged", "the queue itself"):
         stack, _, processor = (
-            with_own_queue() if case == "the queue itself" else with_own_queue(SqsDlq)
+            with_own(own_queue) if case == "the queue itself" else with_own(own_queue, SqsDlq)
         )
         if case == "acknowledged":
             cdk.Annotations.of(processor).acknowledge_warning(SQS_DLQ_WARNING)
@@ -426,15 +434,8 @@ def test_a_bucket_passed_as_on_failure_gets_the_archive_alarm_and_a_wrapped_one_
     from cdk_streams.processor import S3_DESTINATION_WARNING
 
     def processor_on(wrap, **props):
-        stack = new_stack()
-        bucket = s3.Bucket(stack, "Failures", enforce_ssl=True)
-        processor = StreamProcessor(
-            stack,
-            "Processor",
-            table=orders_table(stack).table,
-            code=StreamHandlerCode.sample(),
-            on_failure=wrap(bucket),
-            **props,
+        stack, bucket, processor = with_own(
+            lambda stack: s3.Bucket(stack, "Failures", enforce_ssl=True), wrap, **props
         )
         warnings = Found.from_stack(stack).find_warning("*", Match.any_value())
         return bucket, processor, [(w.id, w.entry.data) for w in warnings]

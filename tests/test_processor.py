@@ -19,10 +19,9 @@ from cdk_streams import (
     IStreamProcessor,
     StreamHandlerCode,
     StreamProcessor,
-    StreamsValidationError,
 )
 from cdk_streams.processor import newest_python_runtime
-from tests.stacks import new_stack, only, orders_table
+from tests.stacks import new_stack, only, orders_table, processor_error
 
 
 @pytest.fixture(scope="module")
@@ -200,17 +199,10 @@ def test_no_on_failure_destination_when_turned_off():
 
 
 def test_an_on_failure_destination_with_the_destination_turned_off_is_refused():
-    stack = new_stack()
-    with pytest.raises(StreamsValidationError) as error:
-        StreamProcessor(
-            stack,
-            "Processor",
-            table=orders_table(stack).table,
-            on_failure=sns.Topic(stack, "Failures"),
-            dead_letter_queue_enabled=False,
-            code=StreamHandlerCode.sample(),
-        )
-    assert str(error.value) == (
+    def props(stack: cdk.Stack) -> dict:
+        return {"on_failure": sns.Topic(stack, "Failures"), "dead_letter_queue_enabled": False}
+
+    assert processor_error(props) == (
         "Test/Processor: dead_letter_queue_enabled=False turns the on-failure destination off, "
         "so it must not be combined with on_failure; got both (keep on_failure for a "
         "destination of your own, or drop it for none)"
