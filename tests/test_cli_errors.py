@@ -324,10 +324,10 @@ def test_invoke_accepts_both_handler_forms(
 ) -> None:
     (tmp_path / "h").mkdir()
     (tmp_path / "h" / "mod.py").write_text(
-        "def fn(event, context):\n    return {'n': len(event)}\n"
+        "def fn(event, context):\n    return {'n': len(event['Records'])}\n"
     )
     event = tmp_path / "e.json"
-    event.write_text('{"a": 1, "b": 2}')
+    event.write_text('{"Records": [{"a": 1}, {"b": 2}]}')
     for form in ("mod.fn", "mod:fn"):
         code, out, _ = run(
             capsys,

@@ -11,6 +11,8 @@ import pytest
 from cdk_streams.cli import build_parser, main
 
 FIXTURE_HANDLER = Path(__file__).parent / "fixtures" / "local_app" / "handler"
+#: An item, as a user may save it where an event file is expected.
+ITEM_FILE = Path(__file__).parent / "fixtures" / "an_item.json"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -81,6 +83,12 @@ def test_generate_event_ttl_remove_keys_only(capsys: pytest.CaptureFixture[str])
         ),
         (["local", "invoke", "--event", "/nonexistent.json"], "--event: cannot read"),
         (["local", "invoke", "--event", __file__], "is not JSON"),
+        (
+            # An item saved where the event should be: not an empty batch that succeeds.
+            ["local", "invoke", "--event", str(ITEM_FILE)],
+            f"--event: {ITEM_FILE} is not a stream event (an object with a Records list); "
+            "cdk-streams generate-event writes one",
+        ),
         (["local", "demo", "--app-dir", "/"], "--app-dir / has no cdk.json"),
     ],
 )
@@ -110,6 +118,11 @@ def test_invoke_runs_the_bundled_handler_on_a_generated_event(
     assert code == 0
     assert json.loads(out) == {"batchItemFailures": []}
     assert "START RequestId:" in err and "o-7" in err  # the handler's log, on stderr
+    # Said, since a user in their app's directory may expect their own function.
+    assert err.startswith(
+        "no --handler-dir and --handler: running the bundled sample "
+        "process_order_changes.handler\n"
+    )
 
 
 def invoke_recorder(
@@ -168,7 +181,7 @@ def test_invoke_exits_1_when_the_response_reports_failed_records(
 
 def test_invoke_flags_are_checked(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     event = tmp_path / "e.json"
-    event.write_text("{}")
+    event.write_text('{"Records": []}')
     code, _, err = run(capsys, "local", "invoke", "--event", str(event), "--handler", "a.b")
     assert code == 2 and "--handler-dir and --handler go together" in err
     code, _, err = run(capsys, "local", "invoke", "--event", str(event), "--env", "NOEQUALS")

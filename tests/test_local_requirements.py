@@ -219,9 +219,9 @@ def test_a_pip_failure_is_one_line_naming_the_file_and_pips_reason(
 def _local_invoke(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, handler_dir: Path, handler: str
 ) -> tuple[int, str, str]:
-    """``cdk-streams local invoke`` of ``handler`` on an empty event: (status, out, err)."""
+    """``cdk-streams local invoke`` of ``handler`` on an empty batch: (status, out, err)."""
     event = tmp_path / "event.json"
-    event.write_text("{}")
+    event.write_text('{"Records": []}')
     status = main(
         ["local", "invoke", "--event", str(event), "--handler-dir", str(handler_dir),
          "--handler", handler]

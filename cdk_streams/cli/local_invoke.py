@@ -82,6 +82,13 @@ def run(args: argparse.Namespace) -> int:
     from ..streams.settings import PROCESSOR_MEMORY_MB
 
     event = _read_json_file(args.event, "--event")
+    if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
+        # An item or a record saved by mistake would run as an empty batch and
+        # look like a success.
+        raise CliError(
+            f"--event: {args.event} is not a stream event (an object with a Records list); "
+            "cdk-streams generate-event writes one"
+        )
     if (args.handler_dir is None) != (args.handler is None):
         raise CliError("--handler-dir and --handler go together (or leave both out)")
     environment = {}
@@ -92,6 +99,11 @@ def run(args: argparse.Namespace) -> int:
         environment[key] = value
     with tempfile.TemporaryDirectory(prefix="cdk-streams-invoke-") as tmp:
         if args.handler_dir is None:
+            # Said, not assumed: run from an app's directory, the user may expect
+            # their own function.
+            progress(
+                f"no --handler-dir and --handler: running the bundled sample {SAMPLE_HANDLER}"
+            )
             code_dir, handler = _bundled_code_dir(), SAMPLE_HANDLER
         else:
             try:
