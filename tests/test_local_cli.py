@@ -74,7 +74,8 @@ def test_generate_event_ttl_remove_keys_only(capsys: pytest.CaptureFixture[str])
         (["generate-event", "insert", "--item", "[1]"], "--item: must be a JSON object"),
         (
             ["generate-event", "insert", "--item", '{"id": "x"}'],
-            "--item lacks the key attribute(s) orderId",
+            "--item lacks the key attribute(s) orderId: {\"id\": \"x\"}; name your table's key "
+            "with --keys (e.g. --keys pk or --keys pk,sk)",
         ),
         (["generate-event", "modify", "--item", '{"orderId": "x"}'], "modify needs --old"),
         (

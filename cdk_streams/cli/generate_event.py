@@ -61,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
     keys = tuple(k.strip() for k in args.keys.split(",") if k.strip())
     missing = [k for k in keys if k not in item]
     if missing:
-        raise CliError(f"--item lacks the key attribute(s) {', '.join(missing)}: {args.item}")
+        raise CliError(
+            f"--item lacks the key attribute(s) {', '.join(missing)}: {args.item}; "
+            "name your table's key with --keys (e.g. --keys pk or --keys pk,sk)"
+        )
     if args.ttl and args.change != "remove":
         raise CliError("--ttl only applies to remove")
     try:
