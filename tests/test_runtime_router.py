@@ -170,6 +170,22 @@ def test_duplicate_routes_are_rejected():
         router.on_any(lambda r: None)
 
 
+@pytest.mark.parametrize(
+    "decorator", ["on_insert", "on_modify", "on_remove", "on_any", "on_window", "on_window_end"]
+)
+def test_a_decorator_used_with_parentheses_says_how_to_write_it(decorator: str):
+    router = StreamRouter()
+    with pytest.raises(TypeError) as called:
+        getattr(router, decorator)()  # as @router.on_modify() would
+    assert str(called.value) == (
+        f"StreamRouter.{decorator} takes the function it decorates: write "
+        f"@router.{decorator} (no parentheses, no arguments), got nothing"
+    )
+    with pytest.raises(TypeError) as given:
+        getattr(router, decorator)("MODIFY")  # as @router.on_modify("MODIFY") would
+    assert str(given.value).endswith("got 'MODIFY'")
+
+
 def test_decorators_return_the_function():
     router = StreamRouter()
 

@@ -25,6 +25,22 @@ FAILURES_KEY = "batchItemFailures"
 IDENTIFIER_KEY = "itemIdentifier"
 
 
+# A decorator used with parentheses (@router.on_modify()) calls it without the
+# function; this default lets it say so instead of Python's "missing argument".
+_NOT_GIVEN: Any = None
+
+
+def _decorated(decorator: str, fn: Any) -> Any:
+    """``fn`` when it is a function; else the TypeError that says how to decorate."""
+    if fn is None or not callable(fn):
+        got = "nothing" if fn is None else repr(fn)
+        raise TypeError(
+            f"StreamRouter.{decorator} takes the function it decorates: write "
+            f"@router.{decorator} (no parentheses, no arguments), got {got}"
+        )
+    return fn
+
+
 class NoRouteError(LookupError):
     """A record's event name has no route and the router has no catch-all.
 
@@ -113,20 +129,21 @@ class StreamRouter:
         self._routes[event_name] = fn
         return fn
 
-    def on_insert(self, fn: Route) -> Route:
+    def on_insert(self, fn: Route = _NOT_GIVEN) -> Route:
         """Decorator: ``fn(record)`` handles INSERT records."""
-        return self._register("INSERT", fn)
+        return self._register("INSERT", _decorated("on_insert", fn))
 
-    def on_modify(self, fn: Route) -> Route:
+    def on_modify(self, fn: Route = _NOT_GIVEN) -> Route:
         """Decorator: ``fn(record)`` handles MODIFY records."""
-        return self._register("MODIFY", fn)
+        return self._register("MODIFY", _decorated("on_modify", fn))
 
-    def on_remove(self, fn: Route) -> Route:
+    def on_remove(self, fn: Route = _NOT_GIVEN) -> Route:
         """Decorator: ``fn(record)`` handles REMOVE records (deletes and TTL expiries)."""
-        return self._register("REMOVE", fn)
+        return self._register("REMOVE", _decorated("on_remove", fn))
 
-    def on_any(self, fn: Route) -> Route:
+    def on_any(self, fn: Route = _NOT_GIVEN) -> Route:
         """Decorator: the catch-all, for any record without a specific route."""
+        fn = _decorated("on_any", fn)
         if self._catch_all is not None:
             raise ValueError(
                 f"a catch-all route is already registered ({self._catch_all.__qualname__}); "
@@ -135,13 +152,14 @@ class StreamRouter:
         self._catch_all = fn
         return fn
 
-    def on_window(self, fn: Fold) -> Fold:
+    def on_window(self, fn: Fold = _NOT_GIVEN) -> Fold:
         """Decorator: ``fn(state, record) -> state`` aggregates a tumbling window.
 
         Called once per record, in stream order, with the state so far (``{}``
         when the window opens); it returns the new state, a JSON-serialisable
         dict of at most 1 MB. ``router.window`` is the :class:`Window` meanwhile.
         """
+        fn = _decorated("on_window", fn)
         if self._fold is not None:
             raise ValueError(
                 f"a window aggregator is already registered ({self._fold.__qualname__}); "
@@ -150,13 +168,14 @@ class StreamRouter:
         self._fold = fn
         return fn
 
-    def on_window_end(self, fn: Finaliser) -> Finaliser:
+    def on_window_end(self, fn: Finaliser = _NOT_GIVEN) -> Finaliser:
         """Decorator: ``fn(window, state)`` receives a window's final state.
 
         Called on the window's final invocation (``window.is_final``) and when
         Lambda ended the window early (``window.terminated_early``), after the
         invocation's records (often none) are folded, and only when none failed.
         """
+        fn = _decorated("on_window_end", fn)
         if self._window_end is not None:
             raise ValueError(
                 f"a window finaliser is already registered ({self._window_end.__qualname__}); "
