@@ -144,7 +144,9 @@ class StreamHandlerCode:
             # A relative path is looked up from the current directory, which is not
             # the app's when pytest or cdk runs from a parent: show where it looked.
             looked = (
-                f" (looked for {str(Path(directory).absolute())!r})"
+                f" (looked for {str(Path(directory).absolute())!r}: a relative handler_dir "
+                "is found from the current directory; to find it from your stack's file, pass "
+                "Path(__file__).parent / 'handlers')"
                 if isinstance(directory, (str, os.PathLike)) and not Path(directory).is_absolute()
                 else ""
             )

@@ -162,7 +162,9 @@ def test_a_relative_handler_dir_says_where_it_was_looked_for(tmp_path, monkeypat
         StreamHandlerCode.from_directory("handlers", handler="app.handler")
     assert str(caught.value) == (
         "StreamHandlerCode.from_directory: handler_dir must be an existing directory, "
-        f"got 'handlers' (looked for {str(tmp_path / 'handlers')!r})"
+        f"got 'handlers' (looked for {str(tmp_path / 'handlers')!r}: a relative handler_dir "
+        "is found from the current directory; to find it from your stack's file, pass "
+        "Path(__file__).parent / 'handlers')"
     )
 
 
