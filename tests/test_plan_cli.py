@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -290,6 +291,39 @@ def _assembly(
         }
     (out / "manifest.json").write_text(json.dumps({"version": "48.0.0", "artifacts": artifacts}))
     return root
+
+
+def test_app_dir_synthesizes_again_when_the_app_changed_after_cdk_out(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from cdk_streams.cli import plan as plan_module
+
+    stale = _assembly(tmp_path / "app", {"StaleMapping": {"BatchSize": 100}})
+    fresh = _assembly(tmp_path / "fresh", {"FreshMapping": {"BatchSize": 10}})
+    (stale / "cdk.json").write_text('{"app": "python3 app.py"}')
+    (stale / "stacks").mkdir()
+    (stale / "stacks" / "orders.py").write_text("# batch_size=10 now\n")
+    written = (stale / "cdk.out" / "manifest.json").stat().st_mtime
+    os.utime(stale / "cdk.json", (written - 60, written - 60))
+    os.utime(stale / "stacks" / "orders.py", (written + 60, written + 60))
+    synthesized: list[Path] = []
+
+    def synthesize(app_dir: Path, out: str, **_: Any) -> None:
+        synthesized.append(app_dir)
+        shutil.copytree(fresh / "cdk.out", out, dirs_exist_ok=True)
+
+    monkeypatch.setattr(plan_module, "synthesize", synthesize)
+    code, out, err = plan(capsys, "--app-dir", str(stale), "--writes-per-second", "5", "--json")
+    assert code == 0, err
+    assert synthesized == [stale] and json.loads(out)["settings"]["batch_size"] == 10
+    assert "stacks/orders.py changed after cdk.out was written: synthesizing" in err
+    # Once cdk.out is newer than every file of the app, it is read as it is.
+    os.utime(stale / "stacks" / "orders.py", (written - 60, written - 60))
+    code, out, _ = plan(capsys, "--app-dir", str(stale), "--writes-per-second", "5", "--json")
+    assert code == 0 and len(synthesized) == 1
+    assert json.loads(out)["settings"]["batch_size"] == 100
 
 
 def test_app_dir_reads_the_mapping_and_the_function_from_the_assembly(

@@ -45,6 +45,7 @@ from ..streams.settings import (
 )
 from .app_dir import synthesize
 from .errors import CliError
+from .output import progress
 
 #: StreamProcessor's on-failure destination when it is given none: an SQS queue.
 _PROCESSOR_ON_FAILURE = "sqs"
@@ -240,6 +241,24 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
 
+def _changed_since(app_dir: Path, manifest: Path) -> Path | None:
+    """A file of the app newer than ``manifest`` (a ``cdk.out`` from before an edit);
+    None when there is none, or no app to synthesize again (no ``cdk.json``)."""
+    from ..handler_code import IGNORED_DIRS
+
+    if not manifest.is_file() or not (app_dir / "cdk.json").is_file():
+        return None
+    written = manifest.stat().st_mtime
+    skipped = {*IGNORED_DIRS, "node_modules"}
+    for directory, subdirectories, files in os.walk(app_dir):
+        subdirectories[:] = [d for d in subdirectories if d not in skipped and d[0] != "."]
+        for name in files:
+            path = Path(directory, name)
+            if (name.endswith(".py") or name == "cdk.json") and path.stat().st_mtime > written:
+                return path
+    return None
+
+
 def _mapping_from_app(args: argparse.Namespace) -> tuple[Any, int, str]:
     from ..local.assembly import AssemblyError
     from .app_mappings import AppMapping, app_mappings
@@ -248,7 +267,10 @@ def _mapping_from_app(args: argparse.Namespace) -> tuple[Any, int, str]:
     if not app_dir.is_dir():
         raise CliError(f"--app-dir {args.app_dir} is not a directory")
     existing = app_dir / "cdk.out"
-    if (existing / "manifest.json").is_file():
+    changed = _changed_since(app_dir, existing / "manifest.json")
+    if changed is not None:
+        progress(f"{changed.relative_to(app_dir)} changed after cdk.out was written: synthesizing")
+    if (existing / "manifest.json").is_file() and changed is None:
         found = app_mappings(existing)
     elif (app_dir / "manifest.json").is_file():
         found = app_mappings(app_dir)
