@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from . import prop_types as t
 from .processor import StreamProcessor
-from .table import StreamTable
+from .table import TABLE_PROPS, StreamTable, refuse_owned
 from .validation import StreamsValidationError
 
 #: StreamProcessor's keyword arguments, except the one the pipeline supplies.
-_PROCESSOR_PROPS = frozenset(
-    name
-    for name, parameter in inspect.signature(StreamProcessor.__init__).parameters.items()
-    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-) - {"table"}
+_PROCESSOR_PROPS = t.keyword_arguments(StreamProcessor) - {"table"}
+#: What table_props= passes on to StreamTable (the pipeline's own ones aside).
+_TABLE_SETTINGS = t.keyword_arguments(StreamTable) | TABLE_PROPS
 
 
 class StreamPipeline(Construct):
@@ -68,14 +66,17 @@ class StreamPipeline(Construct):
                 f"table={processor_props['table']!r}. To process an existing table, use "
                 "StreamProcessor(table=...) instead; to configure this one, pass table_props="
             )
-        unknown = sorted(set(processor_props) - _PROCESSOR_PROPS)
-        if unknown:
-            raise StreamsValidationError(
-                f"{path}: {', '.join(unknown)} must be a StreamProcessor keyword argument "
-                f"(or go in table_props= for the table), got {', '.join(unknown)}"
-            )
         if table_props is not None and not isinstance(table_props, Mapping):
             raise StreamsValidationError(
                 f"{path}: table_props must be a dict of StreamTable keyword arguments, "
                 f"got {table_props!r}"
             )
+        refuse_owned(self, table_props or {}, given_in="table_props")
+        own = t.keyword_arguments(type(self))
+        t.reject_unknown(
+            self,
+            processor_props,
+            passed_on={StreamProcessor.__name__: _PROCESSOR_PROPS},
+            # A table setting given to the pipeline itself would reach the processor.
+            elsewhere={name: f"table_props={{{name!r}: ...}}" for name in _TABLE_SETTINGS - own},
+        )

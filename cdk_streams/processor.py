@@ -324,6 +324,8 @@ class StreamProcessor(Construct):
         t.check_interface(
             self, "kinesis_stream", kinesis_stream, "stream_arn", "an aws_kinesis.IStream"
         )
+        if kinesis_stream is not None:
+            table_stream.check_kinesis_stream(self, table, kinesis_stream)
         self.table = table
         self.kinesis_stream = kinesis_stream
         stream_arn = (

@@ -13,9 +13,10 @@ interface is recognised by an attribute every implementation has.
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from constructs import Construct
@@ -35,28 +36,52 @@ def fail(
     return fail_with(scope, prop, allowed, described(got) if shown is None else shown)
 
 
-def reject_unknown(scope: Construct, unknown: Mapping[str, Any]) -> None:
-    """Refuse keyword arguments ``scope``'s class does not take, naming the closest
-    one it does (``batchsize`` -> ``batch_size``).
+@functools.cache
+def keyword_arguments(cls: type[Any]) -> frozenset[str]:
+    """The keyword-only parameters of ``cls``'s constructor: a construct's props."""
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    return frozenset(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
+def reject_unknown(
+    scope: Construct,
+    given: Mapping[str, Any],
+    *,
+    passed_on: Mapping[str, Collection[str]] | None = None,
+    elsewhere: Mapping[str, str] | None = None,
+) -> None:
+    """Refuse the keyword arguments in ``given`` that ``scope``'s class does not
+    take, naming the closest one it does (``batchsize`` -> ``batch_size``).
 
     The constructs declare these as ``**unknown: Never``, so a type checker flags
     the typo too; at run time this turns Python's plain ``TypeError``, which
     names no construct, into the usual error.
+
+    :param passed_on: the keyword arguments the construct hands on to another
+        class, by that class's name (``{"aws_dynamodb.Table": ...}``): allowed,
+        and named in the message. @default - none.
+    :param elsewhere: keyword arguments that belong in another prop, each with
+        how to write it there (``table_props={'ttl': ...}``): offered as the
+        closest match, but not allowed here. @default - none.
     """
+    cls = type(scope)
+    owners = {cls.__name__: keyword_arguments(cls), **(passed_on or {})}
+    known = frozenset().union(*owners.values())
+    unknown = sorted(set(given) - known)
     if not unknown:
         return
-    cls = type(scope)
-    parameters = inspect.signature(cls.__init__).parameters.values()
-    known = [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    name = sorted(unknown)[0]
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" (did you mean {close[0]}?)" if close else ""
+    name = unknown[0]
+    written = {**(elsewhere or {}), **{other: other for other in known}}
+    close = difflib.get_close_matches(name, sorted(written), n=1)
+    hint = f" (did you mean {written[close[0]]}?)" if close else ""
+    whose = [f"{owner}'s" for owner in owners]
+    either = " or ".join([", ".join(whose[:-1]), whose[-1]] if len(whose) > 1 else whose)
     raise fail(
         scope,
         name,
-        f"one of {cls.__name__}'s keyword arguments{hint}",
-        unknown[name],
-        shown=f"{name}={described(unknown[name])}",
+        f"one of {either} keyword arguments{hint}",
+        given[name],
+        shown=f"{name}={described(given[name])}",
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
@@ -13,10 +13,10 @@ from constructs import Construct
 
 from . import prop_types as t
 from .acknowledgements import acknowledge_table
-from .validation import StreamsValidationError
+from .validation import StreamsValidationError, described
 
-# Settings StreamTable owns; passing them through **table_props would silently
-# fight the construct's own choices.
+# Settings StreamTable owns, each with its keyword argument that sets them;
+# passed through **table_props they would fight the construct's own choices.
 _OWNED = {
     "partition_key": "partition_key",
     "sort_key": "sort_key",
@@ -28,11 +28,8 @@ _OWNED = {
     "point_in_time_recovery_specification": "point_in_time_recovery",
     "removal_policy": "removal_policy",
 }
-_TABLE_PROPS = frozenset(inspect.signature(dynamodb.Table.__init__).parameters) - {
-    "self",
-    "scope",
-    "id",
-}
+#: The aws_dynamodb.Table keyword arguments that pass through unchanged.
+TABLE_PROPS = t.keyword_arguments(dynamodb.Table) - set(_OWNED)
 
 
 class StreamTable(Construct):
@@ -106,7 +103,8 @@ class StreamTable(Construct):
             removal_policy=removal_policy,
             kinesis_stream=kinesis_stream,
         )
-        self._check_passthrough(table_props)
+        refuse_owned(self, table_props)
+        t.reject_unknown(self, table_props, passed_on={"aws_dynamodb.Table": TABLE_PROPS})
         self.kinesis_stream = self._kinesis_stream(kinesis_stream, create_kinesis_stream)
         deletion_protection = self._deletion_protection(deletion_protection, removal_policy)
         if not isinstance(view_type, dynamodb.StreamViewType):
@@ -208,17 +206,25 @@ class StreamTable(Construct):
             self, "kinesis_stream", kinesis_stream, "stream_arn", "an aws_kinesis.IStream"
         )
 
-    def _check_passthrough(self, table_props: dict[str, Any]) -> None:
-        owned = sorted(set(table_props) & set(_OWNED))
-        if owned:
-            own = sorted({_OWNED[name] for name in owned})
-            raise StreamsValidationError(
-                f"{self.node.path}: {', '.join(owned)} must be set through StreamTable's own "
-                f"keyword arguments ({', '.join(own)}), got it in table_props"
-            )
-        unknown = sorted(set(table_props) - _TABLE_PROPS)
-        if unknown:
-            raise StreamsValidationError(
-                f"{self.node.path}: table_props must be aws_dynamodb.Table keyword arguments, "
-                f"got unknown {', '.join(unknown)}"
-            )
+
+def refuse_owned(scope: Construct, props: Mapping[str, Any], given_in: str | None = None) -> None:
+    """Refuse the table settings in ``props`` that ``scope`` (a StreamTable, or a
+    StreamPipeline that passes ``props`` on to one) sets through keyword
+    arguments of its own: passed on, they would be given twice.
+
+    :param given_in: the prop that ``props`` came in, for the message.
+        @default - none: they are ``scope``'s own keyword arguments.
+    """
+    own = t.keyword_arguments(type(scope)) - {given_in}
+    for name in sorted(props):
+        setting = _OWNED.get(name, name)
+        if setting == name and setting not in own:
+            continue
+        owner = type(scope).__name__ if setting in own else StreamTable.__name__
+        raise t.fail(
+            scope,
+            name,
+            f"set through {owner}'s own keyword arguments ({setting})",
+            props[name],
+            shown=f"it in {given_in}" if given_in else f"{name}={described(props[name])}",
+        )

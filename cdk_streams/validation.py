@@ -43,6 +43,12 @@ def described(value: Any) -> str:
         return value.to_string()
     if isinstance(value, Construct):
         return f"the {type(value).__name__} at {value.node.path}"
+    path = getattr(getattr(value, "node", None), "path", None)
+    if isinstance(path, str):
+        # An imported resource (Stream.from_stream_arn ...) is a jsii proxy of an
+        # interface, whose class name says nothing; its path does.
+        kind = type(value).__name__
+        return f"the {'construct' if kind == 'InterfaceDynamicProxy' else kind} at {path}"
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         # The fields given, not every default (AlarmThresholds has nine).
         given = [

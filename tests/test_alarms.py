@@ -722,9 +722,6 @@ class _WithoutMaxRecordAge:
             raise AttributeError(name)
         return getattr(self._processor, name)
 
-    def __repr__(self) -> str:
-        return "<no max_record_age>"
-
 
 @pytest.mark.parametrize("case", list(STANDALONE_ERRORS))
 def test_standalone_alarms_refuse_bad_props_with_the_house_message(case):
@@ -733,7 +730,8 @@ def test_standalone_alarms_refuse_bad_props_with_the_house_message(case):
     processor = _bare_processor(stack, **processor_props)
     if props.get("processor") == "no-max-record-age":
         props = {"processor": _WithoutMaxRecordAge(processor)}
-        message += "<no max_record_age> (it lacks max_record_age)"
+        # Named by its class and the construct path it stands for.
+        message += "the _WithoutMaxRecordAge at Test/Processor (it lacks max_record_age)"
     with pytest.raises(StreamsValidationError) as caught:
         StreamAlarms(stack, "Alarms", **{"processor": processor, **props})
     assert str(caught.value) == message

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
@@ -28,7 +29,7 @@ from cdk_streams import (
     StreamProcessor,
     StreamsValidationError,
 )
-from tests.stacks import new_stack, orders_table
+from tests.stacks import new_stack, only, orders_table
 
 HOUSE = re.compile(r"^Test/[\w/]+: .+ must be .+, got .+$", re.DOTALL)
 KEY = dynamodb.Attribute(name="orderId", type=dynamodb.AttributeType.STRING)
@@ -143,6 +144,157 @@ def test_a_table_without_a_stream_names_both_spellings():
     message = _error(build)
     assert "stream=StreamViewType.NEW_AND_OLD_IMAGES to aws_dynamodb.Table" in message
     assert "dynamo_stream= to aws_dynamodb.TableV2" in message
+
+
+# -- a Kinesis stream the table does not stream to ------------------------------
+
+KINESIS_ALLOWED = (
+    "Test/Processor: kinesis_stream must be the Kinesis stream the table streams to "
+    "(kinesis_stream= on aws_dynamodb.Table, or StreamTable(create_kinesis_stream=True) and "
+    "its .kinesis_stream), got "
+)
+ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/"
+
+
+def _on_kinesis(table_of, stream_of):
+    """Builds a processor on ``table_of(stack)`` reading ``stream_of(stack, table)``."""
+
+    def build(stack):
+        table = table_of(stack)
+        StreamProcessor(
+            stack, "Processor", table=table, kinesis_stream=stream_of(stack, table), **SAMPLE
+        )
+
+    return build
+
+
+def _stream(stack, _table=None, id="Changes"):
+    return kinesis.Stream(stack, id)
+
+
+def _imported(name, id=None):
+    return lambda stack, _table=None: kinesis.Stream.from_stream_arn(stack, id or name, ARN + name)
+
+
+def _table_to(stream_of):
+    return lambda stack: dynamodb.Table(
+        stack, "Orders", partition_key=KEY, kinesis_stream=stream_of(stack)
+    )
+
+
+def _stream_table(**props):
+    return lambda stack: orders_table(stack, **props).table
+
+
+def _same_path_in_another_stack(stack, _table):
+    # Its GetAtt is the table's own stream's: logical IDs repeat across stacks.
+    other = new_stack(stack.node.scope, "Other")
+    return orders_table(other, create_kinesis_stream=True).kinesis_stream
+
+
+@pytest.mark.parametrize(
+    ("build", "got"),
+    [
+        pytest.param(
+            _on_kinesis(lambda stack: dynamodb.Table(stack, "Orders", partition_key=KEY), _stream),
+            "the Stream at Test/Changes; the Table at Test/Orders streams to none",
+            id="a Table with no Kinesis destination",
+        ),
+        pytest.param(
+            _on_kinesis(_stream_table(), _stream),
+            "the Stream at Test/Changes; the Table at Test/Orders/Table streams to none",
+            id="a StreamTable without create_kinesis_stream",
+        ),
+        pytest.param(
+            _on_kinesis(_stream_table(create_kinesis_stream=True), _stream),
+            "the Stream at Test/Changes; the Table at Test/Orders/Table streams to the Stream "
+            "at Test/Orders/KinesisStream",
+            id="an unrelated stream",
+        ),
+        pytest.param(
+            _on_kinesis(_stream_table(create_kinesis_stream=True), _same_path_in_another_stack),
+            "the Stream at Other/Orders/KinesisStream; the Table at Test/Orders/Table streams "
+            "to the Stream at Test/Orders/KinesisStream",
+            id="another stack's stream at the same path",
+        ),
+        pytest.param(
+            _on_kinesis(_table_to(_imported("a")), _imported("b")),
+            f"{ARN + 'b'!r}; the Table at Test/Orders streams to {ARN + 'a'!r}",
+            id="another imported stream",
+        ),
+        pytest.param(
+            _on_kinesis(
+                lambda stack: dynamodb.TableV2(stack, "Orders", partition_key=KEY), _stream
+            ),
+            "the Stream at Test/Changes; the TableV2 at Test/Orders streams to none",
+            id="a TableV2 with no Kinesis destination",
+        ),
+        pytest.param(
+            _on_kinesis(
+                lambda stack: dynamodb.TableV2(
+                    stack, "Orders", partition_key=KEY, kinesis_stream=_stream(stack, id="Other")
+                ),
+                _stream,
+            ),
+            "the Stream at Test/Changes; the TableV2 at Test/Orders streams to another one",
+            id="a TableV2 streaming to another stream",
+        ),
+    ],
+)
+def test_a_kinesis_stream_the_table_does_not_stream_to_is_refused(build, got):
+    # The function would read a stream that never carries the table's changes.
+    assert _error(build) == KINESIS_ALLOWED + got
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(
+            _on_kinesis(
+                _stream_table(create_kinesis_stream=True),
+                lambda stack, table: table.node.scope.kinesis_stream,
+            ),
+            id="a StreamTable's own stream",
+        ),
+        pytest.param(
+            _on_kinesis(
+                _stream_table(create_kinesis_stream=True),
+                lambda stack, table: kinesis.Stream.from_stream_arn(
+                    stack, "Imported", table.node.scope.kinesis_stream.stream_arn
+                ),
+            ),
+            id="its stream imported by its ARN",
+        ),
+        pytest.param(
+            _on_kinesis(
+                lambda stack: dynamodb.TableV2(
+                    stack, "Orders", partition_key=KEY, kinesis_stream=_stream(stack)
+                ),
+                lambda stack, table: stack.node.find_child("Changes"),
+            ),
+            id="a TableV2's stream",
+        ),
+        pytest.param(
+            _on_kinesis(_table_to(_imported("a")), _imported("a", "Again")),
+            id="one ARN imported twice",
+        ),
+        pytest.param(
+            _on_kinesis(
+                lambda stack: dynamodb.Table.from_table_attributes(
+                    stack, "Orders", table_name="orders", table_stream_arn=ARN + "x"
+                ),
+                _stream,
+            ),
+            id="an imported table, whose destination synth cannot know",
+        ),
+        pytest.param(
+            _on_kinesis(_table_to(_stream), _imported("changes")),
+            id="a literal ARN for a stream of the app, which may be the same",
+        ),
+    ],
+)
+def test_the_kinesis_stream_the_table_streams_to_is_accepted(build):
+    build(new_stack())
 
 
 def _mappings(stack) -> list[dict]:
@@ -406,14 +558,55 @@ def test_pipeline_with_a_table_of_its_own():
     )
 
 
-def test_pipeline_with_an_unknown_prop():
-    message = _error(
-        lambda stack: StreamPipeline(stack, "Orders", partition_key=KEY, batchsize=10, **SAMPLE)
+def _pipeline(stack, **props):
+    return StreamPipeline(stack, "Orders", partition_key=KEY, **SAMPLE, **props)
+
+
+def _in_table_props(name, value):
+    return lambda stack: _pipeline(stack, table_props={name: value})
+
+
+KEYS_ONLY = dynamodb.StreamViewType.KEYS_ONLY
+
+
+@pytest.mark.parametrize(
+    ("build", "name", "owner", "setting", "got"),
+    [
+        (
+            lambda stack: orders_table(stack, stream=KEYS_ONLY),
+            *("stream", "StreamTable", "view_type", "stream=StreamViewType.KEYS_ONLY"),
+        ),
+        (_in_table_props("stream", KEYS_ONLY), "stream", "StreamPipeline", "view_type", None),
+        # Python's TypeError for a keyword given twice, before.
+        (_in_table_props("view_type", KEYS_ONLY), "view_type", "StreamPipeline", "view_type", None),
+        (
+            _in_table_props("encryption", dynamodb.TableEncryption.AWS_MANAGED),
+            *("encryption", "StreamTable", "encryption_key", None),
+        ),
+    ],
+)
+def test_a_table_setting_the_construct_makes_itself_names_its_keyword(
+    build, name, owner, setting, got
+):
+    # got None: given in the pipeline's table_props, which the message says.
+    assert _error(build) == (
+        f"Test/Orders: {name} must be set through {owner}'s own keyword arguments ({setting}), "
+        f"got {got or 'it in table_props'}"
     )
-    assert message == (
-        "Test/Orders: batchsize must be a StreamProcessor keyword argument (or go in "
-        "table_props= for the table), got batchsize"
+
+
+def test_table_props_the_pipeline_passes_on_reach_the_table():
+    stack = new_stack()
+    _pipeline(
+        stack,
+        table_props={
+            "billing_mode": dynamodb.BillingMode.PROVISIONED,
+            "time_to_live_attribute": "expiresAt",
+        },
     )
+    table = only(Template.from_stack(stack), "AWS::DynamoDB::Table")["Properties"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert table["ProvisionedThroughput"] == {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
 
 
 def test_a_stream_table_instead_of_its_table_names_dot_table():
@@ -463,6 +656,36 @@ def _unknown_prop_cases():
                 stack, "Claims", function=user_function(stack), ttl=True
             ),
             "Test/Claims: ttl must be one of IdempotencyTable's keyword arguments, got ttl=True",
+        ),
+        (
+            lambda stack: orders_table(stack, time_to_live_atribute="ttl"),
+            "Test/Orders: time_to_live_atribute must be one of StreamTable's or "
+            "aws_dynamodb.Table's keyword arguments (did you mean time_to_live_attribute?), "
+            "got time_to_live_atribute='ttl'",
+        ),
+        (
+            lambda stack: _pipeline(stack, batchsize=5),
+            "Test/Orders: batchsize must be one of StreamPipeline's or StreamProcessor's "
+            "keyword arguments (did you mean batch_size?), got batchsize=5",
+        ),
+        (
+            # It would reach the processor: the fix is table_props=.
+            lambda stack: _pipeline(stack, time_to_live_atribute="ttl"),
+            "Test/Orders: time_to_live_atribute must be one of StreamPipeline's or "
+            "StreamProcessor's keyword arguments (did you mean "
+            "table_props={'time_to_live_attribute': ...}?), got time_to_live_atribute='ttl'",
+        ),
+        (
+            lambda stack: _pipeline(stack, create_kinesis_stream=True),
+            "Test/Orders: create_kinesis_stream must be one of StreamPipeline's or "
+            "StreamProcessor's keyword arguments (did you mean "
+            "table_props={'create_kinesis_stream': ...}?), got create_kinesis_stream=True",
+        ),
+        (
+            lambda stack: _pipeline(stack, table_props={"time_to_live_atribute": "ttl"}),
+            "Test/Orders/Table: time_to_live_atribute must be one of StreamTable's or "
+            "aws_dynamodb.Table's keyword arguments (did you mean time_to_live_attribute?), "
+            "got time_to_live_atribute='ttl'",
         ),
         (
             # A Duration shows as it was written, not as jsii's object address.

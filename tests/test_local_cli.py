@@ -74,7 +74,7 @@ def test_generate_event_ttl_remove_keys_only(capsys: pytest.CaptureFixture[str])
         (["generate-event", "insert", "--item", "[1]"], "--item: must be a JSON object"),
         (
             ["generate-event", "insert", "--item", '{"id": "x"}'],
-            "--item lacks the key attribute(s) orderId: {\"id\": \"x\"}; name your table's key "
+            '--item lacks the key attribute(s) orderId: {"id": "x"}; name your table\'s key '
             "with --keys (e.g. --keys pk or --keys pk,sk)",
         ),
         (["generate-event", "modify", "--item", '{"orderId": "x"}'], "modify needs --old"),
@@ -121,8 +121,7 @@ def test_invoke_runs_the_bundled_handler_on_a_generated_event(
     assert "START RequestId:" in err and "o-7" in err  # the handler's log, on stderr
     # Said, since a user in their app's directory may expect their own function.
     assert err.startswith(
-        "no --handler-dir and --handler: running the bundled sample "
-        "process_order_changes.handler\n"
+        "no --handler-dir and --handler: running the bundled sample process_order_changes.handler\n"
     )
 
 

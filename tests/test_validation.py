@@ -306,13 +306,13 @@ def test_table_errors_name_the_table_path():
         orders_table(stack, stream=dynamodb.StreamViewType.KEYS_ONLY)
     assert str(error.value) == (
         "Test/Orders: stream must be set through StreamTable's own keyword arguments "
-        "(view_type), got it in table_props"
+        "(view_type), got stream=StreamViewType.KEYS_ONLY"
     )
     with pytest.raises(StreamsValidationError) as error:
         orders_table(new_stack(), time_to_lives="ttl")
     assert str(error.value) == (
-        "Test/Orders: table_props must be aws_dynamodb.Table keyword arguments, "
-        "got unknown time_to_lives"
+        "Test/Orders: time_to_lives must be one of StreamTable's or aws_dynamodb.Table's "
+        "keyword arguments (did you mean time_to_live_attribute?), got time_to_lives='ttl'"
     )
     with pytest.raises(StreamsValidationError) as error:
         orders_table(new_stack(), view_type="NEW_IMAGE")

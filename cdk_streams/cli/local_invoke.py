@@ -101,9 +101,7 @@ def run(args: argparse.Namespace) -> int:
         if args.handler_dir is None:
             # Said, not assumed: run from an app's directory, the user may expect
             # their own function.
-            progress(
-                f"no --handler-dir and --handler: running the bundled sample {SAMPLE_HANDLER}"
-            )
+            progress(f"no --handler-dir and --handler: running the bundled sample {SAMPLE_HANDLER}")
             code_dir, handler = _bundled_code_dir(), SAMPLE_HANDLER
         else:
             try:
