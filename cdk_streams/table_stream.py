@@ -126,8 +126,8 @@ def _differ(given: _Arn, written: _Arn) -> bool:
 
 
 def _shown(arn: _Arn | None) -> str | None:
-    """The stream's construct, or else its literal ARN: an imported stream is a
-    proxy that ``described`` cannot name."""
+    """The stream's construct, or else its literal ARN: for an imported stream the
+    ARN says more than the path of the proxy that imports it."""
     if arn is not None and arn.resource is not None:
         resource, scope = arn.resource, arn.resource.node.scope
         child = scope.node.default_child if scope is not None else None
