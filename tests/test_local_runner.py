@@ -321,3 +321,62 @@ def test_a_window_whose_last_batch_went_out_gets_its_final_invocation_on_the_clo
     wall.now = MINUTE + 300
     assert runner.step() is False  # one final invocation per window
     assert runner.idle
+
+
+class TrimmingStreams:
+    """A Streams API whose closed parent shard is trimmed right after its last read."""
+
+    def __init__(self) -> None:
+        self.listed: list[dict[str, Any]] = [
+            {"ShardId": "P", "SequenceNumberRange": {"EndingSequenceNumber": "1"}},
+            {"ShardId": "C", "ParentShardId": "P", "SequenceNumberRange": {}},
+        ]
+        self.records = {"P": [_change("1")], "C": [_change("2"), _change("3")]}
+
+    def describe_stream(self, **_: Any) -> dict[str, Any]:
+        return {"StreamDescription": {"StreamStatus": "ENABLED", "Shards": list(self.listed)}}
+
+    def get_shard_iterator(self, ShardId: str, **_: Any) -> dict[str, Any]:
+        return {"ShardIterator": ShardId}
+
+    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:
+        records = self.records.pop(ShardIterator, [])
+        if ShardIterator == "P":
+            self.listed = self.listed[1:]
+            return {"Records": records}  # no next iterator: closed and read
+        return {"Records": records, "NextShardIterator": ShardIterator}
+
+
+def _change(sequence_number: str) -> dict[str, Any]:
+    return {
+        "eventID": sequence_number,
+        "eventName": "MODIFY",
+        "dynamodb": {
+            "SequenceNumber": sequence_number,
+            "Keys": {"pk": {"S": "k"}},
+            "StreamViewType": "KEYS_ONLY",
+            "ApproximateCreationDateTime": 1.7e9,
+        },
+    }
+
+
+def test_a_parent_trimmed_while_its_records_are_buffered_still_goes_first() -> None:
+    from cdk_streams.streams.dynamodb_reader import StreamReader
+
+    now = [0.0]
+    function = Fake()
+    reader = StreamReader(TrimmingStreams(), STREAM, rediscover_interval=0)
+    runner = MappingRunner(
+        mapping_config(batch_size=2, max_batching_window=5.0),
+        reader,
+        function,
+        clock=lambda: now[0],
+    )
+    for _ in range(4):
+        runner.step()
+        now[0] += 0.1
+    now[0] += 10
+    runner.step()
+    # The parent's record waited in its batching window while the reader saw the
+    # parent trimmed; the child's records still came after it.
+    assert [n for batch in function.calls for n in batch] == ["1", "2", "3"]

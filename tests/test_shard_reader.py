@@ -288,7 +288,7 @@ def test_a_trimmed_shard_is_dropped_once_done_or_forgotten() -> None:
     fake.add_shard("child", [2], parent="parent")
     fake.add_shard("forgotten", [3], closed=True)
     fake.add_shard("unread", [4], closed=True)
-    reader = StreamReader(fake, ARN, checkpoints={"parent": "0"})
+    reader = StreamReader(fake, ARN, checkpoints={"parent": "0", "forgotten": "0"})
     reader.start()
     assert reader.read_shard("parent").end
     reader.forget("forgotten")
@@ -296,14 +296,25 @@ def test_a_trimmed_shard_is_dropped_once_done_or_forgotten() -> None:
     for trimmed in ("parent", "forgotten", "unread"):
         del fake.shards[trimmed]
     assert reader.discover() == []
-    # Done and forgotten shards are dropped, with the checkpoint given for one;
-    # the one not read to its end yet stays, to be read until it reports its end.
-    assert reader.shard_ids() == ["child", "unread"]
-    assert "parent" not in reader._checkpoints
-    assert reader.parent_of("child") is None
+    # The forgotten shard is dropped, with the checkpoint given for it. The parent
+    # stays while its child is known, so the child is still ordered after it; the
+    # one not read to its end yet stays, to be read until it reports its end.
+    assert reader.shard_ids() == ["parent", "child", "unread"]
+    assert "forgotten" not in reader._checkpoints
+    assert reader.parent_of("child") == "parent"
     assert [(b.shard_id, b.end) for b in reader.read()] == [("child", False), ("unread", True)]
     reader.discover()
-    assert reader.shard_ids() == ["child"]
+    assert reader.shard_ids() == ["parent", "child"]
+    # The child closes, is read to its end and trimmed in turn: both go.
+    fake.shards["child"]["closed"] = True
+    assert reader.read_shard("child").end
+    del fake.shards["child"]
+    reader.discover()
+    assert reader.shard_ids() == ["parent"]
+    reader.discover()
+    assert reader.shard_ids() == []
+    # A caller that still holds a dropped id gets no parent, not a KeyError.
+    assert reader.parent_of("child") is None
     with pytest.raises(KeyError):
         reader.shard("parent")
     # Seeking a dropped shard finds it gone, as for any trimmed shard.

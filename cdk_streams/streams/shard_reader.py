@@ -263,9 +263,10 @@ class LineageReader:
 
         A shard the stream no longer lists (trimmed: DynamoDB Streams keeps a
         closed shard for 24 h, Kinesis for its retention period) is dropped
-        once this reader is done with it or has forgotten it, so a reader that
-        runs for months holds only the shards the stream still has. One still
-        being read stays until reading it reports its end.
+        once this reader is done with it or has forgotten it and no known shard
+        is its child, so a reader that runs for months holds only the shards
+        the stream still has and their parents. One still being read stays
+        until reading it reports its end.
         """
         self._last_discovery = self._clock()
         new: list[str] = []
@@ -294,11 +295,16 @@ class LineageReader:
             self._shards[listing.shard_id] = state
             new.append(listing.shard_id)
         # Only after the whole listing came back: a listing that failed half-way
-        # raised above, and says nothing about the shards it did not reach.
+        # raised above, and says nothing about the shards it did not reach. A
+        # parent stays while a known shard names it: parent_of() orders the
+        # child after it, and the stream drops a parent before its children.
+        parents = {state.parent_id for state in self._shards.values()}
         gone = [
             shard_id
             for shard_id, state in self._shards.items()
-            if shard_id not in listed and (state.done or state.forgotten)
+            if shard_id not in listed
+            and shard_id not in parents
+            and (state.done or state.forgotten)
         ]
         for shard_id in gone:
             del self._shards[shard_id]
@@ -338,8 +344,10 @@ class LineageReader:
         return bool(self._shards) and all(state.done for state in self._shards.values())
 
     def parent_of(self, shard_id: str) -> str | None:
-        """The parent shard id, when the parent is still known to this reader."""
-        parent = self._shards[shard_id].parent_id
+        """The parent shard id, when the parent is still known to this reader (None
+        too for a shard this reader dropped, trimmed and read to its end)."""
+        state = self._shards.get(shard_id)
+        parent = None if state is None else state.parent_id
         return parent if parent in self._shards else None
 
     def readable(self) -> list[str]:
