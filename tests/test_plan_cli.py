@@ -319,8 +319,10 @@ def test_app_dir_synthesizes_again_when_the_app_changed_after_cdk_out(
     assert code == 0, err
     assert synthesized == [stale] and json.loads(out)["settings"]["batch_size"] == 10
     assert "stacks/orders.py changed after cdk.out was written: synthesizing" in err
-    # Once cdk.out is newer than every file of the app, it is read as it is.
+    # Once cdk.out is newer than every file of the app, it is read as it is; an
+    # editor's lock file (a dangling link) is not the app's.
     os.utime(stale / "stacks" / "orders.py", (written - 60, written - 60))
+    (stale / "stacks" / ".#orders.py").symlink_to("user@host.1234:1700000000")
     code, out, _ = plan(capsys, "--app-dir", str(stale), "--writes-per-second", "5", "--json")
     assert code == 0 and len(synthesized) == 1
     assert json.loads(out)["settings"]["batch_size"] == 100

@@ -253,9 +253,15 @@ def _changed_since(app_dir: Path, manifest: Path) -> Path | None:
     for directory, subdirectories, files in os.walk(app_dir):
         subdirectories[:] = [d for d in subdirectories if d not in skipped and d[0] != "."]
         for name in files:
+            # Hidden files are editors' (an Emacs lock is a dangling ".#x.py" link).
+            if name[0] == "." or not (name.endswith(".py") or name == "cdk.json"):
+                continue
             path = Path(directory, name)
-            if (name.endswith(".py") or name == "cdk.json") and path.stat().st_mtime > written:
-                return path
+            try:
+                if path.stat().st_mtime > written:
+                    return path
+            except OSError:  # gone since the walk listed it
+                continue
     return None
 
 
