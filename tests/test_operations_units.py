@@ -518,3 +518,24 @@ def test_a_redrive_checks_its_function_before_reading_a_message() -> None:
         Redrive(Untouchable(), FunctionTarget(client, "NoSuchFn"), {}.__getitem__)  # type: ignore[arg-type]
     assert str(error.value) == "no function named NoSuchFn in this account and region"
     assert client.calls == [{"FunctionName": "NoSuchFn", "InvocationType": "DryRun"}]
+
+
+def test_a_local_handler_bound_at_run_time_loads(tmp_path: Path) -> None:
+    from cdk_streams.operations.errors import OperationError
+    from cdk_streams.operations.targets import LocalHandlerTarget
+
+    handlers = tmp_path / "star_handlers"
+    handlers.mkdir()
+    (handlers / "star_impl.py").write_text(
+        "def handler(event, context):\n    return {'batchItemFailures': []}\n"
+    )
+    # The construct's static check sees no `handler` here; importing finds it.
+    (handlers / "star_entry.py").write_text("from star_impl import *\n")
+    target = LocalHandlerTarget(handlers, "star_entry.handler")
+    assert target.invoke({"Records": []}).ok
+    # A name nothing binds is still refused in the construct's words.
+    with pytest.raises(OperationError) as caught:
+        LocalHandlerTarget(handlers, "star_impl.handlr")
+    assert str(caught.value).endswith(
+        "which star_impl.py does not define; did you mean star_impl.handler?"
+    )

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from ..handler_code import RUNTIME_PACKAGE, bundled_code_dir
 from ..handler_entry import check_handler
-from ..handler_spec import parse_handler
+from ..handler_spec import HandlerSpecError, parse_handler
 from ..streams.arns import placeholder_arn
 from ..streams.delivery import Invocation, InvokeOutcome
 from ..streams.lambda_context import LambdaContext
@@ -183,22 +183,30 @@ class LocalHandlerTarget:
         @default 60000.
 
     A module of the same name imported earlier from another directory is
-    replaced, so a fixed copy of a handler loads fresh. A handler the directory
-    does not define is refused first (:func:`check_local_handler`).
+    replaced, so a fixed copy of a handler loads fresh. A handler that does not
+    load is refused in the construct's words (:func:`check_local_handler`).
     """
 
     def __init__(self, handler_dir: str | Path, handler: str, *, timeout_ms: int = 60_000) -> None:
         directory = Path(handler_dir).resolve()
         if not directory.is_dir():
             raise OperationError(f"--handler-dir {handler_dir} is not a directory")
-        # The construct's own check first: a malformed or mistyped handler is the
-        # same line as at synth; parse_handler cannot fail after it.
-        check_local_handler(directory, handler)
-        spec = parse_handler(handler)
+        try:
+            spec = parse_handler(handler)
+        except HandlerSpecError:
+            check_local_handler(directory, handler)  # the same line as at synth
+            raise  # pragma: no cover - the check refuses every spec parse_handler does
         module_name, function_name = spec.module, spec.function
         self.name = f"{directory.name}/{module_name}.{function_name}"
         self._timeout_ms = timeout_ms
-        self._function = self._load(directory, module_name, function_name)
+        try:
+            self._function = self._load(directory, module_name, function_name)
+        except OperationError:
+            # Only when loading failed: the construct's static check words a typo as
+            # at synth, with the closest name; but it cannot see a name bound at run
+            # time (a star import), which loading just found, so it never refuses first.
+            check_local_handler(directory, handler)
+            raise
 
     @staticmethod
     def _load(directory: Path, module_name: str, function_name: str) -> Callable[..., Any]:
