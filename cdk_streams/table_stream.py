@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import jsii
 import jsii.errors
-from aws_cdk import Reference, Stack, Token, Tokenization
+from aws_cdk import Annotations, Reference, Stack, Token, Tokenization
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
 from constructs import Construct, IConstruct
@@ -46,7 +46,9 @@ def has_stream(table: object) -> bool:
 
 
 def check_kinesis_stream(scope: Construct, table: object, stream: kinesis.IStream) -> None:
-    """Refuse a Kinesis stream that ``table`` does not stream its changes to.
+    """Refuse a Kinesis stream that ``table`` streams no changes to, because it
+    streams them to another one; warn (``KINESIS_NOT_FED_WARNING``) when synth
+    sees no destination on the table at all.
 
     Only where synth can tell: the table is a ``Table`` or ``TableV2`` of this
     app (an imported one's destination is unknown), and both ARNs have one form
@@ -58,8 +60,20 @@ def check_kinesis_stream(scope: Construct, table: object, stream: kinesis.IStrea
     if fed is _UNKNOWN:
         return
     given = _arn(table, stream.stream_arn)
-    written = None if fed is None else _arn(table, fed)
-    if fed is not None and (given is None or written is None or not _differ(given, written)):
+    if fed is None:
+        # Synth sees no destination, but an escape hatch (add_property_override)
+        # may have set one where these properties do not show: warn, do not refuse.
+        Annotations.of(scope).add_warning_v2(
+            KINESIS_NOT_FED_WARNING,
+            f"kinesis_stream is {_shown(given) or described(stream)}, but synth sees no "
+            f"Kinesis destination on {described(table)} (kinesis_stream= on "
+            "aws_dynamodb.Table, or StreamTable(create_kinesis_stream=True)): the function "
+            "would read a stream that never carries the table's changes. If the table "
+            "streams to it through an escape hatch, acknowledge this warning.",
+        )
+        return
+    written = _arn(table, fed)
+    if given is None or written is None or not _differ(given, written):
         return
     raise fail(
         scope,
@@ -68,8 +82,13 @@ def check_kinesis_stream(scope: Construct, table: object, stream: kinesis.IStrea
         "or StreamTable(create_kinesis_stream=True) and its .kinesis_stream)",
         stream,
         shown=f"{_shown(given) or described(stream)}; {described(table)} streams to "
-        f"{'none' if written is None else _shown(written) or 'another one'}",
+        f"{_shown(written) or 'another one'}",
     )
+
+
+#: Id of the synth warning for a ``kinesis_stream`` on a table with no Kinesis
+#: destination that synth can see.
+KINESIS_NOT_FED_WARNING = "cdk-streams:kinesisStreamNotFed"
 
 
 class _Arn(NamedTuple):

@@ -21,7 +21,7 @@ from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Match, Template
 
 from cdk_streams import (
     StreamHandlerCode,
@@ -196,16 +196,6 @@ def _same_path_in_another_stack(stack, _table):
     ("build", "got"),
     [
         pytest.param(
-            _on_kinesis(lambda stack: dynamodb.Table(stack, "Orders", partition_key=KEY), _stream),
-            "the Stream at Test/Changes; the Table at Test/Orders streams to none",
-            id="a Table with no Kinesis destination",
-        ),
-        pytest.param(
-            _on_kinesis(_stream_table(), _stream),
-            "the Stream at Test/Changes; the Table at Test/Orders/Table streams to none",
-            id="a StreamTable without create_kinesis_stream",
-        ),
-        pytest.param(
             _on_kinesis(_stream_table(create_kinesis_stream=True), _stream),
             "the Stream at Test/Changes; the Table at Test/Orders/Table streams to the Stream "
             "at Test/Orders/KinesisStream",
@@ -224,13 +214,6 @@ def _same_path_in_another_stack(stack, _table):
         ),
         pytest.param(
             _on_kinesis(
-                lambda stack: dynamodb.TableV2(stack, "Orders", partition_key=KEY), _stream
-            ),
-            "the Stream at Test/Changes; the TableV2 at Test/Orders streams to none",
-            id="a TableV2 with no Kinesis destination",
-        ),
-        pytest.param(
-            _on_kinesis(
                 lambda stack: dynamodb.TableV2(
                     stack, "Orders", partition_key=KEY, kinesis_stream=_stream(stack, id="Other")
                 ),
@@ -244,6 +227,44 @@ def _same_path_in_another_stack(stack, _table):
 def test_a_kinesis_stream_the_table_does_not_stream_to_is_refused(build, got):
     # The function would read a stream that never carries the table's changes.
     assert _error(build) == KINESIS_ALLOWED + got
+
+
+@pytest.mark.parametrize(
+    ("table_of", "table"),
+    [
+        pytest.param(
+            lambda stack: dynamodb.Table(stack, "Orders", partition_key=KEY),
+            "the Table at Test/Orders",
+            id="a Table",
+        ),
+        pytest.param(_stream_table(), "the Table at Test/Orders/Table", id="a StreamTable"),
+        pytest.param(
+            lambda stack: dynamodb.TableV2(stack, "Orders", partition_key=KEY),
+            "the TableV2 at Test/Orders",
+            id="a TableV2",
+        ),
+    ],
+)
+def test_a_kinesis_stream_on_a_table_with_no_destination_synth_sees_is_a_warning(table_of, table):
+    from aws_cdk.assertions import Annotations as Found
+
+    from cdk_streams.table_stream import KINESIS_NOT_FED_WARNING
+
+    stack = new_stack()
+    _on_kinesis(table_of, _stream)(stack)
+    warnings = Found.from_stack(stack).find_warning("*", Match.any_value())
+    # A warning, not an error: an escape hatch (add_property_override) may set a
+    # destination these properties do not show.
+    assert [(w.id, w.entry.data) for w in warnings] == [
+        (
+            "/Test/Processor",
+            "kinesis_stream is the Stream at Test/Changes, but synth sees no Kinesis "
+            f"destination on {table} (kinesis_stream= on aws_dynamodb.Table, or "
+            "StreamTable(create_kinesis_stream=True)): the function would read a stream that "
+            "never carries the table's changes. If the table streams to it through an escape "
+            f"hatch, acknowledge this warning. [ack: {KINESIS_NOT_FED_WARNING}]",
+        )
+    ]
 
 
 @pytest.mark.parametrize(
