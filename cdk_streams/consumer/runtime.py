@@ -125,6 +125,11 @@ def load_handler(spec: str, *, handler_dir: str | Path | None = None) -> LambdaH
     return function
 
 
-#: What a Lambda-style handler receives as ``context`` when a consumer runs it;
-#: the consumer passes its worker id as the function name.
-ConsumerContext = LambdaContext
+class ConsumerContext(LambdaContext):
+    """What a Lambda-style handler receives as ``context`` when a consumer runs it.
+
+    :param function_name: reported as ``function_name``; the consumer passes
+        its worker id.
+    :param timeout_ms: the budget the remaining time counts down from.
+        @default 900000 (Lambda's 15-minute maximum).
+    """

@@ -34,8 +34,8 @@ class LambdaContext:
     def __init__(
         self,
         function_name: str,
-        *,
         timeout_ms: int = 900_000,
+        *,
         request_id: str | None = None,
         invoked_function_arn: str = "",
         memory_limit_in_mb: str = "0",
@@ -61,6 +61,6 @@ class LambdaContext:
 
     def __repr__(self) -> str:
         return (
-            f"LambdaContext(function_name={self.function_name!r}, "
+            f"{type(self).__name__}(function_name={self.function_name!r}, "
             f"aws_request_id={self.aws_request_id!r})"
         )
