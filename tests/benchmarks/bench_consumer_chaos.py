@@ -113,7 +113,9 @@ class Proxy:
                     if not data:
                         return
                     (b if source is a else a).sendall(data)
-        except OSError:
+        except (OSError, ValueError):
+            # An outage closes the sockets under this thread: select() then sees a
+            # closed one (fd -1, a ValueError) or a read fails; either ends the pipe.
             return
         finally:
             a.close()
