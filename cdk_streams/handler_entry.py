@@ -13,10 +13,10 @@ Standard library only, like :mod:`.handler_code`: the CLI may use it without jsi
 from __future__ import annotations
 
 import ast
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .closest_name import closest
 from .handler_spec import HandlerSpecError, parse_handler
 
 
@@ -70,8 +70,8 @@ def check_handler(directory: Path, handler: object) -> HandlerProblem | None:
     names = module_level_names(tree)
     if name in names:
         return None
-    close = difflib.get_close_matches(name, sorted(names), n=1)
-    hint = f"; did you mean {module}.{close[0]}?" if close else ""
+    close = closest(name, names)
+    hint = f"; did you mean {module}.{close}?" if close else ""
     return HandlerProblem(
         "handler",
         f"a function that {path.name} defines or assigns at module level "

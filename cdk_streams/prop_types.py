@@ -12,7 +12,6 @@ interface is recognised by an attribute every implementation has.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import inspect
 import re
@@ -21,6 +20,7 @@ from typing import Any
 
 from constructs import Construct
 
+from .closest_name import closest
 from .validation import StreamsValidationError, described, fail_with
 
 _ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -72,8 +72,8 @@ def reject_unknown(
         return
     name = unknown[0]
     written = {**(elsewhere or {}), **{other: other for other in known}}
-    close = difflib.get_close_matches(name, sorted(written), n=1)
-    hint = f" (did you mean {written[close[0]]}?)" if close else ""
+    close = closest(name, written)
+    hint = f" (did you mean {written[close]}?)" if close else ""
     whose = [f"{owner}'s" for owner in owners]
     either = " or ".join([", ".join(whose[:-1]), whose[-1]] if len(whose) > 1 else whose)
     raise fail(

@@ -12,7 +12,6 @@ no aws-cdk-lib: a consumer has no use for the CDK or jsii's Node process.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.util
 import os
@@ -21,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..closest_name import closest
 from ..handler_code import RUNTIME_PACKAGE, bundled_code_dir
 from ..handler_spec import HandlerSpecError, parse_handler
 from ..streams.lambda_context import LambdaContext
@@ -112,8 +112,8 @@ def load_handler(spec: str, *, handler_dir: str | Path | None = None) -> LambdaH
     function = getattr(module, function_name, None)
     if function is None:
         defined = [name for name, value in vars(module).items() if callable(value)]
-        close = difflib.get_close_matches(function_name, defined, n=1)
-        hint = f"; did you mean {module_name}.{close[0]}?" if close else ""
+        close = closest(function_name, defined)
+        hint = f"; did you mean {module_name}.{close}?" if close else ""
         raise HandlerSpecError(
             f"module {module_name!r} ({getattr(module, '__file__', '?')}) has no attribute "
             f"{function_name!r} (handler {spec!r}){hint}"
