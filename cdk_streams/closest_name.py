@@ -13,5 +13,5 @@ from collections.abc import Iterable
 def closest(name: str, names: Iterable[str]) -> str | None:
     """The one of ``names`` closest to ``name`` (difflib's similarity of at least
     0.6, its default), or None when none is that close."""
-    matches = difflib.get_close_matches(name, sorted(names), n=1)
+    matches = difflib.get_close_matches(name, list(names), n=1)
     return matches[0] if matches else None
