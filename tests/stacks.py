@@ -6,6 +6,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
@@ -72,6 +73,17 @@ def user_function(
         handler="index.handler",
         code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
         **props,
+    )
+
+
+def imported_function(stack: cdk.Stack) -> lambda_.IFunction:
+    """A deployed function ``orders-consumer`` imported with its role, as a user passes
+    one they did not build in this app."""
+    return lambda_.Function.from_function_attributes(
+        stack,
+        "Existing",
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:orders-consumer",
+        role=iam.Role.from_role_name(stack, "ExistingRole", "orders-consumer-role"),
     )
 
 

@@ -15,8 +15,6 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
@@ -30,7 +28,7 @@ from cdk_streams import (
     StreamProcessor,
     StreamsValidationError,
 )
-from tests.stacks import new_stack, orders_table, processor_error
+from tests.stacks import imported_function, new_stack, orders_table, processor_error
 
 ALARM = "AWS::CloudWatch::Alarm"
 
@@ -356,12 +354,7 @@ def test_alarms_off():
 
 def test_alarms_work_for_an_imported_function():
     stack = new_stack()
-    function = lambda_.Function.from_function_attributes(
-        stack,
-        "Existing",
-        function_arn="arn:aws:lambda:us-east-1:123456789012:function:orders-consumer",
-        role=iam.Role.from_role_name(stack, "ExistingRole", "orders-consumer-role"),
-    )
+    function = imported_function(stack)
     processor = StreamProcessor(
         stack, "Processor", table=orders_table(stack).table, function=function
     )

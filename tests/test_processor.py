@@ -9,7 +9,6 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
@@ -21,7 +20,7 @@ from cdk_streams import (
     StreamProcessor,
 )
 from cdk_streams.processor import newest_python_runtime
-from tests.stacks import new_stack, only, orders_table, processor_error
+from tests.stacks import imported_function, new_stack, only, orders_table, processor_error
 
 
 @pytest.fixture(scope="module")
@@ -463,12 +462,7 @@ def test_runtime_metrics_use_the_functions_namespace_and_any_metric_option(metho
 
 def test_record_failures_of_a_function_passed_in():
     stack = new_stack()
-    existing = lambda_.Function.from_function_attributes(
-        stack,
-        "Existing",
-        function_arn="arn:aws:lambda:us-east-1:123456789012:function:orders-consumer",
-        role=iam.Role.from_role_name(stack, "ExistingRole", "orders-consumer-role"),
-    )
+    existing = imported_function(stack)
     processor = StreamProcessor(
         stack, "Processor", table=orders_table(stack).table, function=existing
     )
