@@ -146,7 +146,7 @@ class StreamHandlerCode:
             looked = (
                 f" (looked for {str(Path(directory).absolute())!r}: a relative handler_dir "
                 "is found from the current directory; to find it from your stack's file, pass "
-                "Path(__file__).parent / 'handlers')"
+                f"Path(__file__).parent / {Path(directory).as_posix()!r})"
                 if isinstance(directory, (str, os.PathLike)) and not Path(directory).is_absolute()
                 else ""
             )

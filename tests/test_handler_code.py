@@ -166,6 +166,10 @@ def test_a_relative_handler_dir_says_where_it_was_looked_for(tmp_path, monkeypat
         "is found from the current directory; to find it from your stack's file, pass "
         "Path(__file__).parent / 'handlers')"
     )
+    # The hint names the directory given, whatever it is called.
+    with pytest.raises(StreamsValidationError) as caught:
+        StreamHandlerCode.from_directory("src/functions", handler="app.handler")
+    assert str(caught.value).endswith("pass Path(__file__).parent / 'src/functions')")
 
 
 def test_pip_options_must_be_strings(tmp_path):
